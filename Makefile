@@ -1,0 +1,42 @@
+# psched: `make run` to try it, `make test` to test it. See README.md.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PORT    ?= 8000
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The test suite runs against real MariaDB and Redis on 127.0.0.1 (see README.md).
+TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/psched
+TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run test test-sqlite clean
+
+$(VENV)/.installed: requirements.txt
+	@if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
+	  echo "== installing the MariaDB client headers that mysqlclient compiles against (apt: libmariadb-dev pkg-config)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libmariadb-dev pkg-config; \
+	fi
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@mkdir -p var
+	DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DEBUG=1 $(PY) manage.py ensure_login --url http://127.0.0.1:$(PORT)
+	@echo "== starting web on http://127.0.0.1:$(PORT)/, dispatcher node 'local' and beat (Ctrl-C stops all)"
+	DEBUG=1 PORT=$(PORT) PSCHED_API_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
+
+test: install
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SECRET_KEY=test-secret-key \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(MAKE) test-sqlite
+
+# The embedded database takes the other claim path (a conditional UPDATE, no SKIP LOCKED).
+test-sqlite: install
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 SECRET_KEY=test-secret-key \
+	  $(VENV)/bin/pytest -p no:xdist -q tests/dispatchers tests/scheduling
+
+clean:
+	rm -rf var/broker var/*.sqlite3*

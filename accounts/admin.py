@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from .models import Profile
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "timezone"]
+    search_fields = ["user__username"]

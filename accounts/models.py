@@ -1,0 +1,10 @@
+from django.conf import settings
+from django.db import models
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    timezone = models.CharField(max_length=64, blank=True, help_text="IANA zone, e.g. Europe/Paris.")
+
+    def __str__(self):
+        return f"profile of {self.user}"

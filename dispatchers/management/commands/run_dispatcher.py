@@ -1,0 +1,44 @@
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_slug
+from django.core.exceptions import ValidationError
+
+from dispatchers.services import node_credential_issue, node_register, node_tick_schedule_sync
+from psched.celery import app
+
+
+class Command(BaseCommand):
+    help = "Registers dispatcher node NAME if it is new, then runs a Celery worker on its queue dispatch.NAME."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--weight", type=int, default=100, help="routing weight of a new node (default 100)")
+        parser.add_argument("--concurrency", type=int, default=2, help="ticks that may run at once (default 2)")
+        parser.add_argument("--loglevel", default="INFO")
+
+    def handle(self, *args, name, weight, concurrency, loglevel, **options):
+        try:
+            validate_slug(name)
+        except ValidationError:
+            raise CommandError(f"{name!r} is not a valid node name: use letters, digits, - and _.") from None
+        node, created = node_register(name=name, weight=weight)
+        node_tick_schedule_sync(node=node)
+        # The node's callback credential: given in the environment (several workers for one
+        # node share it), or issued now, which revokes whatever the node used before.
+        credential = os.environ.get("PSCHED_NODE_CREDENTIAL")
+        if not credential or not node.credential_matches(credential):
+            credential = node_credential_issue(node=node)
+        os.environ["PSCHED_NODE_NAME"] = name
+        os.environ["PSCHED_NODE_CREDENTIAL"] = credential
+        self.stdout.write(f"{'registered' if created else 'starting'} dispatcher node {name} on queue {node.queue}")
+        app.worker_main([
+            "worker",
+            "--queues", node.queue,
+            "--hostname", f"{name}@%h",
+            "--pool", "threads",
+            "--concurrency", str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel", loglevel,
+        ])

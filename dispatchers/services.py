@@ -1,0 +1,262 @@
+"""Dispatcher nodes: registry, routing, claims, leases, failover, and the tick itself."""
+import hashlib
+import json
+import logging
+import math
+import random
+import secrets
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from scheduling.models import ScheduledPost
+
+from .models import DispatcherNode, hash_credential
+
+logger = logging.getLogger("dispatchers")
+Status = ScheduledPost.Status
+State = DispatcherNode.State
+TICK_TASK = "dispatchers.tick"
+
+
+# --- registry ---------------------------------------------------------------------------
+
+def node_tick_schedule_sync(*, node: DispatcherNode) -> PeriodicTask:
+    """The node's PeriodicTask: beat sends it a tick every PSCHED_TICK_SECONDS on its queue.
+    A tick expires after a few intervals, so a dead node's queue does not pile up."""
+    every = settings.PSCHED_TICK_SECONDS
+    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
+    task, _ = PeriodicTask.objects.update_or_create(
+        name=node.tick_task_name,
+        defaults={
+            "task": TICK_TASK,
+            "interval": interval,
+            "args": json.dumps([node.name]),
+            "queue": node.queue,
+            "routing_key": node.queue,
+            "exchange": node.queue,
+            "expire_seconds": max(2, every * 3),
+            "enabled": True,
+            "description": f"Tick of dispatcher node {node.name}: claim and publish its due posts.",
+        },
+    )
+    return task
+
+
+@transaction.atomic
+def node_register(*, name: str, weight: int = 100) -> tuple[DispatcherNode, bool]:
+    node, created = DispatcherNode.objects.get_or_create(name=name, defaults={"weight": weight})
+    node_tick_schedule_sync(node=node)
+    if created:
+        logger.info("registered dispatcher node %s (weight %s)", name, weight)
+    return node, created
+
+
+def node_credential_issue(*, node: DispatcherNode) -> str:
+    """A new credential for the node; the old one stops working at once."""
+    secret = secrets.token_urlsafe(32)
+    DispatcherNode.objects.filter(pk=node.pk).update(credential_hash=hash_credential(secret))
+    node.credential_hash = hash_credential(secret)
+    return secret
+
+
+def node_credential_revoke(*, node: DispatcherNode) -> None:
+    DispatcherNode.objects.filter(pk=node.pk).update(credential_hash="")
+    node.credential_hash = ""
+
+
+def node_set_state(*, node: DispatcherNode, state: str) -> DispatcherNode:
+    """Draining stops new routing; the next sweep hands its pending posts to active nodes."""
+    DispatcherNode.objects.filter(pk=node.pk).update(state=state)
+    node.state = state
+    return node
+
+
+@transaction.atomic
+def node_remove(*, node: DispatcherNode) -> int:
+    """Removes a node after handing its pending posts over. Posts it holds claimed go back to
+    pending for another node; a late callback from it is refused (its credential is gone)."""
+    ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING).update(
+        status=Status.PENDING, claim_token="", lease_until=None, due_at=F("publish_at")
+    )
+    PeriodicTask.objects.filter(name=node.tick_task_name).delete()
+    node.delete()  # SET_NULL on its posts: the sweep routes them
+    others = list(DispatcherNode.objects.filter(state=State.ACTIVE))
+    return scheduled_posts_route(
+        scheduled_posts=ScheduledPost.objects.filter(dispatcher=None, status=Status.PENDING), nodes=others
+    )
+
+
+# --- routing ----------------------------------------------------------------------------
+
+def _score(node: DispatcherNode, post_id: int) -> float:
+    digest = hashlib.blake2b(f"{node.name}:{post_id}".encode(), digest_size=8).digest()
+    unit = (int.from_bytes(digest, "big") + 1) / (2**64 + 2)  # in (0, 1)
+    return -node.weight / math.log(unit)
+
+
+def node_for_post(*, post_id: int, nodes: list[DispatcherNode]) -> DispatcherNode | None:
+    """Weighted rendezvous hashing: adding or removing a node moves only its share."""
+    candidates = [node for node in nodes if node.weight > 0]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda node: _score(node, post_id))
+
+
+def scheduled_posts_route(*, scheduled_posts, nodes: list[DispatcherNode] | None = None) -> int:
+    """Assigns each given pending post to an active node; returns how many moved."""
+    if nodes is None:
+        nodes = list(DispatcherNode.objects.filter(state=State.ACTIVE))
+    if not nodes:
+        return 0
+    by_node = defaultdict(list)
+    current = {}
+    for post in scheduled_posts:
+        pk = post.pk if isinstance(post, ScheduledPost) else post
+        target = node_for_post(post_id=pk, nodes=nodes)
+        by_node[target.pk].append(pk)
+        if isinstance(post, ScheduledPost):
+            post.dispatcher = target
+    moved = 0
+    for node_pk, ids in by_node.items():
+        for start in range(0, len(ids), 1000):
+            moved += ScheduledPost.objects.filter(pk__in=ids[start:start + 1000], status=Status.PENDING).update(
+                dispatcher_id=node_pk
+            )
+    return moved
+
+
+# --- the sweep: cheap, idempotent, run by every node's tick ------------------------------
+
+def down_after() -> timedelta:
+    return timedelta(seconds=max(5, settings.PSCHED_TICK_SECONDS * settings.PSCHED_NODE_DOWN_TICKS))
+
+
+def nodes_mark_silent_down(*, now: datetime) -> list[str]:
+    silent = DispatcherNode.objects.filter(state=State.ACTIVE).filter(
+        Q(last_seen__lt=now - down_after()) | Q(last_seen=None, created_at__lt=now - down_after())
+    )
+    names = list(silent.values_list("name", flat=True))
+    if names:
+        DispatcherNode.objects.filter(name__in=names, state=State.ACTIVE).update(state=State.DOWN)
+        logger.warning("dispatcher nodes down (no tick for %ss): %s", down_after().seconds, ", ".join(names))
+    return names
+
+
+def leases_release_expired(*, now: datetime) -> int:
+    """Claims whose holder vanished go back to pending; its late callback will be refused."""
+    released = ScheduledPost.objects.filter(status=Status.PUBLISHING, lease_until__lt=now).update(
+        status=Status.PENDING, claim_token="", lease_until=None, due_at=now
+    )
+    if released:
+        logger.warning("released %s scheduled posts whose lease expired", released)
+    return released
+
+
+def scheduled_posts_reroute_orphans(*, limit: int = 5000) -> int:
+    """Pending posts with no node, or on a node that is down or draining, go to active nodes."""
+    active = list(DispatcherNode.objects.filter(state=State.ACTIVE))
+    if not active:
+        return 0
+    active_ids = [node.pk for node in active]
+    inactive_ids = list(DispatcherNode.objects.exclude(pk__in=active_ids).values_list("pk", flat=True))
+    orphans = ScheduledPost.objects.filter(status=Status.PENDING).filter(
+        Q(dispatcher=None) | Q(dispatcher__in=inactive_ids)
+    )
+    ids = list(orphans.values_list("pk", flat=True)[:limit])
+    moved = scheduled_posts_route(scheduled_posts=ids, nodes=active) if ids else 0
+    if moved:
+        logger.info("rerouted %s pending posts to active nodes", moved)
+    return moved
+
+
+def sweep(*, now: datetime, judge_others: bool = True) -> None:
+    if judge_others:
+        nodes_mark_silent_down(now=now)
+    leases_release_expired(now=now)
+    scheduled_posts_reroute_orphans()
+
+
+# --- claims -----------------------------------------------------------------------------
+
+def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, limit: int) -> list[dict]:
+    """Claims the node's pending posts due by horizon, atomically. Two nodes (or two ticks)
+    never get the same row: SKIP LOCKED where the database has it, and always a conditional
+    UPDATE that only moves rows still pending on this node."""
+    token = secrets.token_hex(16)
+    candidates = ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING, due_at__lte=horizon).order_by("due_at")
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        ids = list(candidates.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        ScheduledPost.objects.filter(pk__in=ids, dispatcher=node, status=Status.PENDING).update(
+            status=Status.PUBLISHING,
+            claim_token=token,
+            lease_until=now + timedelta(seconds=settings.PSCHED_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    claimed = ScheduledPost.objects.filter(pk__in=ids, claim_token=token).order_by("due_at", "pk")
+    return [
+        {"scheduled_post": pk, "claim_token": token, "version": version, "due_at": due_at}
+        for pk, version, due_at in claimed.values_list("pk", "version", "due_at")
+    ]
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with full jitter, capped."""
+    ceiling = min(settings.PSCHED_RETRY_MAX_SECONDS, settings.PSCHED_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def claims_record_failure(*, node: DispatcherNode, claims: list[dict], error: str, now: datetime | None = None) -> None:
+    """A callback that did not get through: back off in the row (not in worker memory), or give
+    up after PSCHED_MAX_ATTEMPTS. Rows no longer held by this claim are left alone."""
+    now = now or timezone.now()
+    error = error[:2000]
+    by_token = defaultdict(list)
+    for claim in claims:
+        by_token[claim["claim_token"]].append(claim["scheduled_post"])
+    for token, ids in by_token.items():
+        held = ScheduledPost.objects.filter(pk__in=ids, claim_token=token, status=Status.PUBLISHING, dispatcher=node)
+        by_attempts = defaultdict(list)
+        for pk, attempts in held.values_list("pk", "attempts"):
+            by_attempts[attempts].append(pk)
+        for attempts, group in by_attempts.items():
+            rows = ScheduledPost.objects.filter(pk__in=group, claim_token=token, status=Status.PUBLISHING)
+            if attempts >= settings.PSCHED_MAX_ATTEMPTS:
+                rows.update(status=Status.FAILED, claim_token="", lease_until=None, last_error=error, updated_at=now)
+                logger.error("%s scheduled posts failed after %s attempts: %s", len(group), attempts, error)
+            else:
+                rows.update(
+                    status=Status.PENDING,
+                    claim_token="",
+                    lease_until=None,
+                    last_error=error,
+                    due_at=now + timedelta(seconds=retry_delay(attempts)),
+                    updated_at=now,
+                )
+                logger.warning("%s scheduled posts will be retried (attempt %s): %s", len(group), attempts, error)
+
+
+# --- heartbeat --------------------------------------------------------------------------
+
+def node_heartbeat(*, name: str, now: datetime) -> tuple[DispatcherNode, datetime | None]:
+    """Records the tick; a node that ticks is alive, so a down node comes back active.
+    Returns the node and its previous last_seen."""
+    node = DispatcherNode.objects.get(name=name)
+    previous = node.last_seen
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=now)
+    if node.state == State.DOWN:
+        DispatcherNode.objects.filter(pk=node.pk, state=State.DOWN).update(state=State.ACTIVE)
+        node.state = State.ACTIVE
+        logger.info("dispatcher node %s is back", name)
+    node.last_seen = now
+    return node, previous

@@ -1,0 +1,89 @@
+"""The tick: what a dispatcher node does each time beat pokes it. A plain function, so tests
+can call it; the Celery task in tasks.py only forwards to it."""
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from .models import DispatcherNode
+from .services import claim_due_posts, claims_record_failure, node_heartbeat, sweep
+
+logger = logging.getLogger("dispatchers")
+_session = requests.Session()
+
+
+@dataclass
+class TickReport:
+    node: str
+    claimed: int = 0
+    published: int = 0
+    refused: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def publish_callback(*, node_name: str, credential: str, claims: list[dict]) -> list[dict]:
+    """POSTs claims to the main side's /api/posts/ and returns its per-item results.
+    Raises requests.RequestException when the call did not get an answer it can use."""
+    body = [{key: claim[key] for key in ("scheduled_post", "claim_token", "version")} for claim in claims]
+    response = _session.post(
+        f"{settings.PSCHED_API_URL}/api/posts/",
+        json=body,
+        headers={"Authorization": f"Node {node_name}:{credential}"},
+        timeout=settings.PSCHED_CALLBACK_TIMEOUT,
+    )
+    if response.status_code not in (200, 201, 409):
+        raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
+    return response.json()
+
+
+def _publish_batch(node: DispatcherNode, credential: str, batch: list[dict], report: TickReport) -> None:
+    try:
+        results = publish_callback(node_name=node.name, credential=credential, claims=batch)
+    except (requests.RequestException, ValueError) as error:
+        claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__)
+        report.failed += len(batch)
+        report.errors.append(str(error))
+        return
+    for result in results:
+        if "error" in result:
+            report.refused += 1
+        else:
+            report.published += 1
+    logger.info(
+        "node %s published %s posts (%s refused) in one batch",
+        node.name, len(batch) - sum("error" in result for result in results),
+        sum("error" in result for result in results),
+    )
+
+
+def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport:
+    """Heartbeat, sweep, claim what falls due before the next tick, then publish each batch at
+    its time. Posts due later in this tick wait in the claim (the lease covers it)."""
+    now = timezone.now()
+    node, previous_tick = node_heartbeat(name=node_name, now=now)
+    # Judge other nodes only when we ourselves ticked recently: after beat was away, every
+    # node looks silent, and nobody should be marked down for that.
+    sweep(now=now, judge_others=previous_tick is not None and now - previous_tick < timedelta(seconds=5 * settings.PSCHED_TICK_SECONDS + 5))
+    report = TickReport(node=node_name)
+    if node.state != DispatcherNode.State.ACTIVE:
+        return report
+    horizon = now + timedelta(seconds=settings.PSCHED_TICK_SECONDS)
+    claims = claim_due_posts(node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT)
+    report.claimed = len(claims)
+    position = 0
+    while position < len(claims):
+        wait = (claims[position]["due_at"] - timezone.now()).total_seconds()
+        if wait > 0:
+            sleep(wait)
+        now = timezone.now()
+        batch = []
+        while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position]["due_at"] <= now:
+            batch.append(claims[position])
+            position += 1
+        _publish_batch(node, credential, batch, report)
+    return report

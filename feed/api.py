@@ -1,0 +1,93 @@
+from django.core.exceptions import ValidationError
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
+
+from dispatchers.authentication import NodeCredentialAuthentication, request_node
+from scheduling.services import scheduled_posts_publish
+
+from .selectors import post_feed
+from .services import post_create
+
+
+class PostOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author.username")
+    text = serializers.CharField()
+    published_at = serializers.DateTimeField()
+    scheduled_post = serializers.IntegerField(source="scheduled_post_id", allow_null=True)
+    scheduled_for = serializers.DateTimeField(allow_null=True)
+    dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    lateness_ms = serializers.IntegerField(allow_null=True)
+
+
+class PostInputSerializer(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False, allow_blank=True)
+
+
+class ClaimInputSerializer(serializers.Serializer):
+    scheduled_post = serializers.IntegerField(min_value=1)
+    claim_token = serializers.CharField(max_length=32)
+    version = serializers.IntegerField(min_value=1)
+
+
+class IsUserOrNode(permissions.BasePermission):
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated) or request_node(request) is not None
+
+
+class PostListApi(generics.ListAPIView):
+    """The feed, newest first (`?author=<username>`). POST `{"text"}` publishes now.
+    A dispatcher node POSTs a list of its claims; each gets its Post, or an error."""
+
+    authentication_classes = [TokenAuthentication, NodeCredentialAuthentication, SessionAuthentication]
+    permission_classes = [IsUserOrNode]
+    serializer_class = PostOutputSerializer
+
+    def get_queryset(self):
+        return post_feed(author_username=self.request.query_params.get("author") or None)
+
+    def post(self, request):
+        node = request_node(request)
+        if node is not None:
+            return self._publish_claims(request, node)
+        if not isinstance(request.data, dict):
+            raise ParseError("Send a JSON object: {\"text\": \"...\"}.")
+        data = PostInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            post = post_create(author=request.user, text=data.validated_data["text"])
+        except ValidationError as error:
+            raise serializers.ValidationError({"text": error.messages}) from None
+        return Response(PostOutputSerializer(post).data, status=status.HTTP_201_CREATED)
+
+    def _publish_claims(self, request, node):
+        if not isinstance(request.data, list) or not request.data:
+            raise ParseError("A dispatcher node sends a non-empty JSON list of claims.")
+        if len(request.data) > 1000:
+            raise serializers.ValidationError({"non_field_errors": ["At most 1000 claims per request."]})
+        claims = ClaimInputSerializer(data=request.data, many=True)
+        claims.is_valid(raise_exception=True)
+        results = scheduled_posts_publish(node=node, claims=claims.validated_data)
+        body = [
+            PostOutputSerializer(result.post).data if result.post else {"scheduled_post": result.scheduled_post_id, "error": result.error}
+            for result in results
+        ]
+        if any(result.created for result in results):
+            code = status.HTTP_201_CREATED
+        elif any(result.post for result in results):
+            code = status.HTTP_200_OK
+        else:
+            code = status.HTTP_409_CONFLICT
+        return Response(body, status=code)
+
+
+class PostDetailApi(generics.RetrieveAPIView):
+    serializer_class = PostOutputSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self):
+        return post_feed()

@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Post
+
+
+def post_text_clean(text) -> str:
+    """The one rule for post text, shared by posts and scheduled posts."""
+    if not isinstance(text, str):
+        raise ValidationError("Text must be a string.")
+    text = text.strip()
+    if not text:
+        raise ValidationError("Write something: the text is empty.")
+    limit = settings.PSCHED_MAX_POST_LENGTH
+    if len(text) > limit:
+        raise ValidationError(f"Text is {len(text)} characters long; the limit is {limit}.")
+    if "\x00" in text:
+        raise ValidationError("Text must not contain NUL characters.")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise ValidationError("Text contains an invalid character (a lone surrogate).")
+    return text
+
+
+@transaction.atomic
+def post_create(*, author, text: str) -> Post:
+    return Post.objects.create(author=author, text=post_text_clean(text))

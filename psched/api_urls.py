@@ -1,0 +1,19 @@
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from dispatchers import api as dispatchers_api
+from feed import api as feed_api
+from scheduling import api as scheduling_api
+
+from .views import api_root
+
+urlpatterns = [
+    path("", api_root, name="api-root"),
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("posts/", feed_api.PostListApi.as_view(), name="api-posts"),
+    path("posts/<int:pk>/", feed_api.PostDetailApi.as_view(), name="api-post"),
+    path("scheduled-posts/", scheduling_api.ScheduledPostListApi.as_view(), name="api-scheduled-posts"),
+    path("scheduled-posts/<int:pk>/", scheduling_api.ScheduledPostDetailApi.as_view(), name="api-scheduled-post"),
+    path("scheduled-posts/<int:pk>/retry/", scheduling_api.ScheduledPostRetryApi.as_view(), name="api-scheduled-post-retry"),
+    path("dispatchers/", dispatchers_api.DispatcherListApi.as_view(), name="api-dispatchers"),
+]

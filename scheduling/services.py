@@ -1,0 +1,232 @@
+"""Writes to scheduled posts: the state machine's transitions that people and the API make."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from dispatchers.services import scheduled_posts_route
+from feed.models import Post
+from feed.services import post_text_clean
+
+from .models import ScheduledPost
+from .timeparse import ParsedTime, parse_publish_at, zone_get
+
+# Far enough for any real plan, near enough that a typo (year 20310) is caught.
+MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
+
+Status = ScheduledPost.Status
+
+
+class Conflict(Exception):
+    """The post is in a state that does not allow the change (HTTP 409)."""
+
+
+@dataclass(frozen=True)
+class ScheduleInput:
+    text: str
+    when: ParsedTime
+
+
+def _errors_of(error: ValidationError, field: str) -> dict:
+    return error.message_dict if hasattr(error, "error_dict") else {field: error.messages}
+
+
+def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None = None) -> ParsedTime:
+    """Validates a publish time; raises ValidationError naming publish_at or timezone."""
+    now = now or timezone.now()
+    if timezone_name is not None:
+        try:
+            zone_get(timezone_name)
+        except ValidationError as error:
+            raise ValidationError({"timezone": error.messages}) from None
+    try:
+        when = parse_publish_at(publish_at, timezone_name)
+    except ValidationError as error:
+        raise ValidationError({"publish_at": error.messages}) from None
+    if when.instant <= now:
+        raise ValidationError({"publish_at": [
+            f"{when.instant:%Y-%m-%d %H:%M:%S} UTC is in the past; pick a time after now "
+            f"({now:%Y-%m-%d %H:%M:%S} UTC), or post it now instead."
+        ]})
+    if when.instant > now + MAX_SCHEDULE_AHEAD:
+        raise ValidationError({"publish_at": ["That is more than five years ahead; check the year."]})
+    return when
+
+
+def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime | None = None) -> ScheduleInput:
+    """Validates one post to schedule; raises ValidationError with a dict naming each bad field."""
+    errors = {}
+    try:
+        text = post_text_clean(text)
+    except ValidationError as error:
+        errors.update(_errors_of(error, "text"))
+    when = None
+    try:
+        when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name, now=now)
+    except ValidationError as error:
+        errors.update(_errors_of(error, "publish_at"))
+    if errors:
+        raise ValidationError(errors)
+    return ScheduleInput(text=text, when=when)
+
+
+def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
+    """Creates validated posts, all or nothing, and routes each to a dispatcher node."""
+    rows = [
+        ScheduledPost(
+            author=author,
+            text=item.text,
+            publish_at=item.when.instant,
+            due_at=item.when.instant,
+            timezone=item.when.zone,
+        )
+        for item in inputs
+    ]
+    with transaction.atomic():
+        created = ScheduledPost.objects.bulk_create(rows)
+        scheduled_posts_route(scheduled_posts=created)
+    return created
+
+
+def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> ScheduledPost:
+    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name)
+    return scheduled_posts_create(author=author, inputs=[item])[0]
+
+
+def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
+    posts = ScheduledPost.objects.select_for_update()
+    if author is not None:
+        posts = posts.filter(author=author)
+    return posts.get(pk=scheduled_post_id)
+
+
+@transaction.atomic
+def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None) -> ScheduledPost:
+    """Changes text and/or time while the post is not published. An edit wins over a claim in
+    flight: the claim is dropped (version+1) and the node's callback will be refused."""
+    post = _locked(scheduled_post_id=scheduled_post_id, author=author)
+    if post.status in (Status.PUBLISHED, Status.CANCELLED):
+        raise Conflict(f"This post is {post.status}; it can no longer be changed.")
+    errors = {}
+    if text is not None:
+        try:
+            post.text = post_text_clean(text)
+        except ValidationError as error:
+            errors.update(_errors_of(error, "text"))
+    if publish_at is not None:
+        try:
+            when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
+            post.publish_at, post.timezone = when.instant, when.zone
+        except ValidationError as error:
+            errors.update(_errors_of(error, "publish_at"))
+    elif timezone_name is not None:
+        errors["publish_at"] = ["Give publish_at together with timezone."]
+    if errors:
+        raise ValidationError(errors)
+    post.version += 1
+    post.status = Status.PENDING
+    post.due_at = post.publish_at
+    post.attempts = 0
+    post.last_error = ""
+    post.claim_token = ""
+    post.lease_until = None
+    post.save()
+    return post
+
+
+@transaction.atomic
+def scheduled_post_cancel(*, scheduled_post_id: int, author) -> ScheduledPost:
+    post = _locked(scheduled_post_id=scheduled_post_id, author=author)
+    if post.status == Status.PUBLISHED:
+        raise Conflict("This post is already published; it can no longer be cancelled.")
+    if post.status != Status.CANCELLED:
+        post.status = Status.CANCELLED
+        post.claim_token = ""
+        post.lease_until = None
+        post.save()
+    return post
+
+
+@transaction.atomic
+def scheduled_post_retry(*, scheduled_post_id: int, author=None) -> ScheduledPost:
+    post = _locked(scheduled_post_id=scheduled_post_id, author=author)
+    if post.status != Status.FAILED:
+        raise Conflict(f"Only failed posts can be retried; this one is {post.status}.")
+    post.status = Status.PENDING
+    post.attempts = 0
+    post.due_at = timezone.now()
+    post.save()
+    return post
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    scheduled_post_id: int
+    post: Post | None = None
+    created: bool = False
+    error: str = ""
+
+
+@transaction.atomic
+def scheduled_posts_publish(*, node, claims: list[dict]) -> list[PublishResult]:
+    """The main side of a node's callback, in one transaction: lock the rows, check each is still
+    claimed by this node with this token and version, insert its Post, mark it published.
+    A repeat returns the existing Post, so nothing is ever published twice."""
+    ids = sorted({claim["scheduled_post"] for claim in claims})
+    rows = {row.pk: row for row in ScheduledPost.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    existing = {post.scheduled_post_id: post for post in Post.objects.select_related("author").filter(scheduled_post_id__in=ids)}
+    authors = get_user_model().objects.in_bulk({row.author_id for row in rows.values()})
+    now = timezone.now()
+    results, new_posts, published = [], [], []
+    for claim in claims:
+        row = rows.get(claim["scheduled_post"])
+        if row is None:
+            results.append(PublishResult(claim["scheduled_post"], error="No such scheduled post."))
+            continue
+        if row.pk in existing:
+            results.append(PublishResult(row.pk, post=existing[row.pk]))
+            continue
+        refusal = _claim_refusal(row, node=node, claim=claim)
+        if refusal:
+            results.append(PublishResult(row.pk, error=refusal))
+            continue
+        post = Post(
+            author=authors[row.author_id],  # never from the request
+            text=row.text,
+            published_at=now,
+            scheduled_post=row,
+            scheduled_for=row.publish_at,
+            dispatcher=node,
+        )
+        existing[row.pk] = post
+        new_posts.append(post)
+        row.status = Status.PUBLISHED
+        row.published_at = now
+        row.lateness_ms = round((now - row.publish_at).total_seconds() * 1000)
+        row.claim_token = ""
+        row.lease_until = None
+        row.last_error = ""
+        row.updated_at = now
+        published.append(row)
+        results.append(PublishResult(row.pk, post=post, created=True))
+    if new_posts:
+        Post.objects.bulk_create(new_posts)
+        ScheduledPost.objects.bulk_update(
+            published, ["status", "published_at", "lateness_ms", "claim_token", "lease_until", "last_error", "updated_at"]
+        )
+    return results
+
+
+def _claim_refusal(row: ScheduledPost, *, node, claim: dict) -> str:
+    if row.status != Status.PUBLISHING:
+        return f"Not claimed: the post is {row.status}."
+    if row.dispatcher_id != node.pk:
+        return "Claimed by another node."
+    if row.claim_token != claim.get("claim_token"):
+        return "The claim expired and was taken over."
+    if row.version != claim.get("version"):
+        return "The post was edited after it was claimed."
+    return ""

@@ -1,0 +1,86 @@
+"""Turning what people type into an instant: ISO 8601 with an offset, or a local time plus an
+IANA zone. DST gaps are errors; DST folds resolve to the first occurrence, and we say so."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from django.core.exceptions import ValidationError
+
+UTC = dt_timezone.utc
+
+
+def zone_get(name: str) -> ZoneInfo:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("Give an IANA time zone such as Europe/Paris.")
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValidationError(f"Unknown time zone {name!r}: use an IANA name such as Europe/Paris or UTC.") from None
+
+
+_ZONES = None
+
+
+def zone_choices() -> list[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = sorted(z for z in available_timezones() if "/" in z or z == "UTC")
+    return _ZONES
+
+
+@dataclass(frozen=True)
+class ParsedTime:
+    instant: datetime  # aware, UTC
+    zone: str
+    note: str = ""  # set when a DST fold was resolved
+
+
+def local_to_instant(local: datetime, zone_name: str) -> ParsedTime:
+    """A naive wall-clock time in zone_name, as an instant in UTC."""
+    zone = zone_get(zone_name)
+    first = local.replace(tzinfo=zone, fold=0)
+    second = local.replace(tzinfo=zone, fold=1)
+    # A wall time that does not survive the round trip through UTC does not exist (DST gap).
+    roundtrip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if roundtrip != local:
+        raise ValidationError(
+            f"{local:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks skip it for daylight "
+            f"saving time. Pick a time before {local:%H}:00 or after the change."
+        )
+    note = ""
+    if first.utcoffset() != second.utcoffset():
+        note = (
+            f"{local:%Y-%m-%d %H:%M} happens twice in {zone.key}; psched uses the first one "
+            f"(UTC{_offset(first)}), before the clocks go back."
+        )
+    return ParsedTime(first.astimezone(UTC), zone.key, note)
+
+
+def _offset(value: datetime) -> str:
+    minutes = int(value.utcoffset() / timedelta(minutes=1))
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def parse_publish_at(value, zone_name=None) -> ParsedTime:
+    """ISO 8601 text with an offset or Z; or naive text plus zone_name."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError("Give a date and time in ISO 8601, e.g. 2031-07-01T09:00:00Z.")
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(
+                f"{value!r} is not a date and time in ISO 8601; write e.g. 2031-07-01T09:00:00+02:00."
+            ) from None
+    if parsed.tzinfo is None:
+        if not zone_name:
+            raise ValidationError(
+                "This time has no offset. Add one (e.g. 2031-07-01T09:00:00+02:00 or …Z) "
+                "or give a timezone field such as Europe/Paris."
+            )
+        return local_to_instant(parsed, zone_name)
+    zone = zone_get(zone_name).key if zone_name else "UTC"
+    return ParsedTime(parsed.astimezone(UTC), zone)
