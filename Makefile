@@ -24,11 +24,13 @@ install: $(VENV)/.installed
 run: install
 	@mkdir -p var
 	DEBUG=1 $(PY) manage.py migrate --noinput -v0
+	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
 	DEBUG=1 $(PY) manage.py ensure_login --url http://127.0.0.1:$(PORT)
 	@echo "== starting web on http://127.0.0.1:$(PORT)/, dispatcher node 'local' and beat (Ctrl-C stops all)"
 	DEBUG=1 PORT=$(PORT) PSCHED_API_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
 test: install
+	SECRET_KEY=test-secret-key $(PY) manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SECRET_KEY=test-secret-key \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 	$(MAKE) test-sqlite

@@ -1,0 +1,55 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from dispatchers.services import node_credential_issue, node_register
+
+
+@pytest.fixture
+def alice(db):
+    return get_user_model().objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def bob(db):
+    return get_user_model().objects.create_user("bob", password="bob-password-1")
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user("staff", password="staff-password-1", is_staff=True)
+
+
+def api_client_for(user=None):
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api():
+    return api_client_for
+
+
+@pytest.fixture
+def node(db):
+    node, _ = node_register(name="n1")
+    node.secret = node_credential_issue(node=node)
+    return node
+
+
+@pytest.fixture
+def node_client(node):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Node {node.name}:{node.secret}")
+    return client
+
+
+def in_seconds(seconds: float) -> str:
+    return (timezone.now() + timedelta(seconds=seconds)).isoformat()

@@ -1,0 +1,109 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from dispatchers.services import (
+    claim_due_posts,
+    claims_record_failure,
+    leases_release_expired,
+    node_register,
+)
+from scheduling.models import ScheduledPost
+from scheduling.services import schedule_input_clean, scheduled_posts_create
+
+Status = ScheduledPost.Status
+
+
+def schedule(author, count, seconds=60):
+    inputs = [
+        schedule_input_clean(text=f"post {i}", publish_at=(timezone.now() + timedelta(seconds=seconds)).isoformat())
+        for i in range(count)
+    ]
+    return scheduled_posts_create(author=author, inputs=inputs)
+
+
+def test_it_claims_due_posts_once(alice, node):
+    schedule(alice, 5)
+    later = timezone.now() + timedelta(seconds=61)
+    first = claim_due_posts(node=node, now=timezone.now(), horizon=later, limit=100)
+    second = claim_due_posts(node=node, now=timezone.now(), horizon=later, limit=100)
+    assert len(first) == 5
+    assert second == []
+    assert ScheduledPost.objects.filter(status=Status.PUBLISHING, attempts=1).count() == 5
+
+
+def test_it_leaves_posts_that_are_not_due(alice, node):
+    schedule(alice, 3, seconds=120)
+    assert claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(seconds=1), limit=100) == []
+
+
+def test_it_only_claims_its_own_posts(alice, node):
+    schedule(alice, 4)
+    other, _ = node_register(name="n2")
+    later = timezone.now() + timedelta(seconds=61)
+    assert claim_due_posts(node=other, now=timezone.now(), horizon=later, limit=100) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_gives_a_row_to_two_concurrent_claims(django_user_model):
+    author = django_user_model.objects.create_user("racer")
+    node, _ = node_register(name="race")
+    schedule(author, 300)
+    later = timezone.now() + timedelta(seconds=61)
+    results, barrier = [], threading.Barrier(4)
+
+    def claim():
+        barrier.wait()
+        try:
+            got = []
+            while batch := claim_due_posts(node=node, now=timezone.now(), horizon=later, limit=25):
+                got += [c["scheduled_post"] for c in batch]
+            results.append(got)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claimed = [pk for got in results for pk in got]
+    assert len(claimed) == 300
+    assert len(set(claimed)) == 300
+
+
+def test_it_releases_expired_leases(alice, node, settings):
+    schedule(alice, 2)
+    claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(seconds=61), limit=100)
+    assert leases_release_expired(now=timezone.now()) == 0
+    assert leases_release_expired(now=timezone.now() + timedelta(seconds=settings.PSCHED_LEASE_SECONDS + 1)) == 2
+    assert ScheduledPost.objects.filter(status=Status.PENDING, claim_token="").count() == 2
+
+
+def test_it_backs_off_then_fails(alice, node, settings):
+    settings.PSCHED_MAX_ATTEMPTS = 2
+    (post,) = schedule(alice, 1)
+    horizon = timezone.now() + timedelta(days=1)
+    claims = claim_due_posts(node=node, now=timezone.now(), horizon=horizon, limit=10)
+    claims_record_failure(node=node, claims=claims, error="main side answered 503")
+    post.refresh_from_db()
+    assert post.status == Status.PENDING
+    assert post.last_error == "main side answered 503"
+    assert post.due_at > timezone.now()
+    claims = claim_due_posts(node=node, now=timezone.now(), horizon=horizon, limit=10)
+    claims_record_failure(node=node, claims=claims, error="still 503")
+    post.refresh_from_db()
+    assert post.status == Status.FAILED
+    assert post.attempts == 2
+
+
+def test_a_failure_report_does_not_touch_a_lost_claim(alice, node):
+    (post,) = schedule(alice, 1)
+    claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=10)
+    ScheduledPost.objects.filter(pk=post.pk).update(status=Status.CANCELLED, claim_token="")
+    claims_record_failure(node=node, claims=claims, error="timeout")
+    post.refresh_from_db()
+    assert post.status == Status.CANCELLED

@@ -1,0 +1,102 @@
+from datetime import timedelta
+
+from django.utils import timezone
+
+from dispatchers.services import claim_due_posts, node_credential_issue, node_credential_revoke, node_register
+from feed.models import Post
+from scheduling.models import ScheduledPost
+from scheduling.services import scheduled_post_cancel, scheduled_post_update
+from tests.dispatchers.test_claims import schedule
+
+Status = ScheduledPost.Status
+
+
+def claim_all(node):
+    claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=1000)
+    return [{k: c[k] for k in ("scheduled_post", "claim_token", "version")} for c in claims]
+
+
+def test_it_publishes_claimed_posts_once(alice, node, node_client):
+    schedule(alice, 3)
+    claims = claim_all(node)
+    response = node_client.post("/api/posts/", claims, format="json")
+    assert response.status_code == 201
+    assert [p["author"] for p in response.json()] == ["alice"] * 3
+    assert all(p["dispatcher"] == "n1" and p["scheduled_for"] for p in response.json())
+    again = node_client.post("/api/posts/", claims, format="json")
+    assert again.status_code == 200
+    assert [p["id"] for p in again.json()] == [p["id"] for p in response.json()]
+    assert Post.objects.count() == 3
+    assert ScheduledPost.objects.filter(status=Status.PUBLISHED, lateness_ms__isnull=False).count() == 3
+
+
+def test_it_takes_the_author_from_the_scheduled_post(alice, node, node_client):
+    schedule(alice, 1)
+    claims = claim_all(node)
+    claims[0]["author"] = "mallory"
+    node_client.post("/api/posts/", claims, format="json")
+    assert Post.objects.get().author == alice
+
+
+def test_an_edit_after_the_claim_wins(alice, node, node_client):
+    (post,) = schedule(alice, 1)
+    claims = claim_all(node)
+    scheduled_post_update(scheduled_post_id=post.pk, author=alice, text="edited")
+    response = node_client.post("/api/posts/", claims, format="json")
+    assert response.status_code == 409
+    assert "edited" in response.json()[0]["error"] or "Not claimed" in response.json()[0]["error"]
+    assert not Post.objects.exists()
+    claims = claim_all(node)
+    assert node_client.post("/api/posts/", claims, format="json").json()[0]["text"] == "edited"
+
+
+def test_a_cancel_after_the_claim_wins(alice, node, node_client):
+    (post,) = schedule(alice, 1)
+    claims = claim_all(node)
+    scheduled_post_cancel(scheduled_post_id=post.pk, author=alice)
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 409
+    assert not Post.objects.exists()
+
+
+def test_another_node_cannot_publish_my_claims(alice, node, api):
+    schedule(alice, 1)
+    claims = claim_all(node)
+    other, _ = node_register(name="n2")
+    secret = node_credential_issue(node=other)
+    client = api()
+    client.credentials(HTTP_AUTHORIZATION=f"Node n2:{secret}")
+    response = client.post("/api/posts/", claims, format="json")
+    assert response.status_code == 409
+    assert response.json()[0]["error"] == "Claimed by another node."
+    assert not Post.objects.exists()
+
+
+def test_a_revoked_or_wrong_credential_is_refused(alice, node, node_client, api):
+    schedule(alice, 1)
+    claims = claim_all(node)
+    client = api()
+    client.credentials(HTTP_AUTHORIZATION="Node n1:not-the-secret")
+    assert client.post("/api/posts/", claims, format="json").status_code == 401
+    node_credential_revoke(node=node)
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 401
+    assert not Post.objects.exists()
+
+
+def test_a_user_cannot_publish_claims(alice, node, api):
+    schedule(alice, 1)
+    claims = claim_all(node)
+    response = api(alice).post("/api/posts/", claims, format="json")
+    assert response.status_code == 400
+    assert not Post.objects.exists()
+
+
+def test_a_late_callback_after_the_lease_expired_is_refused(alice, node, node_client, settings):
+    from dispatchers.services import leases_release_expired
+
+    schedule(alice, 1)
+    stale = claim_all(node)
+    leases_release_expired(now=timezone.now() + timedelta(seconds=settings.PSCHED_LEASE_SECONDS + 1))
+    fresh = claim_all(node)
+    assert node_client.post("/api/posts/", stale, format="json").status_code == 409
+    assert node_client.post("/api/posts/", fresh, format="json").status_code == 201
+    assert Post.objects.count() == 1

@@ -1,0 +1,26 @@
+from collections import Counter
+
+from dispatchers.models import DispatcherNode
+from dispatchers.services import node_for_post
+
+
+def nodes(**weights):
+    return [DispatcherNode(name=name, weight=weight) for name, weight in weights.items()]
+
+
+def test_it_spreads_by_weight():
+    counts = Counter(node_for_post(post_id=i, nodes=nodes(a=100, b=100, c=200)).name for i in range(20000))
+    assert 0.2 < counts["a"] / 20000 < 0.3
+    assert 0.45 < counts["c"] / 20000 < 0.55
+
+
+def test_it_moves_only_the_removed_share():
+    before = {i: node_for_post(post_id=i, nodes=nodes(a=100, b=100, c=100)).name for i in range(5000)}
+    after = {i: node_for_post(post_id=i, nodes=nodes(a=100, b=100)).name for i in range(5000)}
+    moved = [i for i in before if before[i] != after[i]]
+    assert all(before[i] == "c" for i in moved)
+
+
+def test_it_has_no_node_without_candidates():
+    assert node_for_post(post_id=1, nodes=[]) is None
+    assert node_for_post(post_id=1, nodes=nodes(a=0)) is None

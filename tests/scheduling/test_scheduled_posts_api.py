@@ -1,0 +1,90 @@
+from datetime import timedelta
+
+from django.utils import timezone
+
+from scheduling.models import ScheduledPost
+from tests.conftest import in_seconds
+
+
+def test_it_schedules_one(api, alice, node):
+    response = api(alice).post("/api/scheduled-posts/", {"text": "later", "publish_at": in_seconds(60)}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "pending"
+    assert body["dispatcher"] == "n1"
+    assert body["author"] == "alice"
+    assert body["timezone"] == "UTC"
+
+
+def test_it_schedules_a_list_all_or_nothing(api, alice, node):
+    good = [{"text": f"p{i}", "publish_at": in_seconds(60 + i)} for i in range(3)]
+    assert api(alice).post("/api/scheduled-posts/", good, format="json").status_code == 201
+    assert ScheduledPost.objects.count() == 3
+    bad = good + [{"text": "", "publish_at": in_seconds(60)}]
+    response = api(alice).post("/api/scheduled-posts/", bad, format="json")
+    assert response.status_code == 400
+    assert response.json()[3]["text"]
+    assert ScheduledPost.objects.count() == 3
+
+
+def test_it_refuses_more_than_1000(api, alice):
+    items = [{"text": "x", "publish_at": in_seconds(60)}] * 1001
+    response = api(alice).post("/api/scheduled-posts/", items, format="json")
+    assert response.status_code == 400
+    assert "1000" in str(response.json())
+    assert not ScheduledPost.objects.exists()
+
+
+def test_it_takes_a_naive_time_with_a_zone(api, alice):
+    response = api(alice).post(
+        "/api/scheduled-posts/", {"text": "z", "publish_at": "2031-07-01T09:00:00", "timezone": "Europe/Paris"}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["publish_at"] == "2031-07-01T07:00:00Z"
+    assert response.json()["timezone"] == "Europe/Paris"
+
+
+def test_it_explains_bad_times(api, alice):
+    cases = [
+        ({"publish_at": "2031-01-01T10:00:00"}, "publish_at", "no offset"),
+        ({"publish_at": "next tuesday"}, "publish_at", "ISO 8601"),
+        ({"publish_at": (timezone.now() - timedelta(minutes=1)).isoformat()}, "publish_at", "in the past"),
+        ({"publish_at": "2031-01-01T10:00:00", "timezone": "Mars/Olympus"}, "timezone", "Unknown time zone"),
+        ({"publish_at": "2031-03-30T02:30:00", "timezone": "Europe/Paris"}, "publish_at", "does not exist"),
+        ({"publish_at": "2999-01-01T00:00:00Z"}, "publish_at", "five years"),
+    ]
+    for fields, field, words in cases:
+        response = api(alice).post("/api/scheduled-posts/", {"text": "t", **fields}, format="json")
+        assert response.status_code == 400, fields
+        assert words in " ".join(response.json()[field]), response.json()
+    assert not ScheduledPost.objects.exists()
+
+
+def test_it_lists_own_posts_by_publish_at(api, alice, bob, staff):
+    for user, seconds in [(alice, 300), (alice, 100), (bob, 200)]:
+        api(user).post("/api/scheduled-posts/", {"text": "x", "publish_at": in_seconds(seconds)}, format="json")
+    mine = api(alice).get("/api/scheduled-posts/").json()["results"]
+    assert [p["author"] for p in mine] == ["alice", "alice"]
+    assert mine[0]["publish_at"] < mine[1]["publish_at"]
+    assert len(api(staff).get("/api/scheduled-posts/").json()["results"]) == 3
+    assert len(api(staff).get("/api/scheduled-posts/?author=bob").json()["results"]) == 1
+    assert api(alice).get("/api/scheduled-posts/?status=bogus").status_code == 400
+
+
+def test_it_edits_and_cancels_only_own(api, alice, bob):
+    created = api(alice).post("/api/scheduled-posts/", {"text": "x", "publish_at": in_seconds(60)}, format="json").json()
+    url = f"/api/scheduled-posts/{created['id']}/"
+    assert api(bob).get(url).status_code == 404
+    assert api(bob).patch(url, {"text": "hijack"}, format="json").status_code == 404
+    assert api(bob).delete(url).status_code == 404
+    edited = api(alice).patch(url, {"text": "edited"}, format="json")
+    assert edited.status_code == 200 and edited.json()["text"] == "edited"
+    assert api(alice).patch(url, {"text": ""}, format="json").status_code == 400
+    assert api(alice).delete(url).status_code == 204
+    assert api(alice).get(url).json()["status"] == "cancelled"
+    assert api(alice).patch(url, {"text": "again"}, format="json").status_code == 409
+
+
+def test_it_refuses_anonymous(api, db):
+    assert api().get("/api/scheduled-posts/").status_code == 401
+    assert api().post("/api/scheduled-posts/", {"text": "x", "publish_at": in_seconds(60)}, format="json").status_code == 401
