@@ -6,6 +6,8 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The test suite runs against real MariaDB and Redis on 127.0.0.1 (see README.md).
 TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/psched
 TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
+# Integration scenarios are independent: run them side by side.
+PYTEST_ARGS       ?= -n 4
 
 .PHONY: install run test test-sqlite clean
 

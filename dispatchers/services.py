@@ -30,7 +30,10 @@ def node_tick_schedule_sync(*, node: DispatcherNode) -> PeriodicTask:
     """The node's PeriodicTask: beat sends it a tick every PSCHED_TICK_SECONDS on its queue.
     A tick expires after a few intervals, so a dead node's queue does not pile up."""
     every = settings.PSCHED_TICK_SECONDS
-    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
+    # Not get_or_create: nodes starting at once may each create one; any of them will do.
+    interval = IntervalSchedule.objects.filter(every=every, period=IntervalSchedule.SECONDS).order_by("pk").first()
+    if interval is None:
+        interval = IntervalSchedule.objects.create(every=every, period=IntervalSchedule.SECONDS)
     task, _ = PeriodicTask.objects.update_or_create(
         name=node.tick_task_name,
         defaults={

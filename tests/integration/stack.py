@@ -1,0 +1,305 @@
+"""A whole psched on 127.0.0.1 for integration tests: a private Redis, a fresh MariaDB
+database, gunicorn, dispatcher nodes and beat as real processes. Each Stack is independent
+(own database, own Redis, own ports), so scenarios can run in parallel.
+
+Nodes call back through a FaultProxy in front of gunicorn, so a test can make the callback
+target answer 503 or refuse connections without touching psched's code."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import MySQLdb
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+ARTIFACTS = ROOT / "artifacts" / "integration"
+MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "passwd": ""}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class FaultProxy:
+    """Forwards HTTP to the web server, or fails on purpose: mode "forward", "503" or "refuse"."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.mode = "forward"
+        self.port = free_port()
+        self.seen = {"forward": 0, "503": 0, "refuse": 0}
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _relay(self):
+                mode = proxy.mode
+                proxy.seen[mode] += 1
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if mode == "refuse":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if mode == "503":
+                    payload = b'{"detail": "unavailable"}'
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                upstream = http.client.HTTPConnection("127.0.0.1", proxy.target_port, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream.getresponse()
+                    data = response.read()
+                except OSError:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                finally:
+                    upstream.close()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = _relay
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Stack:
+    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None):
+        self.name = name
+        self.id = f"{name}_{uuid.uuid4().hex[:8]}"
+        self.database = f"psched_it_{self.id}"
+        self.logs = ARTIFACTS / self.id
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.web_port = free_port()
+        self.proxy = FaultProxy(self.web_port)
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.broker = broker
+        self.redis_port = free_port() if broker == "redis" else None
+        self.extra_env = env or {}
+        self.tokens = {}
+
+    # --- lifecycle --------------------------------------------------------------------
+    @property
+    def env(self) -> dict:
+        broker_url = (
+            f"redis://127.0.0.1:{self.redis_port}/0" if self.broker == "redis"
+            else f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
+        )
+        return {
+            **os.environ,
+            "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{self.database}",
+            "CELERY_BROKER_URL": broker_url,
+            "SECRET_KEY": "integration-secret",
+            "DEBUG": "0",
+            "PSCHED_API_URL": f"http://127.0.0.1:{self.proxy.port}",
+            "PSCHED_LEASE_SECONDS": "6",
+            "PSCHED_RETRY_BASE_SECONDS": "0.5",
+            "PSCHED_RETRY_MAX_SECONDS": "4",
+            "PSCHED_CALLBACK_TIMEOUT": "5",
+            "PSCHED_SCHEDULING_THROTTLE": "1000000/hour",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+
+    def start(self, *, nodes=("a", "b"), users=("alice",)):
+        if self.broker == "redis":
+            self.start_redis()
+        with MySQLdb.connect(**MYSQL) as conn:
+            conn.cursor().execute(f"CREATE DATABASE `{self.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        self.manage("migrate", "--noinput", "-v0")
+        for user in users:
+            self.manage("shell", "-c", f"from accounts.services import user_ensure; user_ensure(username={user!r}, password='pw-{user}-123456')")
+        self.start_web()
+        for node in nodes:
+            self.start_node(node)
+        self.start_beat()
+        wait_for(lambda: self.web_ready(), 30, what="web server")
+        for node in nodes:
+            self.wait_node_ticking(node)
+        return self
+
+    def stop(self):
+        for name in list(self.processes):
+            self.kill(name, signal.SIGTERM)
+        self.proxy.close()
+        try:
+            with MySQLdb.connect(**MYSQL) as conn:
+                conn.cursor().execute(f"DROP DATABASE IF EXISTS `{self.database}`")
+        except MySQLdb.Error:
+            pass
+
+    def manage(self, *args, timeout=120):
+        result = subprocess.run(
+            [str(VENV_BIN / "python"), "manage.py", *args], cwd=ROOT, env=self.env,
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def spawn(self, name: str, argv: list[str]):
+        log = open(self.logs / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self.processes[name]
+
+    def kill(self, name: str, sig=signal.SIGKILL, wait: float = 15):
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def start_redis(self):
+        self.spawn("redis", [
+            "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
+        ])
+        wait_for(lambda: _port_open(self.redis_port), 10, what="redis")
+
+    def start_web(self):
+        self.spawn("web", [
+            str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.web_port}",
+            "--workers", "2", "--threads", "4", "--timeout", "60", "--log-level", "warning",
+        ])
+
+    def start_node(self, node: str):
+        self.spawn(f"node-{node}", [str(VENV_BIN / "python"), "manage.py", "run_dispatcher", node, "--loglevel", "INFO"])
+
+    def start_beat(self, name: str = "beat"):
+        self.spawn(name, [
+            str(VENV_BIN / "celery"), "-A", "psched", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
+            "--pidfile=", "--loglevel", "INFO",
+        ])
+
+    def web_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/api/", timeout=2) as response:
+                return response.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def wait_node_ticking(self, node: str, timeout: float = 40):
+        start = self.query("SELECT NOW(6)")[0][0]
+        wait_for(
+            lambda: self.query("SELECT 1 FROM dispatchers_dispatchernode WHERE name=%s AND last_seen > %s", (node, start)),
+            timeout, what=f"node {node} ticking",
+        )
+
+    # --- API and database -------------------------------------------------------------
+    def request(self, method: str, path: str, body=None, user: str = "alice"):
+        token = self.tokens.get(user)
+        if token is None:
+            _, answer = self._call("POST", "/api/auth/token/", {"username": user, "password": f"pw-{user}-123456"})
+            token = self.tokens[user] = answer["token"]
+        return self._call(method, path, body, token)
+
+    def _call(self, method, path, body=None, token=None):
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Token {token}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{self.web_port}{path}", data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:
+                text = response.read().decode()
+                return response.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as error:
+            text = error.read().decode()
+            return error.code, json.loads(text) if text.startswith(("{", "[")) else text
+
+    def schedule(self, items: list[dict], user: str = "alice") -> list[dict]:
+        created = []
+        for start in range(0, len(items), 1000):
+            status, body = self.request("POST", "/api/scheduled-posts/", items[start:start + 1000], user=user)
+            assert status == 201, (status, str(body)[:500])
+            created += body
+        return created
+
+    def query(self, sql: str, args=()):
+        with MySQLdb.connect(db=self.database, **MYSQL) as conn:
+            conn.autocommit(True)
+            cursor = conn.cursor()
+            cursor.execute(sql, args)
+            return cursor.fetchall()
+
+    def status_counts(self) -> dict:
+        return dict(self.query("SELECT status, COUNT(*) FROM scheduling_scheduledpost GROUP BY status"))
+
+    def publication_counts(self) -> dict:
+        """For every scheduled post: how many feed posts carry its text (catches duplicates that
+        would bypass the unique key, too)."""
+        rows = self.query(
+            "SELECT s.id, COUNT(p.id) FROM scheduling_scheduledpost s "
+            "LEFT JOIN feed_post p ON p.text = s.text AND p.author_id = s.author_id GROUP BY s.id"
+        )
+        return dict(rows)
+
+    def wait_settled(self, expected_published: int, timeout: float):
+        """Waits until nothing is pending or publishing any more and the count is reached."""
+        def settled():
+            counts = self.status_counts()
+            active = counts.get("pending", 0) + counts.get("publishing", 0)
+            return active == 0 and counts.get("published", 0) >= expected_published
+        try:
+            wait_for(settled, timeout, interval=0.5, what=f"{expected_published} published posts")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; status counts now {self.status_counts()}; logs in {self.logs}") from None
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
