@@ -9,7 +9,7 @@ TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
 # Integration scenarios are independent: run them side by side.
 PYTEST_ARGS       ?= -n 4
 
-.PHONY: install run test test-sqlite clean
+.PHONY: install run test test-sqlite bench clean
 
 $(VENV)/.installed: requirements.txt
 	@if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
@@ -44,3 +44,7 @@ test-sqlite: install
 
 clean:
 	rm -rf var/broker var/*.sqlite3*
+
+# Lateness, throughput and scale on this machine; updates docs/benchmarks.md. QUICK=1: about a minute.
+bench: install
+	$(PY) bench/run.py $(if $(QUICK),--quick)

@@ -134,6 +134,8 @@ def database_config(url):
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         }
+        # A file, not the shared in-memory database, so tests see real locking.
+        config["TEST"] = {"NAME": f"{config['NAME']}.test"}
     return config
 
 

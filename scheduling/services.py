@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Func, IntegerField, Value
+from django.db.models import DateTimeField as DateTimeFieldType
 from django.utils import timezone
 
 from dispatchers.services import scheduled_posts_route
@@ -203,21 +205,40 @@ def scheduled_posts_publish(*, node, claims: list[dict]) -> list[PublishResult]:
         )
         existing[row.pk] = post
         new_posts.append(post)
-        row.status = Status.PUBLISHED
-        row.published_at = now
-        row.lateness_ms = round((now - row.publish_at).total_seconds() * 1000)
-        row.claim_token = ""
-        row.lease_until = None
-        row.last_error = ""
-        row.updated_at = now
-        published.append(row)
+        published.append(row.pk)
         results.append(PublishResult(row.pk, post=post, created=True))
     if new_posts:
         Post.objects.bulk_create(new_posts)
-        ScheduledPost.objects.bulk_update(
-            published, ["status", "published_at", "lateness_ms", "claim_token", "lease_until", "last_error", "updated_at"]
+        # One UPDATE for the batch (bulk_update's CASE per row is slow on MariaDB).
+        ScheduledPost.objects.filter(pk__in=published).update(
+            status=Status.PUBLISHED,
+            published_at=now,
+            lateness_ms=MillisecondsSince("publish_at", now),
+            claim_token="",
+            lease_until=None,
+            last_error="",
+            updated_at=now,
         )
     return results
+
+
+class MillisecondsSince(Func):
+    """Whole milliseconds from a datetime column to a given instant, computed in the UPDATE."""
+
+    output_field = IntegerField()
+
+    def __init__(self, column: str, instant: datetime):
+        super().__init__(column, Value(instant, output_field=DateTimeFieldType()))
+
+    def as_mysql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="TIMESTAMPDIFF(MICROSECOND, %(expressions)s) DIV 1000", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, arg_joiner=") - julianday(",
+            template="CAST(ROUND((julianday(%(expressions)s)) * -86400000) AS INTEGER)", **extra
+        )
+
 
 
 def _claim_refusal(row: ScheduledPost, *, node, claim: dict) -> str:

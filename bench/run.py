@@ -1,0 +1,398 @@
+"""psched's benchmark: lateness, throughput and scale, measured on 127.0.0.1 the way a user
+would judge them. Starts and stops everything itself (a private Redis, gunicorn, two
+run_dispatcher nodes and beat, on a fresh MariaDB database), prints a table, writes
+docs/benchmarks.json and updates docs/benchmarks.md.
+
+    .venv/bin/python bench/run.py [--quick]      (make bench, make bench QUICK=1)
+"""
+import argparse
+import base64
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.integration.stack import VENV_BIN, Stack, wait_for  # noqa: E402
+
+DOCS = ROOT / "docs"
+
+
+def progress(message: str):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def pct(values, fraction):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+class BenchStack(Stack):
+    """The integration stack, with gunicorn sized for throughput."""
+
+    def start_web(self):
+        self.spawn("web", [
+            str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.web_port}",
+            "--workers", "4", "--threads", "1", "--timeout", "120", "--log-level", "warning",
+        ])
+
+
+def setup_django(stack: Stack):
+    os.environ.update({k: v for k, v in stack.env.items() if k in (
+        "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "PSCHED_API_URL")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psched.settings")
+    import django
+
+    django.setup()
+
+
+def now_utc():
+    return datetime.now(timezone.utc)
+
+
+def create_scheduled(author_id: int, times: list[datetime], prefix: str):
+    """Inserts and routes scheduled posts through the service (as the API would), fast."""
+    from django.contrib.auth import get_user_model
+
+    from scheduling.services import ScheduleInput, scheduled_posts_create
+    from scheduling.timeparse import ParsedTime
+
+    author = get_user_model().objects.get(pk=author_id)
+    created = 0
+    for start in range(0, len(times), 5000):
+        chunk = times[start:start + 5000]
+        scheduled_posts_create(author=author, inputs=[
+            ScheduleInput(text=f"{prefix} {start + i}", when=ParsedTime(when, "UTC")) for i, when in enumerate(chunk)
+        ])
+        created += len(chunk)
+        progress(f"  created {created:,}/{len(times):,} scheduled posts")
+
+
+def lateness_of(stack: Stack, prefix: str):
+    rows = stack.query(
+        "SELECT lateness_ms FROM scheduling_scheduledpost WHERE text LIKE %s AND status = 'published'", (prefix + " %",)
+    )
+    return [row[0] for row in rows]
+
+
+def lost_and_duplicated(stack: Stack, prefix: str):
+    rows = stack.query(
+        "SELECT s.id, COUNT(p.id) FROM scheduling_scheduledpost s LEFT JOIN feed_post p ON p.scheduled_post_id = s.id "
+        "WHERE s.text LIKE %s GROUP BY s.id", (prefix + " %",)
+    )
+    (dupes,) = stack.query(
+        "SELECT COUNT(*) FROM (SELECT text FROM feed_post WHERE text LIKE %s GROUP BY text HAVING COUNT(*) > 1) d",
+        (prefix + " %",),
+    )[0]
+    return sum(1 for _, n in rows if n == 0), dupes
+
+
+def wait_published(stack: Stack, prefix: str, total: int, timeout: float):
+    deadline = time.monotonic() + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        (done,) = stack.query(
+            "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE %s AND status IN ('published','failed')",
+            (prefix + " %",),
+        )[0]
+        if done != last:
+            progress(f"  published {done:,}/{total:,}")
+            last = done
+        if done >= total:
+            return True
+        time.sleep(1)
+    return False
+
+
+# --- scenarios ----------------------------------------------------------------------------
+
+def steady(stack, author_id, count, seconds):
+    progress(f"steady: {count:,} posts due evenly over {seconds} s")
+    first = now_utc() + timedelta(seconds=8)
+    create_scheduled(author_id, [first + timedelta(seconds=seconds * i / count) for i in range(count)], "steady")
+    wait_published(stack, "steady", count, seconds + 90)
+    late = lateness_of(stack, "steady")
+    lost, dupes = lost_and_duplicated(stack, "steady")
+    return {
+        "posts": count, "over_seconds": seconds,
+        "lateness_p50_ms": pct(late, 0.5), "lateness_p95_ms": pct(late, 0.95),
+        "lateness_p99_ms": pct(late, 0.99), "lateness_max_ms": max(late) if late else None,
+        "lost": lost, "duplicated": dupes,
+    }
+
+
+def rss_mb(pid: int) -> float:
+    total = 0
+    for task in [pid] + _children(pid):
+        try:
+            for line in Path(f"/proc/{task}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    return [int(x) for x in out.split()]
+
+
+def burst(stack, author_id, count):
+    progress(f"burst: {count:,} posts due at the same instant")
+    at = now_utc() + timedelta(seconds=max(20, count / 4000))
+    create_scheduled(author_id, [at] * count, "burst")
+    wait = (at - now_utc()).total_seconds()
+    progress(f"  due in {wait:.0f} s")
+    peak = {"rss": 0.0}
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            for name in ("node-a", "node-b"):
+                process = stack.processes.get(name)
+                if process:
+                    peak["rss"] = max(peak["rss"], rss_mb(process.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    ok = wait_published(stack, "burst", count, wait + 600)
+    stop.set()
+    (last,) = stack.query("SELECT MAX(published_at) FROM scheduling_scheduledpost WHERE text LIKE 'burst %%'")[0]
+    last = last.replace(tzinfo=timezone.utc)
+    seconds = (last - at).total_seconds()
+    lost, dupes = lost_and_duplicated(stack, "burst")
+    return {
+        "posts": count, "completed": ok, "seconds_to_last": round(seconds, 2),
+        "posts_per_second": round(count / seconds) if seconds > 0 else None,
+        "lost": lost, "duplicated": dupes, "worker_peak_rss_mb": round(peak["rss"], 1),
+    }
+
+
+def _client(stack):
+    return http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=60)
+
+
+def intake(stack, clients, seconds):
+    progress(f"intake: POST /api/scheduled-posts/, one post a request, {clients} clients, {seconds} s")
+    stack.request("GET", "/api/scheduled-posts/")  # makes the token
+    token = stack.tokens["alice"]
+    latencies, errors = [], []
+    stop_at = time.monotonic() + seconds
+    publish_at = (now_utc() + timedelta(days=30)).isoformat()
+
+    def client(index):
+        conn = _client(stack)
+        n = 0
+        while time.monotonic() < stop_at:
+            body = json.dumps({"text": f"intake {index}-{n}", "publish_at": publish_at})
+            started = time.perf_counter()
+            conn.request("POST", "/api/scheduled-posts/", body=body, headers={
+                "Content-Type": "application/json", "Authorization": f"Token {token}"})
+            response = conn.getresponse()
+            response.read()
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status != 201:
+                errors.append(response.status)
+            n += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    return {
+        "clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies), "errors": len(errors),
+        "requests_per_second": round(len(latencies) / elapsed), "p50_ms": round(pct(latencies, 0.5), 1),
+        "p99_ms": round(pct(latencies, 0.99), 1),
+    }
+
+
+def bulk_intake(stack, count):
+    progress(f"bulk intake: {count:,} posts in lists of 1,000")
+    publish_at = (now_utc() + timedelta(days=30)).isoformat()
+    started = time.monotonic()
+    for start in range(0, count, 1000):
+        status, body = stack.request("POST", "/api/scheduled-posts/", [
+            {"text": f"bulk {start + i}", "publish_at": publish_at} for i in range(1000)])
+        assert status == 201, (status, str(body)[:200])
+    return {"posts": count, "seconds": round(time.monotonic() - started, 2)}
+
+
+def scale(stack, author_id, count):
+    progress(f"scale: {count:,} future posts pending; idle ticks of node a")
+    node_ids = dict(stack.query("SELECT name, id FROM dispatchers_dispatchernode"))
+    stack.query(
+        "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, dispatcher_id, "
+        "version, attempts, last_error, claim_token, created_at, updated_at) "
+        "SELECT %s, CONCAT('future ', seq), NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, "
+        "NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, 'UTC', 'pending', IF(seq % 2, %s, %s), 1, 0, '', '', NOW(6), NOW(6) "
+        f"FROM seq_1_to_{count}", (author_id, node_ids["a"], node_ids["b"]),
+    )
+    progress("  inserted; timing ticks")
+    from django.db import connection
+
+    from dispatchers.tick import run_tick
+
+    durations = []
+    for _ in range(50):
+        started = time.perf_counter()
+        run_tick(node_name="a", credential="unused-when-idle")
+        durations.append((time.perf_counter() - started) * 1000)
+    node_a = node_ids["a"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN SELECT id FROM scheduling_scheduledpost WHERE dispatcher_id = %s AND status = 'pending' "
+            "AND due_at <= NOW(6) ORDER BY due_at LIMIT 5000 FOR UPDATE SKIP LOCKED", [node_a])
+        columns = [c[0] for c in cursor.description]
+        plan = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    return {
+        "pending": count, "idle_tick_p50_ms": round(pct(durations, 0.5), 2),
+        "idle_tick_p99_ms": round(pct(durations, 0.99), 2),
+        "claim_plan_key": plan[0].get("key"), "claim_plan_rows": plan[0].get("rows"),
+    }
+
+
+def feed(stack, author_id, count, requests_per_depth):
+    progress(f"feed: GET /api/posts/ on {count:,} posts")
+    stack.query(
+        "INSERT INTO feed_post (author_id, text, published_at) "
+        f"SELECT %s, CONCAT('feed ', seq), NOW(6) FROM seq_1_to_{count}", (author_id,))
+    (low, high) = stack.query("SELECT MIN(id), MAX(id) FROM feed_post")[0]
+    deep_cursor = base64.b64encode(f"p={low + 50}".encode()).decode()  # a page 1,000,000 deep
+    results = {"posts": count}
+    for name, query in [("first_page", ""), ("deep_page", "?" + urlencode({"cursor": deep_cursor}))]:
+        conn = _client(stack)
+        latencies = []
+        for _ in range(requests_per_depth):
+            started = time.perf_counter()
+            conn.request("GET", "/api/posts/" + query)
+            response = conn.getresponse()
+            body = response.read()
+            latencies.append((time.perf_counter() - started) * 1000)
+            assert response.status == 200, body[:200]
+        results[f"{name}_p50_ms"] = round(pct(latencies, 0.5), 1)
+        results[f"{name}_p99_ms"] = round(pct(latencies, 0.99), 1)
+    return results
+
+
+# --- report -----------------------------------------------------------------------------
+
+def machine():
+    mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "")
+    mariadb = subprocess.run(["mysql", "-uroot", "-h127.0.0.1", "-N", "-e", "SELECT VERSION()"], capture_output=True, text=True).stdout.strip()
+    redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
+    import django
+
+    return {
+        "cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
+        "os": platform.platform(), "python": platform.python_version(), "django": django.get_version(),
+        "mariadb": mariadb, "redis": redis.replace("v=", ""),
+    }
+
+
+TARGETS = [
+    ("steady", "lateness_p50_ms", "≤ 50 ms", lambda v: v is not None and v <= 50),
+    ("steady", "lateness_p99_ms", "≤ 250 ms", lambda v: v is not None and v <= 250),
+    ("steady", "lateness_max_ms", "≤ 1000 ms", lambda v: v is not None and v <= 1000),
+    ("steady", "lost", "0", lambda v: v == 0),
+    ("steady", "duplicated", "0", lambda v: v == 0),
+    ("burst", "posts_per_second", "≥ 10,000/s", lambda v: v is not None and v >= 10000),
+    ("burst", "lost", "0", lambda v: v == 0),
+    ("burst", "duplicated", "0", lambda v: v == 0),
+    ("intake", "requests_per_second", "≥ 1,000/s", lambda v: v >= 1000),
+    ("bulk_intake", "seconds", "≤ 2 s", lambda v: v <= 2),
+    ("scale", "idle_tick_p50_ms", "≤ 5 ms", lambda v: v <= 5),
+    ("feed", "first_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
+    ("feed", "deep_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
+    ("burst", "worker_peak_rss_mb", "≤ 200 MB", lambda v: v <= 200),
+]
+
+
+def table(results) -> str:
+    lines = ["| scenario | figure | value | target | met |", "|---|---|---|---|---|"]
+    for scenario, key, target, ok in TARGETS:
+        value = results["scenarios"].get(scenario, {}).get(key)
+        lines.append(f"| {scenario} | {key} | {value} | {target} | {'yes' if value is not None and ok(value) else 'no'} |")
+    return "\n".join(lines)
+
+
+def write_docs(results):
+    (DOCS / "benchmarks.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    page = DOCS / "benchmarks.md"
+    text = page.read_text() if page.exists() else "# Benchmarks\n\n<!-- results -->\n<!-- /results -->\n"
+    m = results["machine"]
+    block = (
+        f"<!-- results -->\nLatest run: {results['finished_at']} ({'quick' if results['quick'] else 'full'}), "
+        f"on {m['cores']} cores, {m['memory_gib']} GiB ({m['cpu']}), {m['os']}; Python {m['python']}, "
+        f"Django {m['django']}, MariaDB {m['mariadb']}, Redis {m['redis']}; everything on one machine.\n\n"
+        f"{table(results)}\n\nAll figures: docs/benchmarks.json.\n<!-- /results -->"
+    )
+    start, end = text.index("<!-- results -->"), text.index("<!-- /results -->") + len("<!-- /results -->")
+    page.write_text(text[:start] + block + text[end:])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller run, about a minute")
+    parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    args = parser.parse_args()
+    q = args.quick
+    sizes = {
+        "steady": (600, 10) if q else (6000, 60),
+        "burst": 10_000 if q else 100_000,
+        "intake": (16, 5) if q else (16, 20),
+        "bulk": 10_000,
+        "scale": 100_000 if q else 1_000_000,
+        "feed": (100_000, 50) if q else (1_000_000, 300),
+    }
+    stack = BenchStack("bench", env={"LOG_LEVEL": "WARNING", "PSCHED_LEASE_SECONDS": "30"})
+    setup_django(stack)
+    results = {"quick": q, "started_at": now_utc().isoformat(timespec="seconds"), "machine": machine(), "scenarios": {}}
+    progress(f"starting the stack (database {stack.database})")
+    stack.start(nodes=("a", "b"))
+    try:
+        (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
+        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "feed"])
+        if "steady" in wanted:
+            results["scenarios"]["steady"] = steady(stack, author_id, *sizes["steady"])
+        if "burst" in wanted:
+            results["scenarios"]["burst"] = burst(stack, author_id, sizes["burst"])
+        if "intake" in wanted:
+            results["scenarios"]["intake"] = intake(stack, *sizes["intake"])
+        if "bulk_intake" in wanted:
+            results["scenarios"]["bulk_intake"] = bulk_intake(stack, sizes["bulk"])
+        if "scale" in wanted:
+            results["scenarios"]["scale"] = scale(stack, author_id, sizes["scale"])
+        if "feed" in wanted:
+            results["scenarios"]["feed"] = feed(stack, author_id, *sizes["feed"])
+    finally:
+        progress("stopping the stack")
+        stack.stop()
+    results["finished_at"] = now_utc().isoformat(timespec="seconds")
+    print(table(results))
+    write_docs(results)
+    progress("wrote docs/benchmarks.json and docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
