@@ -7,6 +7,8 @@ from .models import Post
 
 def post_text_clean(text) -> str:
     """The one rule for post text, shared by posts and scheduled posts."""
+    if text is None:
+        raise ValidationError("This field is required.")
     if not isinstance(text, str):
         raise ValidationError("Text must be a string.")
     text = text.strip()

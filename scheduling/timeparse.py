@@ -67,6 +67,8 @@ def parse_publish_at(value, zone_name=None) -> ParsedTime:
     if isinstance(value, datetime):
         parsed = value
     else:
+        if value is None:
+            raise ValidationError("This field is required: a date and time in ISO 8601, e.g. 2031-07-01T09:00:00Z.")
         if not isinstance(value, str) or not value.strip():
             raise ValidationError("Give a date and time in ISO 8601, e.g. 2031-07-01T09:00:00Z.")
         try:

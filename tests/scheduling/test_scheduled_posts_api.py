@@ -88,3 +88,15 @@ def test_it_edits_and_cancels_only_own(api, alice, bob):
 def test_it_refuses_anonymous(api, db):
     assert api().get("/api/scheduled-posts/").status_code == 401
     assert api().post("/api/scheduled-posts/", {"text": "x", "publish_at": in_seconds(60)}, format="json").status_code == 401
+
+
+def test_it_names_missing_and_mistyped_fields(api, alice):
+    items = [{"publish_at": in_seconds(60)}, {"text": "x"}, {"text": 5, "publish_at": in_seconds(60)}, "not an object"]
+    response = api(alice).post("/api/scheduled-posts/", items, format="json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert "required" in errors[0]["text"][0]
+    assert "required" in errors[1]["publish_at"][0]
+    assert "string" in errors[2]["text"][0]
+    assert errors[3]["non_field_errors"]
+    assert not ScheduledPost.objects.exists()
