@@ -121,7 +121,7 @@ class ScheduledPostListApi(generics.ListAPIView):
                 continue
             try:
                 inputs.append(schedule_input_clean(
-                    text=item["text"], publish_at=item["publish_at"], timezone_name=item.get("timezone")
+                    text=item.get("text"), publish_at=item.get("publish_at"), timezone_name=item.get("timezone")
                 ))
                 errors.append({})
             except ValidationError as error:
