@@ -202,7 +202,8 @@ def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, l
         ScheduledPost.objects.filter(pk__in=ids, dispatcher=node, status=Status.PENDING).update(
             status=Status.PUBLISHING,
             claim_token=token,
-            lease_until=now + timedelta(seconds=settings.PSCHED_LEASE_SECONDS),
+            # The lease runs from the horizon: posts claimed ahead wait in the claim until due.
+            lease_until=max(now, horizon) + timedelta(seconds=settings.PSCHED_LEASE_SECONDS),
             attempts=F("attempts") + 1,
             updated_at=now,
         )

@@ -95,7 +95,7 @@ def test_a_late_callback_after_the_lease_expired_is_refused(alice, node, node_cl
 
     schedule(alice, 1)
     stale = claim_all(node)
-    leases_release_expired(now=timezone.now() + timedelta(seconds=settings.PSCHED_LEASE_SECONDS + 1))
+    leases_release_expired(now=timezone.now() + timedelta(days=1, seconds=settings.PSCHED_LEASE_SECONDS + 1))
     fresh = claim_all(node)
     assert node_client.post("/api/posts/", stale, format="json").status_code == 409
     assert node_client.post("/api/posts/", fresh, format="json").status_code == 201

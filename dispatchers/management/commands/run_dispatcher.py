@@ -14,7 +14,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("--weight", type=int, default=100, help="routing weight of a new node (default 100)")
-        parser.add_argument("--concurrency", type=int, default=2, help="ticks that may run at once (default 2)")
+        parser.add_argument(
+            "--concurrency", type=int, default=4,
+            help="ticks that may run at once (default 4): a tick waits for posts due before the next one, "
+            "so the next tick needs a free thread",
+        )
         parser.add_argument("--loglevel", default="INFO")
 
     def handle(self, *args, name, weight, concurrency, loglevel, **options):
