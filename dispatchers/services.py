@@ -85,7 +85,7 @@ def node_remove(*, node: DispatcherNode) -> int:
     """Removes a node after handing its pending posts over. Posts it holds claimed go back to
     pending for another node; a late callback from it is refused (its credential is gone)."""
     ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING).update(
-        status=Status.PENDING, claim_token="", lease_until=None, due_at=F("publish_at")
+        status=Status.PENDING, claim_token="", lease_until=None
     )
     PeriodicTask.objects.filter(name=node.tick_task_name).delete()
     node.delete()  # SET_NULL on its posts: the sweep routes them
@@ -154,7 +154,7 @@ def nodes_mark_silent_down(*, now: datetime) -> list[str]:
 def leases_release_expired(*, now: datetime) -> int:
     """Claims whose holder vanished go back to pending; its late callback will be refused."""
     released = ScheduledPost.objects.filter(status=Status.PUBLISHING, lease_until__lt=now).update(
-        status=Status.PENDING, claim_token="", lease_until=None, due_at=now
+        status=Status.PENDING, claim_token="", lease_until=None
     )
     if released:
         logger.warning("released %s scheduled posts whose lease expired", released)
