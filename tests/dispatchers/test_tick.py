@@ -1,0 +1,89 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dispatchers.models import DispatcherNode
+from dispatchers.services import node_credential_issue, node_register
+from dispatchers.tick import run_tick
+from feed.models import Post
+from scheduling.models import ScheduledPost
+from scheduling.services import ScheduleInput, scheduled_posts_create
+from scheduling.timeparse import ParsedTime
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def ticking_node(live_server, settings):
+    settings.PSCHED_API_URL = live_server.url
+    node, _ = node_register(name="ticker")
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now())
+    return node, node_credential_issue(node=node)
+
+
+def make_due(author, count, seconds=0.2):
+    when = timezone.now() + timedelta(seconds=seconds)
+    return scheduled_posts_create(author=author, inputs=[
+        ScheduleInput(text=f"tick {i}", when=ParsedTime(when, "UTC")) for i in range(count)
+    ])
+
+
+def test_it_publishes_posts_due_before_the_next_tick(ticking_node, django_user_model):
+    node, credential = ticking_node
+    author = django_user_model.objects.create_user("ticker-author")
+    make_due(author, 3)
+    report = run_tick(node_name=node.name, credential=credential)
+    assert (report.claimed, report.published) == (3, 3)
+    assert Post.objects.filter(author=author, dispatcher=node).count() == 3
+    late = ScheduledPost.objects.values_list("lateness_ms", flat=True)
+    assert all(value is not None and value >= 0 for value in late)
+
+
+def test_it_leaves_later_posts_for_later_ticks(ticking_node, django_user_model):
+    node, credential = ticking_node
+    make_due(django_user_model.objects.create_user("later"), 2, seconds=30)
+    assert run_tick(node_name=node.name, credential=credential).claimed == 0
+    assert ScheduledPost.objects.filter(status="pending").count() == 2
+
+
+def test_it_backs_off_when_the_callback_fails(ticking_node, django_user_model, settings):
+    node, credential = ticking_node
+    settings.PSCHED_API_URL = "http://127.0.0.1:9"  # nothing listens there
+    make_due(django_user_model.objects.create_user("unlucky"), 2)
+    report = run_tick(node_name=node.name, credential=credential)
+    assert report.failed == 2
+    for post in ScheduledPost.objects.all():
+        assert post.status == "pending" and post.attempts == 1
+        assert post.due_at > timezone.now() and post.last_error
+    assert not Post.objects.exists()
+
+
+def test_a_wrong_credential_publishes_nothing(ticking_node, django_user_model):
+    node, _ = ticking_node
+    make_due(django_user_model.objects.create_user("spoofed"), 1)
+    report = run_tick(node_name=node.name, credential="stolen")
+    assert report.failed == 1
+    assert not Post.objects.exists()
+
+
+def test_a_draining_node_hands_its_posts_over(ticking_node, django_user_model):
+    node, credential = ticking_node
+    make_due(django_user_model.objects.create_user("drained"), 4, seconds=60)
+    other, _ = node_register(name="other")
+    DispatcherNode.objects.filter(pk=node.pk).update(state=DispatcherNode.State.DRAINING)
+    run_tick(node_name=node.name, credential=credential)
+    assert set(ScheduledPost.objects.values_list("dispatcher__name", flat=True)) == {"other"}
+
+
+def test_a_silent_node_is_marked_down_and_its_posts_move(ticking_node, django_user_model):
+    node, credential = ticking_node
+    silent, _ = node_register(name="silent")
+    DispatcherNode.objects.filter(pk=silent.pk).update(last_seen=timezone.now() - timedelta(minutes=5))
+    posts = make_due(django_user_model.objects.create_user("moved"), 20, seconds=60)
+    assert ScheduledPost.objects.filter(dispatcher=silent).exists()
+    run_tick(node_name=node.name, credential=credential)
+    silent.refresh_from_db()
+    assert silent.state == DispatcherNode.State.DOWN
+    assert not ScheduledPost.objects.filter(dispatcher=silent).exists()
+    assert ScheduledPost.objects.filter(dispatcher=node).count() == len(posts)
