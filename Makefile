@@ -17,7 +17,6 @@ $(VENV)/.installed: requirements.txt
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libmariadb-dev pkg-config; \
 	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
 
