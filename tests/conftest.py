@@ -1,0 +1,51 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from dispatchers.services import node_register
+
+
+@pytest.fixture
+def alice(db):
+    return get_user_model().objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def bob(db):
+    return get_user_model().objects.create_user("bob", password="bob-password-1")
+
+
+@pytest.fixture
+def staff(db):
+    return get_user_model().objects.create_user("staff", password="staff-password-1", is_staff=True)
+
+
+@pytest.fixture
+def node(db):
+    node, _ = node_register(name="n1")
+    return node
+
+
+@pytest.fixture
+def published(node):
+    """make(author, text, late_ms): a scheduled post as its dispatcher published it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feed.models import Post
+    from scheduling.models import ScheduledPost
+
+    def make(author, text="dispatched", late_ms=250):
+        published_at = timezone.now()
+        publish_at = published_at - timedelta(milliseconds=late_ms)
+        row = ScheduledPost.objects.create(
+            author=author, text=text, publish_at=publish_at, due_at=publish_at, timezone="Europe/Paris",
+            status=ScheduledPost.Status.PUBLISHED, dispatcher=node, attempts=1,
+            published_at=published_at, lateness_ms=late_ms,
+        )
+        Post.objects.create(
+            author=author, text=text, published_at=published_at, scheduled_post=row, scheduled_for=publish_at, dispatcher=node
+        )
+        return row
+
+    return make
