@@ -49,3 +49,8 @@ def published(node):
         return row
 
     return make
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser("root", password="root-password-1")
