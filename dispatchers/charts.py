@@ -10,8 +10,12 @@ class Bar:
     width: float
     height: float
     value: int
-    label: str  # under the bar, or "" to leave it out
+    label: str  # centred under the bar, or "" to leave it out
     title: str  # the tooltip and the accessible text
+
+    @property
+    def center(self) -> float:
+        return round(self.x + self.width / 2, 2)
 
 
 @dataclass(frozen=True)

@@ -16,3 +16,11 @@ def duration_ms(value):
         return f"{sign}{ms / 1000:.1f} s"
     minutes, seconds = divmod(round(ms / 1000), 60)
     return f"{sign}{minutes} min {seconds} s"
+
+
+@register.filter
+def ago(value, now):
+    """How long before now value was, for a heartbeat: "0.4 s ago", "2 min 5 s ago"."""
+    if value is None:
+        return "never"
+    return f"{duration_ms(round((now - value).total_seconds() * 1000))} ago"
