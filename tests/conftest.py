@@ -4,6 +4,11 @@ from django.contrib.auth import get_user_model
 from dispatchers.services import node_register
 
 
+def pytest_configure(config):
+    # Tests render pages without collectstatic; whitenoise warns that STATIC_ROOT is missing.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
 @pytest.fixture
 def alice(db):
     return get_user_model().objects.create_user("alice", password="alice-password-1")
