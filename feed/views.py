@@ -6,8 +6,8 @@ from django.utils.timesince import timeuntil
 
 from accounts.services import user_timezone
 from psched.forms import add_service_errors
-from scheduling.services import scheduled_posts_create, schedule_input_clean
-from scheduling.timeparse import zone_choices
+from scheduling.services import scheduled_post_create
+from scheduling.timeparse import zone_choices, zone_get
 
 from .forms import ComposeForm
 from .selectors import post_feed_page
@@ -41,9 +41,10 @@ def index(request):
 
 
 def _schedule(request, data):
-    item = schedule_input_clean(text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC")
-    scheduled_posts_create(author=request.user, inputs=[item])
-    local = data["publish_at"].replace("T", " ")
-    note = f" {item.when.note}" if item.when.note else ""
-    messages.success(request, f"Scheduled for {local} ({item.when.zone}), in {timeuntil(item.when.instant)}.{note}")
+    post = scheduled_post_create(
+        author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
+    )
+    local = post.publish_at.astimezone(zone_get(post.timezone))
+    note = f" {post.time_note}" if post.time_note else ""
+    messages.success(request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}")
     return redirect("scheduling:mine")
