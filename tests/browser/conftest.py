@@ -83,7 +83,8 @@ class Stack:
         self.manage("migrate", "--noinput", "-v0")
         self.manage("collectstatic", "--noinput", "-v0")
         self.manage("createsuperuser", "--noinput", "--username", self.staff_username, "--email", "staff@example.com")
-        self._spawn("web", str(BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4")
+        self._spawn("web", str(BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4",
+                    "--no-control-socket")
         self._spawn("node", sys.executable, "manage.py", "run_dispatcher", self.node_name, "--loglevel", "WARNING")
         self._spawn(
             "beat", str(BIN / "celery"), "-A", "psched", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
@@ -158,8 +159,10 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def context(request, browser, stack):
     """A fresh browser profile (no cookies) in a zone that is not UTC. When the test fails,
-    each of its pages is saved as a screenshot under artifacts/."""
-    context = browser.new_context(base_url=stack.url, timezone_id="Asia/Tokyo", locale="en-GB")
+    each of its pages is saved as a screenshot under artifacts/. Parametrize it indirectly to
+    change an option, e.g. {"java_script_enabled": False}."""
+    options = {"timezone_id": "Asia/Tokyo", "locale": "en-GB", **getattr(request, "param", {})}
+    context = browser.new_context(base_url=stack.url, **options)
     context.set_default_timeout(10_000)
     yield context
     report = getattr(request.node, "report_call", None)

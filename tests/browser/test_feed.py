@@ -53,3 +53,20 @@ def test_it_schedules_in_the_browsers_zone_and_the_post_appears(signed_in):
     expect(post.locator(".receipt")).to_contain_text("Scheduled for")
     expect(post.locator(".receipt")).to_contain_text("late")
     expect(post.locator(".receipt")).to_contain_text("node browser-")
+
+
+@pytest.mark.parametrize("context", [{"java_script_enabled": False}], indirect=True)
+def test_it_posts_and_schedules_without_javascript(signed_in):
+    page = signed_in
+    page.get_by_label("What's happening?").fill("no script needed")
+    page.get_by_role("button", name="Post now").click()
+    expect(page.locator(".post .text").first).to_have_text("no script needed")
+    # Without the script the zone stays empty, which means UTC.
+    expect(page.get_by_label("Time zone")).to_have_value("")
+    due = datetime.now(TOKYO) + timedelta(hours=1)
+    page.get_by_label("What's happening?").fill("later, without script")
+    page.get_by_label("Publish at").fill(due.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Time zone").fill("Asia/Tokyo")
+    page.get_by_role("button", name="Schedule").click()
+    expect(page.locator(".messages")).to_contain_text(f"Scheduled for {due:%Y-%m-%d %H:%M}:00 (Asia/Tokyo)")
+    expect(page.locator(".upcoming .post").first).to_contain_text("later, without script")
