@@ -49,17 +49,17 @@ def node_overview(*, now=None, window=timedelta(hours=1)) -> list[dict]:
     return overview
 
 
-# Lateness buckets for the dashboard's histogram: (label, lower bound ms, upper bound ms).
+# Lateness buckets for the dashboard's histogram: (range, axis label, lower ms, upper ms).
 LATENESS_BUCKETS = [
-    ("<100 ms", None, 100),
-    ("100–250 ms", 100, 250),
-    ("250–500 ms", 250, 500),
-    ("0.5–1 s", 500, 1000),
-    ("1–2 s", 1000, 2000),
-    ("2–5 s", 2000, 5000),
-    ("5–15 s", 5000, 15000),
-    ("15–60 s", 15000, 60000),
-    ("≥1 min", 60000, None),
+    ("<100 ms", "<100 ms", None, 100),
+    ("100–250 ms", "<250 ms", 100, 250),
+    ("250–500 ms", "<500 ms", 250, 500),
+    ("0.5–1 s", "<1 s", 500, 1000),
+    ("1–2 s", "<2 s", 1000, 2000),
+    ("2–5 s", "<5 s", 2000, 5000),
+    ("5–15 s", "<15 s", 5000, 15000),
+    ("15–60 s", "<60 s", 15000, 60000),
+    ("≥1 min", "≥60 s", 60000, None),
 ]
 
 
@@ -67,11 +67,12 @@ def _published_since(since):
     return ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=since).order_by()
 
 
-def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> list[tuple[str, int]]:
-    """How many posts published in the window fell in each lateness bucket, in one query."""
+def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> list[dict]:
+    """How many posts published in the window fell in each lateness bucket, in one query:
+    [{"range", "label", "count"}, …] from the least late to the latest."""
     now = now or timezone.now()
     counts = {}
-    for index, (_, low, high) in enumerate(LATENESS_BUCKETS):
+    for index, (_, _, low, high) in enumerate(LATENESS_BUCKETS):
         bucket = Q()
         if low is not None:
             bucket &= Q(lateness_ms__gte=low)
@@ -79,7 +80,10 @@ def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> list[tuple[str
             bucket &= Q(lateness_ms__lt=high)
         counts[f"bucket_{index}"] = Count("id", filter=bucket)
     totals = _published_since(now - window).aggregate(**counts)
-    return [(label, totals[f"bucket_{index}"]) for index, (label, _, _) in enumerate(LATENESS_BUCKETS)]
+    return [
+        {"range": range_, "label": label, "count": totals[f"bucket_{index}"]}
+        for index, (range_, label, _, _) in enumerate(LATENESS_BUCKETS)
+    ]
 
 
 def published_per_minute(*, now=None, minutes: int = 60) -> list[tuple[datetime, int]]:

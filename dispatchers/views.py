@@ -31,9 +31,9 @@ def dashboard(request):
         "nodes": nodes,
         "now": now,
         "lateness_chart": bar_chart(
-            values=[count for _, count in histogram],
-            labels=[label for label, _ in histogram],
-            titles=[f"{label} late" for label, _ in histogram],
+            values=[bucket["count"] for bucket in histogram],
+            labels=[bucket["label"] for bucket in histogram],
+            titles=[f"{bucket['range']} late" for bucket in histogram],
         ),
         "per_minute_chart": bar_chart(
             values=[count for _, count in per_minute],
