@@ -1,6 +1,7 @@
 """Bar charts as plain geometry for an inline <svg> in a template: no JavaScript, nothing
 fetched from elsewhere, and every label goes through the template's escaping."""
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,18 @@ def bar_chart(*, values: list[int], labels: list[str], titles: list[str], width:
             title=f"{title}: {value}",
         ))
     return BarChart(width=width, height=height, top=top, baseline=top + plot_height, left=left, maximum=maximum, bars=bars)
+
+
+def lateness_chart(histogram: list[dict]) -> BarChart:
+    """The lateness histogram from selectors.lateness_histogram."""
+    return bar_chart(
+        values=[bucket["count"] for bucket in histogram],
+        labels=[bucket["label"] for bucket in histogram],
+        titles=[f"{bucket['range']} late" for bucket in histogram],
+    )
+
+
+def per_minute_chart(per_minute: list[tuple[datetime, int]], *, zone: tzinfo) -> BarChart:
+    """Posts per minute from selectors.published_per_minute, minutes labelled in zone."""
+    minutes = [f"{minute.astimezone(zone):%H:%M}" for minute, _ in per_minute]
+    return bar_chart(values=[count for _, count in per_minute], labels=minutes, titles=minutes, label_every=10)

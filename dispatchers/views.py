@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from accounts.services import user_timezone
 from scheduling.timeparse import zone_get
 
-from .charts import bar_chart
+from .charts import lateness_chart, per_minute_chart
 from .models import DispatcherNode
 from .selectors import lateness_histogram, node_overview, nodes_next_due, published_per_minute
 from .services import node_set_state
@@ -19,10 +19,7 @@ STATE_ACTIONS = {"draining": "Drain", "active": "Activate"}
 @staff_member_required
 def dashboard(request):
     now = timezone.now()
-    histogram = lateness_histogram(now=now)
-    per_minute = published_per_minute(now=now)
     zone = zone_get(user_timezone(user=request.user) or "UTC")
-    minutes = [f"{minute.astimezone(zone):%H:%M}" for minute, _ in per_minute]
     nodes = node_overview(now=now)
     next_due = nodes_next_due()
     for row in nodes:
@@ -30,17 +27,8 @@ def dashboard(request):
     return render(request, "dispatchers/dashboard.html", {
         "nodes": nodes,
         "now": now,
-        "lateness_chart": bar_chart(
-            values=[bucket["count"] for bucket in histogram],
-            labels=[bucket["label"] for bucket in histogram],
-            titles=[f"{bucket['range']} late" for bucket in histogram],
-        ),
-        "per_minute_chart": bar_chart(
-            values=[count for _, count in per_minute],
-            labels=minutes,
-            titles=minutes,
-            label_every=10,
-        ),
+        "lateness_chart": lateness_chart(lateness_histogram(now=now)),
+        "per_minute_chart": per_minute_chart(published_per_minute(now=now), zone=zone),
     })
 
 
