@@ -1,7 +1,12 @@
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from dispatchers.services import node_register
+from dispatchers.services import node_credential_issue, node_register
+from feed.models import Post
+from scheduling.models import ScheduledPost
 
 
 def pytest_configure(config):
@@ -25,20 +30,20 @@ def staff(db):
 
 
 @pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser("root", password="root-password-1")
+
+
+@pytest.fixture
 def node(db):
     node, _ = node_register(name="n1")
+    node.secret = node_credential_issue(node=node)
     return node
 
 
 @pytest.fixture
 def published(node):
-    """make(author, text, late_ms): a scheduled post as its dispatcher published it."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from feed.models import Post
-    from scheduling.models import ScheduledPost
+    """make(author, text, late_ms): a scheduled post as node n1 published it, with its Post."""
 
     def make(author, text="dispatched", late_ms=250):
         published_at = timezone.now()
@@ -54,8 +59,3 @@ def published(node):
         return row
 
     return make
-
-
-@pytest.fixture
-def admin_user(db):
-    return get_user_model().objects.create_superuser("root", password="root-password-1")
