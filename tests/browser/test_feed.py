@@ -31,6 +31,15 @@ def test_it_shows_a_bad_date_next_to_the_field(signed_in):
     expect(page.get_by_label("What's happening?")).to_have_value("too late")
 
 
+def test_it_schedules_when_enter_is_pressed_in_the_zone_field(signed_in):
+    page = signed_in
+    page.get_by_label("What's happening?").fill("enter means schedule")
+    page.get_by_label("Publish at").fill((datetime.now(TOKYO) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Time zone").press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Scheduled for")
+    expect(page.locator(".upcoming .post").first).to_contain_text("enter means schedule")
+
+
 def test_it_schedules_in_the_browsers_zone_and_the_post_appears(signed_in):
     page = signed_in
     # No zone on the profile: the form takes the browser's.
