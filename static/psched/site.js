@@ -38,12 +38,21 @@
     button.closest("[hidden]").hidden = false;
   });
 
+  // "2026-11-28 03:36:02 CET", as the server writes times (in the profile's zone, else the browser's).
   function formatTime(iso, withDate) {
-    var options = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short" };
-    if (withDate) { options.year = "numeric"; options.month = "2-digit"; options.day = "2-digit"; }
+    var options = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+                    second: "2-digit", hourCycle: "h23", timeZoneName: "short" };
     if (zone) options.timeZone = zone;
-    try { return new Intl.DateTimeFormat(undefined, options).format(new Date(iso)); }
-    catch (e) { return iso; }
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat("en-GB", options).formatToParts(new Date(iso)).forEach(function (part) {
+        parts[part.type] = part.value;
+      });
+      var time = parts.hour + ":" + parts.minute + ":" + parts.second + " " + parts.timeZoneName;
+      return withDate ? parts.year + "-" + parts.month + "-" + parts.day + " " + time : time;
+    } catch (e) {
+      return iso;
+    }
   }
 
   function formatLateness(ms) {
