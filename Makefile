@@ -16,6 +16,10 @@ $(VENV)/.installed: requirements.txt
 	  echo "== installing the MariaDB client headers that mysqlclient compiles against (apt: libmariadb-dev pkg-config)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libmariadb-dev pkg-config; \
 	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "== installing chromium, the browser the tests in tests/browser drive headless (apt: chromium)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; \
+	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@

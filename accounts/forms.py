@@ -9,13 +9,16 @@ class SignupForm(UserCreationForm):
 
 
 class ProfileForm(forms.Form):
-    timezone = forms.CharField(max_length=64, required=False, widget=forms.TextInput(attrs={"list": "zones"}))
+    timezone = forms.CharField(
+        label="Your time zone",
+        max_length=64,
+        required=False,
+        help_text="An IANA zone such as Europe/Paris. Your pages show times in it, and the schedule form starts with it. Empty means UTC.",
+        widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off"}),
+    )
 
     def clean_timezone(self):
         value = self.cleaned_data["timezone"].strip()
         if value:
             zone_get(value)  # raises ValidationError with the reason
         return value
-
-
-

@@ -1,6 +1,7 @@
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db.models import Count, Q
+from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost
@@ -46,3 +47,67 @@ def node_overview(*, now=None, window=timedelta(hours=1)) -> list[dict]:
             "lateness_max_ms": values[-1] if values else None,
         })
     return overview
+
+
+# Lateness buckets for the dashboard's histogram: (range, axis label, lower ms, upper ms).
+LATENESS_BUCKETS = [
+    ("<100 ms", "<100 ms", None, 100),
+    ("100–250 ms", "<250 ms", 100, 250),
+    ("250–500 ms", "<500 ms", 250, 500),
+    ("0.5–1 s", "<1 s", 500, 1000),
+    ("1–2 s", "<2 s", 1000, 2000),
+    ("2–5 s", "<5 s", 2000, 5000),
+    ("5–15 s", "<15 s", 5000, 15000),
+    ("15–60 s", "<60 s", 15000, 60000),
+    ("≥1 min", "≥60 s", 60000, None),
+]
+
+
+def _published_since(since):
+    return ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=since).order_by()
+
+
+def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> list[dict]:
+    """How many posts published in the window fell in each lateness bucket, in one query:
+    [{"range", "label", "count"}, …] from the least late to the latest."""
+    now = now or timezone.now()
+    counts = {}
+    for index, (_, _, low, high) in enumerate(LATENESS_BUCKETS):
+        bucket = Q()
+        if low is not None:
+            bucket &= Q(lateness_ms__gte=low)
+        if high is not None:
+            bucket &= Q(lateness_ms__lt=high)
+        counts[f"bucket_{index}"] = Count("id", filter=bucket)
+    totals = _published_since(now - window).aggregate(**counts)
+    return [
+        {"range": range_, "label": label, "count": totals[f"bucket_{index}"]}
+        for index, (range_, label, _, _) in enumerate(LATENESS_BUCKETS)
+    ]
+
+
+def published_per_minute(*, now=None, minutes: int = 60) -> list[tuple[datetime, int]]:
+    """Posts published in each of the last `minutes` minutes (UTC minute starts), oldest first."""
+    now = now or timezone.now()
+    first = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
+    rows = (
+        _published_since(first)
+        .annotate(minute=TruncMinute("published_at", tzinfo=dt_timezone.utc))
+        .values("minute")
+        .annotate(count=Count("id"))
+    )
+    counts = {row["minute"].astimezone(dt_timezone.utc): row["count"] for row in rows}
+    slots = [first + timedelta(minutes=offset) for offset in range(minutes)]
+    return [(slot, counts.get(slot, 0)) for slot in slots]
+
+
+def nodes_next_due(*, per_node: int = 5) -> dict[int, list[ScheduledPost]]:
+    """Each node's next pending posts, soonest first (the claim index serves each query)."""
+    return {
+        node_id: list(
+            ScheduledPost.objects.filter(dispatcher_id=node_id, status=ScheduledPost.Status.PENDING)
+            .select_related("author")
+            .order_by("due_at")[:per_node]
+        )
+        for node_id in DispatcherNode.objects.values_list("pk", flat=True)
+    }

@@ -1,9 +1,45 @@
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from .selectors import node_overview
+from accounts.services import user_timezone
+from scheduling.timeparse import zone_get
+
+from .charts import lateness_chart, per_minute_chart
+from .models import DispatcherNode
+from .selectors import lateness_histogram, node_overview, nodes_next_due, published_per_minute
+from .services import node_set_state
+
+# What the dashboard's buttons may set; "down" is for the sweep to decide.
+STATE_ACTIONS = {"draining": "Drain", "active": "Activate"}
 
 
 @staff_member_required
 def dashboard(request):
-    return render(request, "dispatchers/dashboard.html", {"nodes": node_overview()})
+    now = timezone.now()
+    zone = zone_get(user_timezone(user=request.user) or "UTC")
+    nodes = node_overview(now=now)
+    next_due = nodes_next_due()
+    for row in nodes:
+        row["next_due"] = next_due.get(row["node"].pk, [])
+    return render(request, "dispatchers/dashboard.html", {
+        "nodes": nodes,
+        "now": now,
+        "lateness_chart": lateness_chart(lateness_histogram(now=now)),
+        "per_minute_chart": per_minute_chart(published_per_minute(now=now), zone=zone),
+    })
+
+
+@staff_member_required
+@require_POST
+def node_state(request, name):
+    node = get_object_or_404(DispatcherNode, name=name)
+    state = request.POST.get("state")
+    if state not in STATE_ACTIONS:
+        messages.error(request, f"Choose one of: {', '.join(STATE_ACTIONS)}.")
+        return redirect("dispatchers:dashboard")
+    node_set_state(node=node, state=state)
+    messages.success(request, f"Node {node.name} is now {state}.")
+    return redirect("dispatchers:dashboard")

@@ -7,6 +7,7 @@ class ComposeForm(forms.Form):
     and a zone. The rules themselves live in the services."""
 
     text = forms.CharField(
+        label="What's happening?",
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": settings.PSCHED_MAX_POST_LENGTH, "data-counter": "true"}),
         strip=False,
         required=False,
@@ -14,4 +15,17 @@ class ComposeForm(forms.Form):
     publish_at = forms.CharField(
         label="Publish at", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
     )
-    timezone = forms.CharField(label="Time zone", required=False, widget=forms.TextInput(attrs={"list": "zones"}))
+    timezone = forms.CharField(
+        label="Time zone",
+        required=False,
+        help_text="An IANA zone such as Europe/Paris; empty means UTC.",
+        widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off", "data-browser-zone": "true"}),
+    )
+    # Set by the button that was pressed.
+    action = forms.ChoiceField(choices=[("now", "Post now"), ("schedule", "Schedule")], required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "schedule" and not data.get("publish_at"):
+            self.add_error("publish_at", "Pick the date and time to publish at.")
+        return data

@@ -1,20 +1,17 @@
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.timesince import timeuntil
 
 from accounts.services import user_timezone
-from scheduling.services import scheduled_posts_create, schedule_input_clean
-from scheduling.timeparse import zone_choices
+from psched.forms import add_service_errors
+from scheduling.services import scheduled_post_create
+from scheduling.timeparse import zone_choices, zone_get
 
 from .forms import ComposeForm
 from .selectors import post_feed_page
 from .services import post_create
-
-
-def _add_errors(form, error: ValidationError, default_field: str):
-    for field, messages_ in (error.message_dict.items() if hasattr(error, "error_dict") else [(default_field, error.messages)]):
-        for message in messages_:
-            form.add_error(field if field in form.fields else None, message)
 
 
 def index(request):
@@ -22,29 +19,32 @@ def index(request):
     form = ComposeForm(request.POST or None, initial={"timezone": zone})
     if request.method == "POST":
         if not request.user.is_authenticated:
-            return redirect("login")
+            return redirect_to_login(request.get_full_path())
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                if request.POST.get("action") == "schedule":
-                    item = schedule_input_clean(
-                        text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
-                    )
-                    scheduled_posts_create(author=request.user, inputs=[item])
-                    note = f" {item.when.note}" if item.when.note else ""
-                    messages.success(request, f"Scheduled for {data['publish_at'].replace('T', ' ')} ({item.when.zone}).{note}")
-                    return redirect("scheduling:mine")
-                post_create(author=request.user, text=data["text"])
+                if form.cleaned_data["action"] == "schedule":
+                    return _schedule(request, form.cleaned_data)
+                post_create(author=request.user, text=form.cleaned_data["text"])
                 messages.success(request, "Posted.")
                 return redirect("feed:index")
             except ValidationError as error:
-                _add_errors(form, error, "text")
-    author = request.GET.get("author") or None
+                add_service_errors(form, error, "text")
+    author = request.GET.get("author", "").strip() or None
     try:
-        before = int(request.GET.get("before", "")) or None
+        before = max(0, int(request.GET.get("before", ""))) or None
     except ValueError:
         before = None
     posts, older = post_feed_page(before_id=before, author_username=author)
     return render(request, "feed/index.html", {
-        "form": form, "posts": posts, "older": older, "author": author, "zones": zone_choices(), "user_zone": zone,
+        "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
     })
+
+
+def _schedule(request, data):
+    post = scheduled_post_create(
+        author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
+    )
+    local = post.publish_at.astimezone(zone_get(post.timezone))
+    note = f" {post.time_note}" if post.time_note else ""
+    messages.success(request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}")
+    return redirect("scheduling:mine")

@@ -1,5 +1,8 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from .timeparse import local_to_instant, zone_get
 
 
 class ScheduledPost(models.Model):
@@ -51,3 +54,14 @@ class ScheduledPost(models.Model):
     @property
     def is_cancellable(self) -> bool:
         return self.is_editable
+
+    @property
+    def time_note(self) -> str:
+        """The DST-fold note when publish_at's wall time happens twice in its zone and the first
+        one is meant (what local_to_instant chose); "" otherwise."""
+        try:
+            local = self.publish_at.astimezone(zone_get(self.timezone))
+            parsed = local_to_instant(local.replace(tzinfo=None), self.timezone)
+        except ValidationError:
+            return ""
+        return parsed.note if parsed.instant == self.publish_at else ""

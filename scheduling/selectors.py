@@ -11,3 +11,18 @@ def scheduled_posts_visible(*, user, author_username: str | None = None, status:
     if status:
         posts = posts.filter(status=status)
     return posts
+
+
+UPCOMING = (ScheduledPost.Status.PENDING, ScheduledPost.Status.PUBLISHING)
+
+
+def scheduled_posts_upcoming(*, author, limit: int = 200):
+    """The author's posts still to be published, soonest first."""
+    posts = ScheduledPost.objects.filter(author=author, status__in=UPCOMING).select_related("dispatcher")
+    return posts.order_by("publish_at", "id")[:limit]
+
+
+def scheduled_posts_history(*, author, limit: int = 100):
+    """The author's published, failed and cancelled posts, latest change first."""
+    posts = ScheduledPost.objects.filter(author=author).exclude(status__in=UPCOMING).select_related("dispatcher", "post")
+    return posts.order_by("-updated_at", "-id")[:limit]

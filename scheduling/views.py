@@ -1,44 +1,81 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
+from psched.forms import add_service_errors
+
+from .forms import ScheduledPostForm
 from .models import ScheduledPost
-from .selectors import scheduled_posts_visible
-from .services import Conflict, scheduled_post_cancel, scheduled_post_retry
+from .selectors import scheduled_posts_history, scheduled_posts_upcoming, scheduled_posts_visible
+from .services import Conflict, scheduled_post_cancel, scheduled_post_retry, scheduled_post_update
+from .timeparse import zone_choices, zone_get
 
 
 @login_required
 def mine(request):
-    posts = ScheduledPost.objects.filter(author=request.user).select_related("dispatcher", "post")
-    upcoming = posts.filter(status__in=["pending", "publishing"]).order_by("publish_at", "id")[:200]
-    history = posts.exclude(status__in=["pending", "publishing"]).order_by("-updated_at", "-id")[:100]
-    return render(request, "scheduling/mine.html", {"upcoming": upcoming, "history": history})
+    return render(request, "scheduling/mine.html", {
+        "upcoming": scheduled_posts_upcoming(author=request.user),
+        "history": scheduled_posts_history(author=request.user),
+    })
+
+
+@login_required
+def edit(request, pk):
+    post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
+    if not post.is_editable:
+        messages.error(request, f"This post is {post.status}; it can no longer be changed.")
+        return redirect("scheduling:mine")
+    local = post.publish_at.astimezone(zone_get(post.timezone))
+    form = ScheduledPostForm(request.POST or None, initial={
+        "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S"), "timezone": post.timezone,
+    })
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            post = scheduled_post_update(
+                scheduled_post_id=pk, author=request.user,
+                text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, "text")
+        except Conflict as error:
+            messages.error(request, str(error))
+            return redirect("scheduling:mine")
+        else:
+            note = f" {post.time_note}" if post.time_note else ""
+            messages.success(request, f"Saved. It will be published in {timeuntil(post.publish_at)}.{note}")
+            return redirect("scheduling:mine")
+    return render(request, "scheduling/edit.html", {"form": form, "post": post, "zones": zone_choices()})
 
 
 @login_required
 @require_POST
 def cancel(request, pk):
-    if not scheduled_posts_visible(user=request.user).filter(pk=pk, author=request.user).exists():
-        messages.error(request, "No such scheduled post.")
-        return redirect("scheduling:mine")
     try:
         scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
-        messages.success(request, "Cancelled.")
+    except ScheduledPost.DoesNotExist:
+        raise Http404("No such scheduled post.") from None
     except Conflict as error:
         messages.error(request, str(error))
+    else:
+        messages.success(request, "Cancelled.")
     return redirect("scheduling:mine")
 
 
 @login_required
 @require_POST
 def retry(request, pk):
-    if not scheduled_posts_visible(user=request.user).filter(pk=pk).exists():
-        messages.error(request, "No such scheduled post.")
-        return redirect("scheduling:mine")
+    # Staff may retry anyone's post (as in the API); others only their own.
     try:
-        scheduled_post_retry(scheduled_post_id=pk)
-        messages.success(request, "Queued again.")
+        scheduled_post_retry(scheduled_post_id=pk, author=None if request.user.is_staff else request.user)
+    except ScheduledPost.DoesNotExist:
+        raise Http404("No such scheduled post.") from None
     except Conflict as error:
         messages.error(request, str(error))
+    else:
+        messages.success(request, "Queued again: it will be published as soon as possible.")
     return redirect("scheduling:mine")

@@ -7,6 +7,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from dispatchers.services import node_credential_issue, node_register
+from feed.models import Post
+from scheduling.models import ScheduledPost
+
+
+def pytest_configure(config):
+    # Tests render pages without collectstatic; whitenoise warns that STATIC_ROOT is missing.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
 
 
 @pytest.fixture
@@ -38,6 +45,11 @@ def api():
 
 
 @pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser("root", password="root-password-1")
+
+
+@pytest.fixture
 def node(db):
     node, _ = node_register(name="n1")
     node.secret = node_credential_issue(node=node)
@@ -53,3 +65,23 @@ def node_client(node):
 
 def in_seconds(seconds: float) -> str:
     return (timezone.now() + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.fixture
+def published(node):
+    """make(author, text, late_ms): a scheduled post as node n1 published it, with its Post."""
+
+    def make(author, text="dispatched", late_ms=250):
+        published_at = timezone.now()
+        publish_at = published_at - timedelta(milliseconds=late_ms)
+        row = ScheduledPost.objects.create(
+            author=author, text=text, publish_at=publish_at, due_at=publish_at, timezone="Europe/Paris",
+            status=ScheduledPost.Status.PUBLISHED, dispatcher=node, attempts=1,
+            published_at=published_at, lateness_ms=late_ms,
+        )
+        Post.objects.create(
+            author=author, text=text, published_at=published_at, scheduled_post=row, scheduled_for=publish_at, dispatcher=node
+        )
+        return row
+
+    return make
