@@ -16,15 +16,16 @@ $(VENV)/.installed: requirements.txt
 	  echo "== installing the MariaDB client headers that mysqlclient compiles against (apt: libmariadb-dev pkg-config)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libmariadb-dev pkg-config; \
 	fi
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "== installing chromium, the browser the tests in tests/browser drive headless (apt: chromium)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; \
-	fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $@
 
 install: $(VENV)/.installed
+
+# Only the tests need a browser: Debian's chromium, driven headless by Playwright.
+/usr/bin/chromium:
+	@echo "== installing chromium, the browser the tests in tests/browser drive headless (apt: chromium)"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
 
 run: install
 	@mkdir -p var
@@ -34,7 +35,7 @@ run: install
 	@echo "== starting web on http://127.0.0.1:$(PORT)/, dispatcher node 'local' and beat (Ctrl-C stops all)"
 	DEBUG=1 PORT=$(PORT) PSCHED_API_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
-test: install
+test: install /usr/bin/chromium
 	SECRET_KEY=test-secret-key $(PY) manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SECRET_KEY=test-secret-key \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
