@@ -263,3 +263,8 @@ def node_heartbeat(*, name: str, now: datetime) -> tuple[DispatcherNode, datetim
         logger.info("dispatcher node %s is back", name)
     node.last_seen = now
     return node, previous
+
+
+def node_tick_record(*, node: DispatcherNode, duration_ms: int) -> None:
+    DispatcherNode.objects.filter(pk=node.pk).update(last_tick_ms=duration_ms)
+    node.last_tick_ms = duration_ms
