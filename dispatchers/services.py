@@ -81,6 +81,18 @@ def node_set_state(*, node: DispatcherNode, state: str) -> DispatcherNode:
 
 
 @transaction.atomic
+def node_drain(*, node: DispatcherNode) -> int:
+    """Stops routing to the node and hands its pending posts to the active nodes now, rather
+    than at the next sweep. Posts it holds claimed it still publishes. Returns how many moved."""
+    node_set_state(node=node, state=State.DRAINING)
+    others = list(DispatcherNode.objects.filter(state=State.ACTIVE))
+    return scheduled_posts_route(
+        scheduled_posts=list(ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING).values_list("pk", flat=True)),
+        nodes=others,
+    )
+
+
+@transaction.atomic
 def node_remove(*, node: DispatcherNode) -> int:
     """Removes a node after handing its pending posts over. Posts it holds claimed go back to
     pending for another node; a late callback from it is refused (its credential is gone)."""
