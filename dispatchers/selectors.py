@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost
@@ -96,3 +96,35 @@ def schedule_status(*, now=None, window=timedelta(hours=1)) -> dict:
         "lateness_p50_ms": percentile(lateness, 0.50),
         "lateness_p99_ms": percentile(lateness, 0.99),
     }
+
+
+# Bucket bounds of the lateness histogram on /metrics, in milliseconds.
+LATENESS_BUCKETS_MS = (50, 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 300000)
+
+
+def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> dict:
+    """Cumulative counts per lateness bucket of the window's published posts, in one query."""
+    now = now or timezone.now()
+    recent = ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=now - window)
+    figures = recent.aggregate(
+        count=Count("pk"),
+        total_ms=Sum("lateness_ms"),
+        **{f"le_{bound}": Count("pk", filter=Q(lateness_ms__lte=bound)) for bound in LATENESS_BUCKETS_MS},
+    )
+    return {
+        "buckets": [(bound, figures[f"le_{bound}"]) for bound in LATENESS_BUCKETS_MS],
+        "count": figures["count"],
+        "sum_ms": figures["total_ms"] or 0,
+    }
+
+
+def node_metrics() -> list[dict]:
+    """Per node: pending posts and the last tick's duration and time."""
+    nodes = DispatcherNode.objects.annotate(
+        pending=Count("scheduled_posts", filter=Q(scheduled_posts__status=ScheduledPost.Status.PENDING)),
+    )
+    return [
+        {"name": node.name, "state": node.state, "pending": node.pending,
+         "last_tick_ms": node.last_tick_ms, "last_tick": node.last_seen}
+        for node in nodes
+    ]

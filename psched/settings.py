@@ -200,6 +200,8 @@ PSCHED_CLAIM_LIMIT = env_int("PSCHED_CLAIM_LIMIT", 5000, minimum=1)
 # A node whose last tick is older than this many tick intervals (and at least 5 s) is down.
 PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
+# /healthz waits this long for the broker before calling it down.
+PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, minimum=0.1)
 
 # --- Celery ---
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
