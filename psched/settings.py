@@ -224,7 +224,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "polling_interval": 0.05,
     }
+elif CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ confirms each publish, so a tick beat sent is not lost silently. A message not
+    # yet acked goes back to its queue when the consumer's connection drops: no visibility
+    # timeout to tune (but RabbitMQ's consumer_timeout, 30 min, bounds any acks_late task).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 else:
+    # Redis redelivers a message not acked within visibility_timeout: longer than any task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
