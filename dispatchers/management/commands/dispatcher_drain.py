@@ -17,5 +17,5 @@ class Command(BaseCommand):
         moved = node_drain(node=node_or_error(name))
         self.stdout.write(
             f"Dispatcher node {name} is draining; {moved} pending posts moved to active nodes. Once "
-            f"dispatcher_list shows it with 0 pending and nothing in flight, its worker can be stopped."
+            f"dispatcher_list shows it with 0 pending and 0 publishing, its worker can be stopped."
         )
