@@ -81,15 +81,15 @@ def node_set_state(*, node: DispatcherNode, state: str) -> DispatcherNode:
 
 
 @transaction.atomic
-def node_drain(*, node: DispatcherNode) -> int:
+def node_drain(*, node: DispatcherNode) -> tuple[int, int]:
     """Stops routing to the node and hands its pending posts to the active nodes now, rather
-    than at the next sweep. Posts it holds claimed it still publishes. Returns how many moved."""
+    than at the next sweep. Posts it holds claimed it still publishes. Returns how many posts
+    moved and how many stayed (no other node is active)."""
     node_set_state(node=node, state=State.DRAINING)
     others = list(DispatcherNode.objects.filter(state=State.ACTIVE))
-    return scheduled_posts_route(
-        scheduled_posts=list(ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING).values_list("pk", flat=True)),
-        nodes=others,
-    )
+    pending = list(ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING).values_list("pk", flat=True))
+    moved = scheduled_posts_route(scheduled_posts=pending, nodes=others)
+    return moved, len(pending) - moved
 
 
 @transaction.atomic

@@ -26,12 +26,15 @@ class Command(BaseCommand):
             )
             return
         secret = node_credential_issue(node=node)
-        self.stdout.write(
-            f"New credential for dispatcher node {name} (shown once, stored only hashed):\n\n"
-            f"    PSCHED_NODE_CREDENTIAL={secret}\n\n"
-            f"The old credential is refused from now on. A worker of {name} that is running keeps the old one in\n"
-            f"memory: its callbacks fail and its posts are retried with backoff until it restarts. Restart every\n"
-            f"worker of {name} with PSCHED_NODE_CREDENTIAL set to the value above. A worker started without it\n"
-            f"(or with a credential that no longer matches) issues a credential of its own at start, which\n"
-            f"replaces this one; that is fine for a node with a single worker."
-        )
+        self.stdout.write("\n".join([
+            f"New credential for dispatcher node {name} (shown once, stored only hashed):",
+            "",
+            f"    PSCHED_NODE_CREDENTIAL={secret}",
+            "",
+            "The old credential is refused from now on. A running worker of the node keeps the old one in",
+            "memory: its callbacks are refused, and its posts are retried with backoff (and marked failed",
+            "after PSCHED_MAX_ATTEMPTS) until it restarts. Restart every worker of the node with",
+            "PSCHED_NODE_CREDENTIAL set to the value above. A worker started without it (or with a",
+            "credential that no longer matches) issues a credential of its own at start, which replaces",
+            "this one: fine for a node with a single worker, not for several sharing one credential.",
+        ]))

@@ -14,8 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("name")
 
     def handle(self, *args, name, **options):
-        moved = node_drain(node=node_or_error(name))
-        self.stdout.write(
-            f"Dispatcher node {name} is draining; {moved} pending posts moved to active nodes. Once "
-            f"dispatcher_list shows it with 0 pending and 0 publishing, its worker can be stopped."
-        )
+        moved, stayed = node_drain(node=node_or_error(name))
+        self.stdout.write(f"Dispatcher node {name} is draining; {moved} pending posts moved to active nodes.")
+        if stayed:
+            self.stdout.write(
+                f"{stayed} pending posts stay with {name}: no other node is active. They move when one is "
+                f"(dispatcher_activate, or run_dispatcher a new node); until then nothing publishes them."
+            )
+        else:
+            self.stdout.write(f"Once dispatcher_list shows {name} with 0 publishing, its worker can be stopped.")
