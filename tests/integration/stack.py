@@ -303,6 +303,12 @@ class Stack:
         )
         return dict(rows)
 
+    def published_per_node(self) -> dict:
+        return dict(self.query(
+            "SELECT n.name, COUNT(*) FROM feed_post p JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id "
+            "GROUP BY n.name"
+        ))
+
     def wait_settled(self, expected_published: int, timeout: float):
         """Waits until nothing is pending or publishing any more and the count is reached."""
         def settled():

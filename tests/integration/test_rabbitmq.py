@@ -14,9 +14,7 @@ def test_it_publishes_300_posts_exactly_once_over_rabbitmq(stack_factory):
     stack.wait_settled(300, timeout=90)
     assert_each_published_once(stack, [post["id"] for post in created])
     assert stack.status_counts() == {"published": 300}
-    per_node = dict(stack.query(
-        "SELECT n.name, COUNT(*) FROM feed_post p JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id GROUP BY n.name"
-    ))
+    per_node = stack.published_per_node()
     assert set(per_node) == {"a", "b"}, per_node
     status, health = stack._call("GET", "/healthz")
     assert status == 200 and health["broker"] == "ok", health
