@@ -19,6 +19,8 @@ class DispatcherNode(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     weight = models.PositiveIntegerField(default=100)
     last_seen = models.DateTimeField(null=True, blank=True)
+    # How long the node's last tick took, for /metrics.
+    last_tick_ms = models.PositiveIntegerField(null=True, blank=True)
     credential_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta, timezone as dt_timezone
 
-from django.db.models import Count, Q
+from django.conf import settings
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
@@ -111,3 +112,84 @@ def nodes_next_due(*, per_node: int = 5) -> dict[int, list[ScheduledPost]]:
         )
         for node_id in DispatcherNode.objects.values_list("pk", flat=True)
     }
+
+
+def node_get(*, name: str) -> DispatcherNode | None:
+    return DispatcherNode.objects.filter(name=name).first()
+
+
+def tick_recent_window() -> timedelta:
+    """A tick newer than this means beat is running and the node is alive: a few tick
+    intervals, and never less than 5 s, so one late tick does not turn anything red."""
+    return timedelta(seconds=max(5, 3 * settings.PSCHED_TICK_SECONDS))
+
+
+def node_ticked_recently(*, node: DispatcherNode, now) -> bool:
+    return node.last_seen is not None and now - node.last_seen <= tick_recent_window()
+
+
+def nodes_health(*, now=None) -> dict:
+    """Each node's state and last tick, whether it is fine (not down, ticked recently), and
+    whether any node ticked recently at all: if none did, beat is not running."""
+    now = now or timezone.now()
+    nodes = {
+        node.name: {
+            "state": node.state,
+            "last_tick": node.last_seen,
+            "ok": node.state != DispatcherNode.State.DOWN and node_ticked_recently(node=node, now=now),
+        }
+        for node in DispatcherNode.objects.all()
+    }
+    newest = DispatcherNode.objects.aggregate(newest=Max("last_seen"))["newest"]
+    return {"nodes": nodes, "ticking": newest is not None and now - newest <= tick_recent_window(), "last_tick": newest}
+
+
+def scheduled_post_counts() -> dict[str, int]:
+    """How many scheduled posts are in each status (every status present, zero or not)."""
+    counts = dict(ScheduledPost.objects.values_list("status").annotate(count=Count("pk")).order_by())
+    return {status: counts.get(status, 0) for status in ScheduledPost.Status.values}
+
+
+def schedule_status(*, now=None, window=timedelta(hours=1)) -> dict:
+    """What psched_status shows: counts per status, and the window's lateness (p50, p99)."""
+    now = now or timezone.now()
+    recent = ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=now - window)
+    lateness = list(recent.order_by("lateness_ms").values_list("lateness_ms", flat=True))
+    return {
+        "counts": scheduled_post_counts(),
+        "published_in_window": len(lateness),
+        "lateness_p50_ms": percentile(lateness, 0.50),
+        "lateness_p99_ms": percentile(lateness, 0.99),
+    }
+
+
+# Bucket bounds of the lateness histogram on /metrics, in milliseconds.
+LATENESS_BUCKETS_MS = (50, 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000, 300000)
+
+
+def lateness_cumulative_buckets(*, now=None, window=timedelta(hours=1)) -> dict:
+    """Cumulative counts per lateness bucket of the window's published posts, in one query."""
+    now = now or timezone.now()
+    recent = ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=now - window)
+    figures = recent.aggregate(
+        count=Count("pk"),
+        total_ms=Sum("lateness_ms"),
+        **{f"le_{bound}": Count("pk", filter=Q(lateness_ms__lte=bound)) for bound in LATENESS_BUCKETS_MS},
+    )
+    return {
+        "buckets": [(bound, figures[f"le_{bound}"]) for bound in LATENESS_BUCKETS_MS],
+        "count": figures["count"],
+        "sum_ms": figures["total_ms"] or 0,
+    }
+
+
+def node_metrics() -> list[dict]:
+    """Per node: pending posts and the last tick's duration and time."""
+    nodes = DispatcherNode.objects.annotate(
+        pending=Count("scheduled_posts", filter=Q(scheduled_posts__status=ScheduledPost.Status.PENDING)),
+    )
+    return [
+        {"name": node.name, "state": node.state, "pending": node.pending,
+         "last_tick_ms": node.last_tick_ms, "last_tick": node.last_seen}
+        for node in nodes
+    ]

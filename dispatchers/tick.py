@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import DispatcherNode
-from .services import claim_due_posts, claims_record_failure, node_heartbeat, sweep
+from .services import claim_due_posts, claims_record_failure, node_heartbeat, node_tick_record, sweep
 
 logger = logging.getLogger("dispatchers")
 _session = requests.Session()
@@ -64,14 +64,20 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[dict], rep
 def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport:
     """Heartbeat, sweep, claim what falls due before the next tick, then publish each batch at
     its time. Posts due later in this tick wait in the claim (the lease covers it)."""
+    started = time.monotonic()
     now = timezone.now()
     node, previous_tick = node_heartbeat(name=node_name, now=now)
     # Judge other nodes only when we ourselves ticked recently: after beat was away, every
     # node looks silent, and nobody should be marked down for that.
     sweep(now=now, judge_others=previous_tick is not None and now - previous_tick < timedelta(seconds=5 * settings.PSCHED_TICK_SECONDS + 5))
     report = TickReport(node=node_name)
-    if node.state != DispatcherNode.State.ACTIVE:
-        return report
+    if node.state == DispatcherNode.State.ACTIVE:
+        _claim_and_publish(node, credential, report, now=now, sleep=sleep)
+    node_tick_record(node=node, duration_ms=round((time.monotonic() - started) * 1000))
+    return report
+
+
+def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport, *, now, sleep) -> None:
     horizon = now + timedelta(seconds=settings.PSCHED_TICK_SECONDS)
     claims = claim_due_posts(node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT)
     report.claimed = len(claims)
@@ -86,4 +92,3 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport
             batch.append(claims[position])
             position += 1
         _publish_batch(node, credential, batch, report)
-    return report

@@ -1,9 +1,22 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psched.settings")
 
 app = Celery("psched")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def log_format_apply(logger, **kwargs):
+    """Workers and beat install their own log handlers; give them LOG_FORMAT's formatter too."""
+    from django.conf import settings
+
+    if settings.LOG_FORMAT == "json":
+        from .logformat import JsonFormatter
+
+        for handler in logger.handlers:
+            handler.setFormatter(JsonFormatter())

@@ -55,6 +55,15 @@ def env_float(name, default, minimum=0.0):
     return number
 
 
+def env_choice(name, default, choices):
+    value = os.environ.get(name, "").strip().lower()
+    if value == "":
+        return default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def env_list(name, default):
     value = os.environ.get(name, "").strip()
     if value == "":
@@ -203,6 +212,8 @@ PSCHED_CLAIM_LIMIT = env_int("PSCHED_CLAIM_LIMIT", 5000, minimum=1)
 # A node whose last tick is older than this many tick intervals (and at least 5 s) is down.
 PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
+# /healthz waits this long for the broker before calling it down.
+PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, minimum=0.1)
 
 # --- Celery ---
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -216,7 +227,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "polling_interval": 0.05,
     }
+elif CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ confirms each publish, so a tick beat sent is not lost silently. A message not
+    # yet acked goes back to its queue when the consumer's connection drops: no visibility
+    # timeout to tune (but RabbitMQ's consumer_timeout, 30 min, bounds any acks_late task).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 else:
+    # Redis redelivers a message not acked within visibility_timeout: longer than any task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -231,11 +248,16 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 1
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# json: one JSON object per line (psched.logformat.JsonFormatter), for log shippers.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ["plain", "json"])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "psched.logformat.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "psched": {"level": LOG_LEVEL},

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import views
+
 urlpatterns = [
     path("", include("feed.urls")),
     path("", include("scheduling.urls")),
@@ -8,4 +10,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/", include("psched.api_urls")),
     path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
 ]

@@ -1,7 +1,17 @@
+import logging
+
+from django.db import DatabaseError
+from django.http import HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+
+from .health import health_report
+from .metrics import registry as metrics_registry
+
+logger = logging.getLogger("psched")
 
 
 @api_view(["GET"])
@@ -13,3 +23,22 @@ def api_root(request, format=None):
         "scheduled-posts": reverse("api-scheduled-posts", request=request),
         "dispatchers": reverse("api-dispatchers", request=request),
     })
+
+
+def healthz(request):
+    """200 when the database and broker answer and beat ticks; 503 otherwise. Never a 500."""
+    try:
+        healthy, report = health_report()
+    except Exception as error:  # a health check that crashes must still say "unhealthy"
+        logger.exception("health check failed")
+        healthy, report = False, {"error": error.__class__.__name__}
+    return JsonResponse(report, status=200 if healthy else 503)
+
+
+def metrics(request):
+    try:
+        body = generate_latest(metrics_registry)
+    except DatabaseError as error:
+        logger.error("metrics: database unreachable: %s", error)
+        return HttpResponse(f"database unreachable: {error.__class__.__name__}\n", status=503, content_type="text/plain")
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

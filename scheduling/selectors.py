@@ -1,3 +1,5 @@
+from django.contrib.auth import get_user_model
+
 from .models import ScheduledPost
 
 
@@ -26,3 +28,17 @@ def scheduled_posts_history(*, author, limit: int = 100):
     """The author's published, failed and cancelled posts, latest change first."""
     posts = ScheduledPost.objects.filter(author=author).exclude(status__in=UPCOMING).select_related("dispatcher", "post")
     return posts.order_by("-updated_at", "-id")[:limit]
+
+
+def users_by_username(*, usernames) -> dict:
+    return {user.username: user for user in get_user_model().objects.filter(username__in=set(usernames))}
+
+
+def scheduled_posts_export(*, status: str | None = None):
+    """Rows for export_schedule, streamed in id order: (id, author, text, publish_at, timezone,
+    status)."""
+    posts = ScheduledPost.objects.order_by("pk")
+    if status:
+        posts = posts.filter(status=status)
+    rows = posts.values_list("pk", "author__username", "text", "publish_at", "timezone", "status")
+    return rows.iterator(chunk_size=2000)

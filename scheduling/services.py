@@ -14,6 +14,7 @@ from feed.models import Post
 from feed.services import post_text_clean
 
 from .models import ScheduledPost
+from .selectors import users_by_username
 from .timeparse import ParsedTime, parse_publish_at, zone_get
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
@@ -251,3 +252,43 @@ def _claim_refusal(row: ScheduledPost, *, node, claim: dict) -> str:
     if row.version != claim.get("version"):
         return "The post was edited after it was claimed."
     return ""
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    line: int
+    author: str
+    text: str
+    publish_at: str
+    timezone: str
+
+
+def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, progress=iter) -> tuple[dict, list[str]]:
+    """Checks every row of an import. Returns the valid inputs grouped by author, and one
+    message per bad row ("line N: field: reason"), so a file is fixed in one go. progress
+    wraps the loop over rows (a progress bar)."""
+    now = now or timezone.now()
+    authors = users_by_username(usernames=[row.author.strip() for row in rows])
+    by_author, errors = {}, []
+    for row in progress(rows):
+        problems = []
+        author = authors.get(row.author.strip())
+        if author is None:
+            problems.append(f"author: no user named {row.author.strip()!r}" if row.author.strip() else "author: missing")
+        try:
+            item = schedule_input_clean(
+                text=row.text, publish_at=row.publish_at, timezone_name=row.timezone.strip() or None, now=now
+            )
+        except ValidationError as error:
+            problems += [f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
+        if problems:
+            errors.append(f"line {row.line}: " + "; ".join(problems))
+        else:
+            by_author.setdefault(author, []).append(item)
+    return by_author, errors
+
+
+@transaction.atomic
+def scheduled_posts_import(*, inputs_by_author: dict) -> int:
+    """Creates every author's posts in one transaction: all or nothing."""
+    return sum(len(scheduled_posts_create(author=author, inputs=inputs)) for author, inputs in inputs_by_author.items())

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from dispatchers.models import DispatcherNode
-from dispatchers.services import node_credential_issue, node_register
+from dispatchers.services import node_credential_issue, node_register, node_set_state
 from dispatchers.tick import run_tick
 from feed.models import Post
 from scheduling.models import ScheduledPost
@@ -87,3 +87,14 @@ def test_a_silent_node_is_marked_down_and_its_posts_move(ticking_node, django_us
     assert silent.state == DispatcherNode.State.DOWN
     assert not ScheduledPost.objects.filter(dispatcher=silent).exists()
     assert ScheduledPost.objects.filter(dispatcher=node).count() == len(posts)
+
+
+def test_it_records_the_tick_and_its_duration(ticking_node):
+    node, credential = ticking_node
+    # A draining node claims nothing, so the tick makes no callback.
+    node_set_state(node=node, state=DispatcherNode.State.DRAINING)
+    report = run_tick(node_name=node.name, credential=credential)
+    node.refresh_from_db()
+    assert report.claimed == 0
+    assert node.last_seen is not None
+    assert node.last_tick_ms is not None and node.last_tick_ms >= 0

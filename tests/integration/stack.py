@@ -1,6 +1,7 @@
-"""A whole psched on 127.0.0.1 for integration tests: a private Redis, a fresh MariaDB
-database, gunicorn, dispatcher nodes and beat as real processes. Each Stack is independent
-(own database, own Redis, own ports), so scenarios can run in parallel.
+"""A whole psched on 127.0.0.1 for integration tests: a private Redis (or, with broker="amqp",
+a private vhost on the local RabbitMQ), a fresh MariaDB database, gunicorn, dispatcher nodes
+and beat as real processes. Each Stack is independent (own database, own broker, own ports),
+so scenarios can run in parallel.
 
 Nodes call back through a FaultProxy in front of gunicorn, so a test can make the callback
 target answer 503 or refuse connections without touching psched's code."""
@@ -120,6 +121,8 @@ class Stack:
         self.processes: dict[str, subprocess.Popen] = {}
         self.broker = broker
         self.redis_port = free_port() if broker == "redis" else None
+        # RabbitMQ: one server for all stacks, a private vhost for each (queues do not mix).
+        self.vhost = f"psched_it_{self.id}" if broker == "amqp" else None
         self.extra_env = env or {}
         self.tokens = {}
 
@@ -149,6 +152,8 @@ class Stack:
     def start(self, *, nodes=("a", "b"), users=("alice",)):
         if self.broker == "redis":
             self.start_redis()
+        else:
+            self.create_vhost()
         with MySQLdb.connect(**MYSQL) as conn:
             conn.cursor().execute(f"CREATE DATABASE `{self.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         self.manage("migrate", "--noinput", "-v0")
@@ -172,6 +177,8 @@ class Stack:
                 conn.cursor().execute(f"DROP DATABASE IF EXISTS `{self.database}`")
         except MySQLdb.Error:
             pass
+        if self.vhost:
+            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", self.vhost], capture_output=True, timeout=60)
 
     def manage(self, *args, timeout=120):
         result = subprocess.run(
@@ -208,6 +215,15 @@ class Stack:
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
         ])
         wait_for(lambda: _port_open(self.redis_port), 10, what="redis")
+
+    def create_vhost(self):
+        for argv in (
+            ["rabbitmqctl", "-q", "add_vhost", self.vhost],
+            ["rabbitmqctl", "-q", "set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*"],
+        ):
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+            if result.returncode != 0:
+                raise AssertionError(f"{' '.join(argv)} failed (is RabbitMQ running?):\n{result.stdout}{result.stderr}")
 
     def start_web(self):
         self.spawn("web", [
@@ -286,6 +302,12 @@ class Stack:
             "LEFT JOIN feed_post p ON p.text = s.text AND p.author_id = s.author_id GROUP BY s.id"
         )
         return dict(rows)
+
+    def published_per_node(self) -> dict:
+        return dict(self.query(
+            "SELECT n.name, COUNT(*) FROM feed_post p JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id "
+            "GROUP BY n.name"
+        ))
 
     def wait_settled(self, expected_published: int, timeout: float):
         """Waits until nothing is pending or publishing any more and the count is reached."""

@@ -30,9 +30,7 @@ def test_it_publishes_500_posts_exactly_once(stack_factory):
     stack.wait_settled(500, timeout=90)
     assert_each_published_once(stack, [post["id"] for post in created])
     assert stack.status_counts() == {"published": 500}
-    per_node = dict(stack.query(
-        "SELECT n.name, COUNT(*) FROM feed_post p JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id GROUP BY n.name"
-    ))
+    per_node = stack.published_per_node()
     assert set(per_node) == {"a", "b"}, per_node  # both nodes took a share
     (late_max,) = stack.query("SELECT MAX(lateness_ms) FROM scheduling_scheduledpost")[0]
     print(f"max lateness {late_max} ms, per node {per_node}")

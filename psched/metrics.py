@@ -1,0 +1,57 @@
+"""Prometheus metrics for /metrics, computed from the database at scrape time: every gunicorn
+worker and node process writes to the same tables, so any web worker can answer."""
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from dispatchers.selectors import lateness_cumulative_buckets, node_metrics, scheduled_post_counts
+
+
+class PschedCollector(Collector):
+    def collect(self):
+        counts = scheduled_post_counts()
+        published = CounterMetricFamily(
+            "psched_posts_published", "Scheduled posts published since the start (rows in status published)."
+        )
+        published.add_metric([], counts["published"])
+        yield published
+
+        by_status = GaugeMetricFamily("psched_scheduled_posts", "Scheduled posts in each status.", labels=["status"])
+        for status, count in counts.items():
+            by_status.add_metric([status], count)
+        yield by_status
+
+        failed = GaugeMetricFamily("psched_posts_failed", "Scheduled posts that failed and wait for a retry.")
+        failed.add_metric([], counts["failed"])
+        yield failed
+
+        histogram = lateness_cumulative_buckets()
+        lateness = HistogramMetricFamily(
+            "psched_publish_lateness_milliseconds",
+            "Lateness (published_at - publish_at) of the posts published in the last hour.",
+            buckets=[(str(float(bound)), count) for bound, count in histogram["buckets"]]
+            + [("+Inf", histogram["count"])],
+            sum_value=histogram["sum_ms"],
+        )
+        yield lateness
+
+        nodes = node_metrics()
+        pending = GaugeMetricFamily("psched_node_pending", "Pending scheduled posts routed to the node.", labels=["node"])
+        up = GaugeMetricFamily("psched_node_active", "1 when the node's state is active, else 0.", labels=["node", "state"])
+        tick = GaugeMetricFamily(
+            "psched_node_tick_duration_milliseconds", "How long the node's last tick took.", labels=["node"]
+        )
+        last_tick = GaugeMetricFamily(
+            "psched_node_last_tick_timestamp_seconds", "When the node last ticked (Unix time).", labels=["node"]
+        )
+        for node in nodes:
+            pending.add_metric([node["name"]], node["pending"])
+            up.add_metric([node["name"], node["state"]], 1 if node["state"] == "active" else 0)
+            if node["last_tick_ms"] is not None:
+                tick.add_metric([node["name"]], node["last_tick_ms"])
+            if node["last_tick"] is not None:
+                last_tick.add_metric([node["name"]], node["last_tick"].timestamp())
+        yield from (pending, up, tick, last_tick)
+
+
+registry = CollectorRegistry(auto_describe=False)
+registry.register(PschedCollector())

@@ -1,0 +1,42 @@
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduling.selectors import users_by_username
+from scheduling.services import schedule_input_clean, scheduled_posts_create
+
+
+def validation_lines(error: ValidationError) -> str:
+    return "\n".join(f"  {field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+
+
+class Command(BaseCommand):
+    help = "Schedules TEXT for USER at TIME, with the same checks as the API."
+
+    def add_arguments(self, parser):
+        parser.add_argument("text", help="the post (quote it)")
+        parser.add_argument("--author", required=True, help="username of the author")
+        parser.add_argument(
+            "--at", required=True, dest="publish_at",
+            help="ISO 8601 with an offset (2031-07-01T09:00:00+02:00, …Z), or a local time with --timezone",
+        )
+        parser.add_argument("--timezone", default=None, help="IANA zone of a local --at, e.g. Europe/Paris")
+
+    def handle(self, *args, text, author, publish_at, timezone, **options):
+        user = users_by_username(usernames=[author]).get(author)
+        problems = [] if user else [f"  author: no user named {author!r}."]
+        try:
+            item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone)
+        except ValidationError as error:
+            problems.append(validation_lines(error))
+        if problems:
+            raise CommandError("Nothing scheduled:\n" + "\n".join(problems))
+        post = scheduled_posts_create(author=user, inputs=[item])[0]
+        when = f"{post.publish_at:%Y-%m-%d %H:%M:%S}Z"
+        if post.timezone != "UTC":
+            when += f" ({post.publish_at.astimezone(ZoneInfo(post.timezone)):%Y-%m-%d %H:%M:%S} {post.timezone})"
+        node = post.dispatcher.name if post.dispatcher else "none yet: no node is active"
+        self.stdout.write(f"Scheduled post #{post.pk} by {author} for {when}, on dispatcher node {node}.")
+        if item.when.note:
+            self.stdout.write(item.when.note)
