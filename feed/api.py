@@ -1,10 +1,12 @@
 from django.core.exceptions import ValidationError
+from django.db import OperationalError
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from dispatchers.authentication import NodeCredentialAuthentication, request_node
+from psched.db import is_transient, retry_transient
 from scheduling.services import scheduled_posts_publish
 
 from .selectors import post_feed
@@ -104,7 +106,14 @@ class PostListApi(generics.ListAPIView):
         return Response(PostOutputSerializer(post).data, status=status.HTTP_201_CREATED)
 
     def _publish_claims(self, request, node):
-        results = scheduled_posts_publish(node=node, claims=claims_clean(request.data))
+        claims = claims_clean(request.data)
+        try:
+            results = retry_transient(lambda: scheduled_posts_publish(node=node, claims=claims))
+        except OperationalError as error:
+            if not is_transient(error):
+                raise
+            # The node keeps its claim and retries with backoff; nothing was written.
+            return Response({"detail": "The database is busy; retry."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         body = [
             PostOutputSerializer(result.post).data if result.post else {"scheduled_post": result.scheduled_post_id, "error": result.error}
             for result in results
