@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from psched.db import retry_on_deadlock
 from scheduling.models import ScheduledPost
 
 from .models import DispatcherNode, hash_credential
@@ -80,10 +81,18 @@ def node_set_state(*, node: DispatcherNode, state: str) -> DispatcherNode:
     return node
 
 
-@transaction.atomic
 def node_remove(*, node: DispatcherNode) -> int:
     """Removes a node after handing its pending posts over. Posts it holds claimed go back to
-    pending for another node; a late callback from it is refused (its credential is gone)."""
+    pending for another node; a late callback from it is refused (its credential is gone).
+    Its worker may still be running: draining first stops its claims at once, and a deadlock
+    with one of its callbacks in flight only makes us try again."""
+    node_set_state(node=node, state=State.DRAINING)
+    return _node_remove(node=node)
+
+
+@retry_on_deadlock
+@transaction.atomic
+def _node_remove(*, node: DispatcherNode) -> int:
     ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING).update(
         status=Status.PENDING, claim_token="", lease_until=None, due_at=F("publish_at")
     )
