@@ -19,7 +19,9 @@ class NodeCredentialAuthentication(authentication.BaseAuthentication):
         name, _, secret = parts[1].decode(errors="replace").partition(":")
         node = DispatcherNode.objects.filter(name=name).first()
         if node is None or not secret or not node.credential_matches(secret):
-            raise exceptions.AuthenticationFailed("Unknown node or revoked credential.")
+            # 403, not 401: the caller presented a node credential and it is refused for good
+            # (wrong, revoked, or the node was removed); asking again with it will not help.
+            raise exceptions.PermissionDenied("Unknown node or revoked credential.")
         return AnonymousUser(), node
 
     def authenticate_header(self, request):

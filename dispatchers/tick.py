@@ -36,9 +36,13 @@ def publish_callback(*, node_name: str, credential: str, claims: list[dict]) -> 
         headers={"Authorization": f"Node {node_name}:{credential}"},
         timeout=settings.PSCHED_CALLBACK_TIMEOUT,
     )
-    if response.status_code not in (200, 201, 409):
-        raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
-    return response.json()
+    # 409 and a list-shaped 403 are answers per claim (edited, cancelled, taken over by
+    # another node); anything else (5xx, a refused credential) did not get through.
+    if response.status_code in (200, 201, 409, 403):
+        results = response.json()
+        if isinstance(results, list):
+            return results
+    raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
 
 
 def _publish_batch(node: DispatcherNode, credential: str, batch: list[dict], report: TickReport) -> None:

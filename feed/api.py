@@ -80,8 +80,10 @@ class PostListApi(generics.ListAPIView):
             code = status.HTTP_201_CREATED
         elif any(result.post for result in results):
             code = status.HTTP_200_OK
+        elif any(result.forbidden for result in results):
+            code = status.HTTP_403_FORBIDDEN  # another node's posts: not ours to publish
         else:
-            code = status.HTTP_409_CONFLICT
+            code = status.HTTP_409_CONFLICT  # edited, cancelled or taken over since the claim
         return Response(body, status=code)
 
 
