@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .models import DispatcherNode
@@ -30,3 +31,12 @@ class NodeCredentialAuthentication(authentication.BaseAuthentication):
 
 def request_node(request) -> DispatcherNode | None:
     return request.auth if isinstance(request.auth, DispatcherNode) else None
+
+
+class NodeCredentialScheme(OpenApiAuthenticationExtension):
+    target_class = NodeCredentialAuthentication
+    name = "nodeCredential"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "Dispatcher nodes only: `Node <name>:<credential>`."}

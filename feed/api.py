@@ -1,10 +1,12 @@
 from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from dispatchers.authentication import NodeCredentialAuthentication, request_node
+from psched.api import StrictCharField, one_or_many
 from scheduling.services import scheduled_posts_publish
 
 from .selectors import post_feed
@@ -18,17 +20,17 @@ class PostOutputSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField()
     scheduled_post = serializers.IntegerField(source="scheduled_post_id", allow_null=True)
     scheduled_for = serializers.DateTimeField(allow_null=True)
-    dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    dispatcher = serializers.CharField(source="dispatcher.name", read_only=True, allow_null=True)
     lateness_ms = serializers.IntegerField(allow_null=True)
 
 
 class PostInputSerializer(serializers.Serializer):
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    text = StrictCharField(trim_whitespace=False, allow_blank=True)
 
 
 class ClaimInputSerializer(serializers.Serializer):
     scheduled_post = serializers.IntegerField(min_value=1)
-    claim_token = serializers.CharField(max_length=32)
+    claim_token = StrictCharField(max_length=32)
     version = serializers.IntegerField(min_value=1)
 
 
@@ -50,6 +52,14 @@ class PostListApi(generics.ListAPIView):
     def get_queryset(self):
         return post_feed(author_username=self.request.query_params.get("author") or None)
 
+    @extend_schema(
+        request=one_or_many("PostOrClaims", PostInputSerializer, ClaimInputSerializer(many=True)),
+        responses={
+            201: one_or_many("PostOrPosts", PostOutputSerializer, PostOutputSerializer(many=True)),
+        },
+        description="A user sends `{\"text\"}` and the post is published now. A dispatcher node sends a "
+                    "list of its claims and gets a list back: a Post each, or `{scheduled_post, error}`.",
+    )
     def post(self, request):
         node = request_node(request)
         if node is not None:

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "django_celery_beat",
     "accounts",
     "feed",
@@ -207,13 +208,24 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # The API speaks JSON (the browsable API's raw form sends JSON too).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "psched.pagination.NewestFirstPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "psched.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "token": env_str("PSCHED_TOKEN_THROTTLE", "30/min"),
         "scheduling": env_str("PSCHED_SCHEDULING_THROTTLE", "100000/hour"),
     },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "psched API",
+    "DESCRIPTION": "Post now or schedule posts; dispatcher nodes publish them at their time, exactly once.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- psched ---
