@@ -53,3 +53,11 @@ def node_client(node):
 
 def in_seconds(seconds: float) -> str:
     return (timezone.now() + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counts live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
