@@ -75,8 +75,8 @@ def test_beat_killed_and_restarted_and_two_beats_at_once_publish_each_post_once(
 
 
 def test_the_web_server_down_for_30_seconds_delays_posts_but_loses_none(stack_factory):
-    # The outage must fit in the attempts: with the stack's short backoff (at most 4 s) the
-    # default 12 attempts cover only about 25 s. Production's backoff (up to 60 s) covers minutes.
+    # The outage must fit in the attempts: with the stack's short backoff (0.5 s doubling to 4 s)
+    # the default 12 attempts cover only 18 to 35 s. Production's (1 s to 60 s) covers 3 to 6 minutes.
     stack = stack_factory(env={"PSCHED_MAX_ATTEMPTS": "40"}).start()
     begin = datetime.now(timezone.utc)
     ids = schedule_spread(stack, "webdown", start=4, seconds=12)

@@ -138,6 +138,7 @@ def test_pages_and_the_api_send_security_headers(client, alice):
         assert response["X-Frame-Options"] == "DENY"
         assert response["X-Content-Type-Options"] == "nosniff"
         assert response["Referrer-Policy"] == "same-origin"
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     response = client.post("/accounts/login/", {"username": "alice", "password": "alice-password-1"})
     assert response.status_code == 302
     assert response.cookies["sessionid"]["httponly"]
