@@ -166,6 +166,11 @@ def database_config(url):
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         }
+        # Tests on a file too: Django's default in-memory test database shares one cache
+        # between connections, whose table locks fail at once ("database table is locked")
+        # instead of waiting out the timeout as the real file does.
+        if config["NAME"] and config["NAME"] != ":memory:":
+            config["TEST"] = {"NAME": f"{config['NAME']}.test"}
     return config
 
 
