@@ -21,6 +21,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path):
     try:
         status, _ = stack.request("GET", "/api/scheduled-posts/")  # logs alice in: a token
         assert status == 200
+        # Through gunicorn too, a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a JSON 413.
+        status, body = stack.request("POST", "/api/posts/", {"text": "x" * 2_700_000})
+        assert (status, list(body)) == (413, ["detail"]), (status, str(body)[:200])
         result = subprocess.run([
             str(VENV_BIN / "schemathesis"), "run", f"http://127.0.0.1:{stack.web_port}/api/schema/",
             "--header", f"Authorization: Token {stack.tokens['alice']}",
