@@ -149,6 +149,13 @@ def down_after() -> timedelta:
     return timedelta(seconds=max(5, settings.PSCHED_TICK_SECONDS * settings.PSCHED_NODE_DOWN_TICKS))
 
 
+def may_judge_others(*, now: datetime, previous_tick: datetime | None) -> bool:
+    """Judge other nodes only when we ourselves ticked recently: after beat was away, every
+    node looks silent, and nobody should be marked down for that. "Recently" is well inside
+    down_after(), so that by then beat has been sending every live node its ticks again."""
+    return previous_tick is not None and now - previous_tick < down_after() / 2
+
+
 def nodes_mark_silent_down(*, now: datetime) -> list[str]:
     silent = DispatcherNode.objects.filter(state=State.ACTIVE).filter(
         Q(last_seen__lt=now - down_after()) | Q(last_seen=None, created_at__lt=now - down_after())

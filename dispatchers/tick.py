@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import DispatcherNode
-from .services import claim_due_posts, claims_record_failure, node_heartbeat, sweep
+from .services import claim_due_posts, claims_record_failure, may_judge_others, node_heartbeat, sweep
 
 logger = logging.getLogger("dispatchers")
 _session = requests.Session()
@@ -70,9 +70,7 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport
     its time. Posts due later in this tick wait in the claim (the lease covers it)."""
     now = timezone.now()
     node, previous_tick = node_heartbeat(name=node_name, now=now)
-    # Judge other nodes only when we ourselves ticked recently: after beat was away, every
-    # node looks silent, and nobody should be marked down for that.
-    sweep(now=now, judge_others=previous_tick is not None and now - previous_tick < timedelta(seconds=5 * settings.PSCHED_TICK_SECONDS + 5))
+    sweep(now=now, judge_others=may_judge_others(now=now, previous_tick=previous_tick))
     report = TickReport(node=node_name)
     if node.state != DispatcherNode.State.ACTIVE:
         return report

@@ -246,6 +246,9 @@ class Stack:
             "--pidfile=", "--loglevel", "INFO",
         ])
 
+    def log_text(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
     def web_ready(self) -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/api/", timeout=2) as response:
