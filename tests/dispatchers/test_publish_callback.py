@@ -130,3 +130,27 @@ def test_a_late_callback_after_the_lease_expired_is_refused(alice, node, node_cl
     assert node_client.post("/api/posts/", stale, format="json").status_code == 409
     assert node_client.post("/api/posts/", fresh, format="json").status_code == 201
     assert Post.objects.count() == 1
+
+
+def test_a_post_that_failed_and_is_retried_is_published_once(alice, node, node_client, settings):
+    from dispatchers.services import claims_record_failure
+    from scheduling.services import scheduled_post_retry
+
+    settings.PSCHED_MAX_ATTEMPTS = 1
+    (post,) = schedule(alice, 1)
+    lost_answer = claim_all(node)
+    node_client.post("/api/posts/", lost_answer, format="json")  # published, but the node never heard
+    claims_record_failure(node=node, claims=lost_answer, error="timeout")  # so it reports a failure
+    post.refresh_from_db()
+    assert post.status == Status.PUBLISHED  # the report does not undo a publication
+
+    (other,) = schedule(alice, 1)
+    claims_record_failure(node=node, claims=claim_all(node), error="main side down")
+    other.refresh_from_db()
+    assert other.status == Status.FAILED
+    scheduled_post_retry(scheduled_post_id=other.pk, author=alice)
+    claims = claim_all(node)
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 201
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 200
+    assert Post.objects.filter(scheduled_post=other).count() == 1
+    assert Post.objects.count() == 2
