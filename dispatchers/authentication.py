@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .models import DispatcherNode
@@ -19,7 +20,9 @@ class NodeCredentialAuthentication(authentication.BaseAuthentication):
         name, _, secret = parts[1].decode(errors="replace").partition(":")
         node = DispatcherNode.objects.filter(name=name).first()
         if node is None or not secret or not node.credential_matches(secret):
-            raise exceptions.AuthenticationFailed("Unknown node or revoked credential.")
+            # 403, not 401: the caller presented a node credential and it is refused for good
+            # (wrong, revoked, or the node was removed); asking again with it will not help.
+            raise exceptions.PermissionDenied("Unknown node or revoked credential.")
         return AnonymousUser(), node
 
     def authenticate_header(self, request):
@@ -28,3 +31,12 @@ class NodeCredentialAuthentication(authentication.BaseAuthentication):
 
 def request_node(request) -> DispatcherNode | None:
     return request.auth if isinstance(request.auth, DispatcherNode) else None
+
+
+class NodeCredentialScheme(OpenApiAuthenticationExtension):
+    target_class = NodeCredentialAuthentication
+    name = "nodeCredential"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "Dispatcher nodes only: `Node <name>:<credential>`."}

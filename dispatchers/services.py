@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from psched.db import retry_on_deadlock
 from scheduling.models import ScheduledPost
 
 from .models import DispatcherNode, hash_credential
@@ -92,10 +93,18 @@ def node_drain(*, node: DispatcherNode) -> tuple[int, int]:
     return moved, len(pending) - moved
 
 
-@transaction.atomic
 def node_remove(*, node: DispatcherNode) -> int:
     """Removes a node after handing its pending posts over. Posts it holds claimed go back to
-    pending for another node; a late callback from it is refused (its credential is gone)."""
+    pending for another node; a late callback from it is refused (its credential is gone).
+    Its worker may still be running: draining first stops its claims at once, and a deadlock
+    with one of its callbacks in flight only makes us try again."""
+    node_set_state(node=node, state=State.DRAINING)
+    return _node_remove(node=node)
+
+
+@retry_on_deadlock
+@transaction.atomic
+def _node_remove(*, node: DispatcherNode) -> int:
     ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING).update(
         status=Status.PENDING, claim_token="", lease_until=None
     )
@@ -150,6 +159,13 @@ def scheduled_posts_route(*, scheduled_posts, nodes: list[DispatcherNode] | None
 
 def down_after() -> timedelta:
     return timedelta(seconds=max(5, settings.PSCHED_TICK_SECONDS * settings.PSCHED_NODE_DOWN_TICKS))
+
+
+def may_judge_others(*, now: datetime, previous_tick: datetime | None) -> bool:
+    """Judge other nodes only when we ourselves ticked recently: after beat was away, every
+    node looks silent, and nobody should be marked down for that. "Recently" is well inside
+    down_after(), so that by then beat has been sending every live node its ticks again."""
+    return previous_tick is not None and now - previous_tick < down_after() / 2
 
 
 def nodes_mark_silent_down(*, now: datetime) -> list[str]:

@@ -10,7 +10,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import DispatcherNode
-from .services import claim_due_posts, claims_record_failure, node_heartbeat, node_tick_record, sweep
+from .services import (
+    claim_due_posts,
+    claims_record_failure,
+    may_judge_others,
+    node_heartbeat,
+    node_tick_record,
+    sweep,
+)
 
 logger = logging.getLogger("dispatchers")
 _session = requests.Session()
@@ -36,9 +43,13 @@ def publish_callback(*, node_name: str, credential: str, claims: list[dict]) -> 
         headers={"Authorization": f"Node {node_name}:{credential}"},
         timeout=settings.PSCHED_CALLBACK_TIMEOUT,
     )
-    if response.status_code not in (200, 201, 409):
-        raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
-    return response.json()
+    # 409 and a list-shaped 403 are answers per claim (edited, cancelled, taken over by
+    # another node); anything else (5xx, a refused credential) did not get through.
+    if response.status_code in (200, 201, 409, 403):
+        results = response.json()
+        if isinstance(results, list):
+            return results
+    raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
 
 
 def _publish_batch(node: DispatcherNode, credential: str, batch: list[dict], report: TickReport) -> None:
@@ -67,9 +78,7 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport
     started = time.monotonic()
     now = timezone.now()
     node, previous_tick = node_heartbeat(name=node_name, now=now)
-    # Judge other nodes only when we ourselves ticked recently: after beat was away, every
-    # node looks silent, and nobody should be marked down for that.
-    sweep(now=now, judge_others=previous_tick is not None and now - previous_tick < timedelta(seconds=5 * settings.PSCHED_TICK_SECONDS + 5))
+    sweep(now=now, judge_others=may_judge_others(now=now, previous_tick=previous_tick))
     report = TickReport(node=node_name)
     if node.state == DispatcherNode.State.ACTIVE:
         _claim_and_publish(node, credential, report, now=now, sleep=sleep)

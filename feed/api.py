@@ -1,12 +1,14 @@
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from dispatchers.authentication import NodeCredentialAuthentication, request_node
-from psched.db import is_transient, retry_transient
+from psched.api import StrictCharField, one_or_many
+from psched.db import is_retryable, retry_on_deadlock
 from scheduling.services import scheduled_posts_publish
 
 from .selectors import post_feed
@@ -23,7 +25,7 @@ class PostOutputSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField()
     scheduled_post = serializers.IntegerField(source="scheduled_post_id", allow_null=True)
     scheduled_for = serializers.DateTimeField(allow_null=True)
-    dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    dispatcher = serializers.CharField(source="dispatcher.name", read_only=True, allow_null=True)
     lateness_ms = serializers.IntegerField(allow_null=True)
 
     def to_representation(self, post):
@@ -43,7 +45,15 @@ class PostOutputSerializer(serializers.Serializer):
 
 
 class PostInputSerializer(serializers.Serializer):
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    text = StrictCharField(trim_whitespace=False, allow_blank=True)
+
+
+class ClaimInputSerializer(serializers.Serializer):
+    """A claim's shape, for the schema; claims_clean checks the same rules for up to 1000."""
+
+    scheduled_post = serializers.IntegerField(min_value=1)
+    claim_token = StrictCharField(max_length=32)
+    version = serializers.IntegerField(min_value=1)
 
 
 def claims_clean(data) -> list[dict]:
@@ -91,6 +101,14 @@ class PostListApi(generics.ListAPIView):
     def get_queryset(self):
         return post_feed(author_username=self.request.query_params.get("author") or None)
 
+    @extend_schema(
+        request=one_or_many("PostOrClaims", PostInputSerializer, ClaimInputSerializer(many=True)),
+        responses={
+            201: one_or_many("PostOrPosts", PostOutputSerializer, PostOutputSerializer(many=True)),
+        },
+        description="A user sends `{\"text\"}` and the post is published now. A dispatcher node sends a "
+                    "list of its claims and gets a list back: a Post each, or `{scheduled_post, error}`.",
+    )
     def post(self, request):
         node = request_node(request)
         if node is not None:
@@ -108,9 +126,9 @@ class PostListApi(generics.ListAPIView):
     def _publish_claims(self, request, node):
         claims = claims_clean(request.data)
         try:
-            results = retry_transient(lambda: scheduled_posts_publish(node=node, claims=claims))
+            results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(node=node, claims=claims)
         except OperationalError as error:
-            if not is_transient(error):
+            if not is_retryable(error):
                 raise
             # The node keeps its claim and retries with backoff; nothing was written.
             return Response({"detail": "The database is busy; retry."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
@@ -122,8 +140,10 @@ class PostListApi(generics.ListAPIView):
             code = status.HTTP_201_CREATED
         elif any(result.post for result in results):
             code = status.HTTP_200_OK
+        elif any(result.forbidden for result in results):
+            code = status.HTTP_403_FORBIDDEN  # another node's posts: not ours to publish
         else:
-            code = status.HTTP_409_CONFLICT
+            code = status.HTTP_409_CONFLICT  # edited, cancelled or taken over since the claim
         return Response(body, status=code)
 
 

@@ -1,5 +1,7 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView
+
+from accounts.api import TokenApi
 
 from dispatchers import api as dispatchers_api
 from feed import api as feed_api
@@ -9,7 +11,8 @@ from .views import api_root
 
 urlpatterns = [
     path("", api_root, name="api-root"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("auth/token/", TokenApi.as_view(), name="api-token"),
     path("posts/", feed_api.PostListApi.as_view(), name="api-posts"),
     path("posts/<int:pk>/", feed_api.PostDetailApi.as_view(), name="api-post"),
     path("scheduled-posts/", scheduling_api.ScheduledPostListApi.as_view(), name="api-scheduled-posts"),

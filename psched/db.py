@@ -1,25 +1,30 @@
-"""Transient database errors: a deadlock or lock wait time-out rolls the transaction back and
-is worth one more try; after a few, the caller answers 503 and the client retries later."""
+"""Database helpers shared by the apps."""
 import random
 import time
+from functools import wraps
 
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
-# MySQL/MariaDB: 1213 deadlock, 1205 lock wait timeout. SQLite: "database is locked".
-TRANSIENT_MYSQL_CODES = {1205, 1213}
-
-
-def is_transient(error: OperationalError) -> bool:
-    code = error.args[0] if error.args else None
-    return code in TRANSIENT_MYSQL_CODES or "database is locked" in str(error)
+# MySQL/MariaDB: 1213 deadlock (the transaction was rolled back), 1205 lock wait timeout.
+RETRYABLE_ERRORS = {1213, 1205}
 
 
-def retry_transient(fn, *, attempts: int = 3):
-    """Runs fn() (a whole transaction) again when the database reports a transient error."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return fn()
-        except OperationalError as error:
-            if attempt == attempts or not is_transient(error):
-                raise
-            time.sleep(random.uniform(0.01, 0.05) * attempt)
+def is_retryable(error: OperationalError) -> bool:
+    return bool(error.args) and error.args[0] in RETRYABLE_ERRORS
+
+
+def retry_on_deadlock(function=None, *, attempts: int = 5):
+    """Runs a whole transaction again when the database chose it as a deadlock victim. Use it
+    outside transaction.atomic(): a retry inside a transaction that was rolled back is useless."""
+    def decorate(function):
+        @wraps(function)
+        def run(*args, **kwargs):
+            for attempt in range(1, attempts + 1):
+                try:
+                    return function(*args, **kwargs)
+                except OperationalError as error:
+                    if not is_retryable(error) or attempt == attempts or connection.in_atomic_block:
+                        raise
+                    time.sleep(random.uniform(0.05, 0.2) * attempt)
+        return run
+    return decorate(function) if function else decorate

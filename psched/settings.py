@@ -76,6 +76,37 @@ SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key-only-for-debug" if 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# PSCHED_ENV=production is a deployment: it refuses what is only fit for a developer's machine
+# rather than start with it, and it implies HTTPS (PSCHED_HTTPS=0 only behind a proxy that
+# terminates TLS and redirects by itself).
+PSCHED_ENV = env_str("PSCHED_ENV", "development")
+if PSCHED_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"PSCHED_ENV must be development or production, not {PSCHED_ENV!r}")
+if PSCHED_ENV == "production":
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off when PSCHED_ENV=production: it shows settings and code to anyone.")
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak for PSCHED_ENV=production: use at least 50 random characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+PSCHED_HTTPS = env_bool("PSCHED_HTTPS", PSCHED_ENV == "production")
+
+# Security headers, always.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if PSCHED_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("PSCHED_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("PSCHED_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -86,6 +117,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
     "django_celery_beat",
     "accounts",
     "feed",
@@ -144,8 +176,11 @@ def database_config(url):
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         }
-        # A file, not the shared in-memory database, so tests see real locking.
-        config["TEST"] = {"NAME": f"{config['NAME']}.test"}
+        # Tests on a file too: Django's default in-memory test database shares one cache
+        # between connections, whose table locks fail at once ("database table is locked")
+        # instead of waiting out the timeout as the real file does.
+        if config["NAME"] and config["NAME"] != ":memory:":
+            config["TEST"] = {"NAME": f"{config['NAME']}.test"}
     return config
 
 
@@ -188,13 +223,24 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # The API speaks JSON (the browsable API's raw form sends JSON too).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "psched.pagination.NewestFirstPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "psched.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "token": env_str("PSCHED_TOKEN_THROTTLE", "30/min"),
         "scheduling": env_str("PSCHED_SCHEDULING_THROTTLE", "100000/hour"),
     },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "psched API",
+    "DESCRIPTION": "Post now or schedule posts; dispatcher nodes publish them at their time, exactly once.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- psched ---

@@ -1,6 +1,8 @@
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import NotFound, ParseError
+from psched.api import StrictCharField, one_or_many
 from psched.pagination import PublishAtPagination
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -64,15 +66,15 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
 
 class ScheduleInputSerializer(serializers.Serializer):
     # Strings on purpose: the service parses times and zones and explains what is wrong.
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True)
-    publish_at = serializers.CharField()
-    timezone = serializers.CharField(required=False, allow_null=True)
+    text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    publish_at = StrictCharField()
+    timezone = StrictCharField(required=False, allow_null=True)
 
 
 class ScheduleUpdateSerializer(serializers.Serializer):
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False)
-    publish_at = serializers.CharField(required=False)
-    timezone = serializers.CharField(required=False)
+    text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    publish_at = StrictCharField(required=False)
+    timezone = StrictCharField(required=False)
 
 
 def _as_drf_error(error: ValidationError) -> serializers.ValidationError:
@@ -103,6 +105,10 @@ class ScheduledPostListApi(generics.ListAPIView):
             user=self.request.user, author_username=self.request.query_params.get("author"), status=status_filter
         )
 
+    @extend_schema(
+        request=one_or_many("ScheduleOneOrMany", ScheduleInputSerializer, ScheduleInputSerializer(many=True)),
+        responses={201: one_or_many("ScheduledPostOrList", ScheduledPostOutputSerializer, ScheduledPostOutputSerializer(many=True))},
+    )
     def post(self, request):
         many = isinstance(request.data, list)
         if not many and not isinstance(request.data, dict):
@@ -127,6 +133,7 @@ class ScheduledPostListApi(generics.ListAPIView):
             except ValidationError as error:
                 errors.append(error.message_dict)
         if any(errors):
+            # One object: its errors by field. A list: one entry per item, {} for good ones.
             raise serializers.ValidationError(errors if many else errors[0])
         created = scheduled_posts_create(author=request.user, inputs=inputs)
         output = ScheduledPostOutputSerializer(created, many=True).data
@@ -142,9 +149,11 @@ class ScheduledPostDetailApi(APIView):
         except ScheduledPost.DoesNotExist:
             raise NotFound("No such scheduled post.") from None
 
+    @extend_schema(responses=ScheduledPostOutputSerializer)
     def get(self, request, pk):
         return Response(ScheduledPostOutputSerializer(self._get(request, pk)).data)
 
+    @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostOutputSerializer)
     def patch(self, request, pk):
         post = self._get(request, pk)
         if post.author_id != request.user.pk:
@@ -169,6 +178,7 @@ class ScheduledPostDetailApi(APIView):
             return _conflict(error)
         return Response(ScheduledPostOutputSerializer(self._get(request, post.pk)).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, pk):
         post = self._get(request, pk)
         if post.author_id != request.user.pk:
@@ -183,6 +193,7 @@ class ScheduledPostDetailApi(APIView):
 class ScheduledPostRetryApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
+    @extend_schema(request=None, responses=ScheduledPostOutputSerializer)
     def post(self, request, pk):
         visible = scheduled_posts_visible(user=request.user)
         if not visible.filter(pk=pk).exists():

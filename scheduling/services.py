@@ -171,6 +171,7 @@ class PublishResult:
     post: Post | None = None
     created: bool = False
     error: str = ""
+    forbidden: bool = False  # the post is routed to another node
 
 
 @transaction.atomic
@@ -194,7 +195,7 @@ def scheduled_posts_publish(*, node, claims: list[dict]) -> list[PublishResult]:
             continue
         refusal = _claim_refusal(row, node=node, claim=claim)
         if refusal:
-            results.append(PublishResult(row.pk, error=refusal))
+            results.append(PublishResult(row.pk, error=refusal, forbidden=row.dispatcher_id != node.pk))
             continue
         post = Post(
             author=authors[row.author_id],  # never from the request

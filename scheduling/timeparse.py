@@ -1,6 +1,7 @@
 """Turning what people type into an instant: ISO 8601 with an offset, or a local time plus an
 IANA zone. DST gaps are errors; DST folds resolve to the first occurrence, and we say so."""
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -12,10 +13,19 @@ UTC = dt_timezone.utc
 def zone_get(name: str) -> ZoneInfo:
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("Give an IANA time zone such as Europe/Paris.")
+    # Only the zones tzdata lists: ZoneInfo alone also opens files that are not zones
+    # (posixrules) and placeholder zones (Factory).
+    if name.strip() not in _known_zones() or name.strip() == "Factory":
+        raise ValidationError(f"Unknown time zone {name[:100]!r}: use an IANA name such as Europe/Paris or UTC.")
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValidationError(f"Unknown time zone {name!r}: use an IANA name such as Europe/Paris or UTC.") from None
+        raise ValidationError(f"Unknown time zone {name[:100]!r}: use an IANA name such as Europe/Paris or UTC.") from None
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 _ZONES = None
@@ -41,7 +51,7 @@ def local_to_instant(local: datetime, zone_name: str) -> ParsedTime:
     first = local.replace(tzinfo=zone, fold=0)
     second = local.replace(tzinfo=zone, fold=1)
     # A wall time that does not survive the round trip through UTC does not exist (DST gap).
-    roundtrip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    roundtrip = _in_utc(first).astimezone(zone).replace(tzinfo=None)
     if roundtrip != local:
         raise ValidationError(
             f"{local:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks skip it for daylight "
@@ -53,7 +63,7 @@ def local_to_instant(local: datetime, zone_name: str) -> ParsedTime:
             f"{local:%Y-%m-%d %H:%M} happens twice in {zone.key}; psched uses the first one "
             f"(UTC{_offset(first)}), before the clocks go back."
         )
-    return ParsedTime(first.astimezone(UTC), zone.key, note)
+    return ParsedTime(_in_utc(first), zone.key, note)
 
 
 def _offset(value: datetime) -> str:
@@ -85,4 +95,12 @@ def parse_publish_at(value, zone_name=None) -> ParsedTime:
             )
         return local_to_instant(parsed, zone_name)
     zone = zone_get(zone_name).key if zone_name else "UTC"
-    return ParsedTime(parsed.astimezone(UTC), zone)
+    return ParsedTime(_in_utc(parsed), zone)
+
+
+def _in_utc(value: datetime) -> datetime:
+    # Near year 1 or 9999 an offset can push the instant out of what datetime holds.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"{value.isoformat()} is out of range: pick a time within the next five years.") from None

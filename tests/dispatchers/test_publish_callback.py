@@ -33,9 +33,11 @@ def test_it_publishes_claimed_posts_once(alice, node, node_client):
 def test_it_takes_the_author_from_the_scheduled_post(alice, node, node_client):
     schedule(alice, 1)
     claims = claim_all(node)
-    claims[0]["author"] = "mallory"
+    claims[0].update(author="mallory", author_id=999, text="injected")
     node_client.post("/api/posts/", claims, format="json")
-    assert Post.objects.get().author == alice
+    post = Post.objects.get()
+    assert post.author == alice
+    assert post.text != "injected"
 
 
 def test_an_edit_after_the_claim_wins(alice, node, node_client):
@@ -66,7 +68,7 @@ def test_another_node_cannot_publish_my_claims(alice, node, api):
     client = api()
     client.credentials(HTTP_AUTHORIZATION=f"Node n2:{secret}")
     response = client.post("/api/posts/", claims, format="json")
-    assert response.status_code == 409
+    assert response.status_code == 403
     assert response.json()[0]["error"] == "Claimed by another node."
     assert not Post.objects.exists()
 
@@ -76,10 +78,38 @@ def test_a_revoked_or_wrong_credential_is_refused(alice, node, node_client, api)
     claims = claim_all(node)
     client = api()
     client.credentials(HTTP_AUTHORIZATION="Node n1:not-the-secret")
-    assert client.post("/api/posts/", claims, format="json").status_code == 401
+    assert client.post("/api/posts/", claims, format="json").status_code == 403
     node_credential_revoke(node=node)
-    assert node_client.post("/api/posts/", claims, format="json").status_code == 401
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 403
     assert not Post.objects.exists()
+
+
+def test_a_new_credential_replaces_the_old_one(alice, node, node_client):
+    schedule(alice, 1)
+    claims = claim_all(node)
+    fresh = node_credential_issue(node=node)
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 403  # the old secret
+    node_client.credentials(HTTP_AUTHORIZATION=f"Node {node.name}:{fresh}")
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 201
+    assert Post.objects.count() == 1
+
+
+def test_a_node_cannot_publish_a_post_it_has_not_claimed(alice, node, node_client):
+    (pending,) = schedule(alice, 1)
+    response = node_client.post("/api/posts/", [
+        {"scheduled_post": pending.pk, "claim_token": "0" * 32, "version": 1},
+    ], format="json")
+    assert response.status_code == 409
+    assert "Not claimed" in response.json()[0]["error"]
+    assert not Post.objects.exists()
+
+
+def test_a_node_credential_gives_no_user_rights(alice, node, node_client):
+    (pending,) = schedule(alice, 1)
+    assert node_client.get("/api/scheduled-posts/").status_code in (401, 403)
+    assert node_client.delete(f"/api/scheduled-posts/{pending.pk}/").status_code in (401, 403)
+    assert node_client.get("/api/dispatchers/").status_code in (401, 403)
+    assert ScheduledPost.objects.get().status == Status.PENDING
 
 
 def test_a_user_cannot_publish_claims(alice, node, api):
@@ -100,3 +130,27 @@ def test_a_late_callback_after_the_lease_expired_is_refused(alice, node, node_cl
     assert node_client.post("/api/posts/", stale, format="json").status_code == 409
     assert node_client.post("/api/posts/", fresh, format="json").status_code == 201
     assert Post.objects.count() == 1
+
+
+def test_a_post_that_failed_and_is_retried_is_published_once(alice, node, node_client, settings):
+    from dispatchers.services import claims_record_failure
+    from scheduling.services import scheduled_post_retry
+
+    settings.PSCHED_MAX_ATTEMPTS = 1
+    (post,) = schedule(alice, 1)
+    lost_answer = claim_all(node)
+    node_client.post("/api/posts/", lost_answer, format="json")  # published, but the node never heard
+    claims_record_failure(node=node, claims=lost_answer, error="timeout")  # so it reports a failure
+    post.refresh_from_db()
+    assert post.status == Status.PUBLISHED  # the report does not undo a publication
+
+    (other,) = schedule(alice, 1)
+    claims_record_failure(node=node, claims=claim_all(node), error="main side down")
+    other.refresh_from_db()
+    assert other.status == Status.FAILED
+    scheduled_post_retry(scheduled_post_id=other.pk, author=alice)
+    claims = claim_all(node)
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 201
+    assert node_client.post("/api/posts/", claims, format="json").status_code == 200
+    assert Post.objects.filter(scheduled_post=other).count() == 1
+    assert Post.objects.count() == 2

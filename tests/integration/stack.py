@@ -154,11 +154,7 @@ class Stack:
             self.start_redis()
         else:
             self.create_vhost()
-        with MySQLdb.connect(**MYSQL) as conn:
-            conn.cursor().execute(f"CREATE DATABASE `{self.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        self.manage("migrate", "--noinput", "-v0")
-        for user in users:
-            self.manage("shell", "-c", f"from accounts.services import user_ensure; user_ensure(username={user!r}, password='pw-{user}-123456')")
+        self.create_database(users=users)
         self.start_web()
         for node in nodes:
             self.start_node(node)
@@ -167,6 +163,20 @@ class Stack:
         for node in nodes:
             self.wait_node_ticking(node)
         return self
+
+    def start_web_only(self, *, users=("alice",)):
+        """The database and gunicorn, no nodes or beat (nor a Redis: the API does not need one)."""
+        self.create_database(users=users)
+        self.start_web()
+        wait_for(lambda: self.web_ready(), 30, what="web server")
+        return self
+
+    def create_database(self, *, users):
+        with MySQLdb.connect(**MYSQL) as conn:
+            conn.cursor().execute(f"CREATE DATABASE `{self.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        self.manage("migrate", "--noinput", "-v0")
+        for user in users:
+            self.manage("shell", "-c", f"from accounts.services import user_ensure; user_ensure(username={user!r}, password='pw-{user}-123456')")
 
     def stop(self):
         for name in list(self.processes):
@@ -210,6 +220,13 @@ class Stack:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
 
+    def restart_redis(self):
+        """Kills the private Redis and starts an empty one on the same port: every queued tick
+        and unacknowledged message is gone. MySQL is the record, so nothing may be lost."""
+        self.kill("redis", signal.SIGKILL)
+        wait_for(lambda: not _port_open(self.redis_port), 10, what="redis gone")
+        self.start_redis()
+
     def start_redis(self):
         self.spawn("redis", [
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
@@ -231,6 +248,11 @@ class Stack:
             "--workers", "2", "--threads", "4", "--timeout", "60", "--log-level", "warning",
         ])
 
+    def stop_web(self, sig=signal.SIGKILL):
+        """Really stops gunicorn (SIGKILL by default: callbacks in flight die with it)."""
+        self.kill("web", sig)
+        wait_for(lambda: not _port_open(self.web_port), 10, what="web server gone")
+
     def start_node(self, node: str):
         self.spawn(f"node-{node}", [str(VENV_BIN / "python"), "manage.py", "run_dispatcher", node, "--loglevel", "INFO"])
 
@@ -239,6 +261,9 @@ class Stack:
             str(VENV_BIN / "celery"), "-A", "psched", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
             "--pidfile=", "--loglevel", "INFO",
         ])
+
+    def log_text(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
 
     def web_ready(self) -> bool:
         try:
@@ -290,6 +315,33 @@ class Stack:
             cursor = conn.cursor()
             cursor.execute(sql, args)
             return cursor.fetchall()
+
+    def kill_db_connections(self, *, seconds: float, every: float = 0.25) -> dict:
+        """For `seconds`, KILLs every connection to the stack's database (web, nodes, beat; not
+        this one) each `every` seconds, as a flaky network or a database failover would: idle
+        ones, and busy ones in the middle of a claim, a sweep or a publish callback.
+        Returns how many were killed, and how many of them were busy."""
+        connections = (
+            "SELECT p.id, p.command <> 'Sleep' OR t.trx_id IS NOT NULL FROM information_schema.processlist p "
+            "LEFT JOIN information_schema.innodb_trx t ON t.trx_mysql_thread_id = p.id "
+            "WHERE p.db = %s AND p.id <> CONNECTION_ID()"
+        )
+        killed = {"connections": 0, "busy": 0}
+        with MySQLdb.connect(**MYSQL) as conn:
+            conn.autocommit(True)
+            cursor = conn.cursor()
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                cursor.execute(connections, (self.database,))
+                for thread_id, busy in cursor.fetchall():
+                    try:
+                        cursor.execute(f"KILL {int(thread_id)}")
+                    except MySQLdb.Error:
+                        continue  # it ended on its own meanwhile
+                    killed["connections"] += 1
+                    killed["busy"] += bool(busy)
+                time.sleep(every)
+        return killed
 
     def status_counts(self) -> dict:
         return dict(self.query("SELECT status, COUNT(*) FROM scheduling_scheduledpost GROUP BY status"))

@@ -1,7 +1,7 @@
 import pytest
 from django.db import OperationalError
 
-from psched.db import retry_transient
+from psched.db import retry_on_deadlock
 
 
 def test_it_retries_a_deadlock():
@@ -13,7 +13,7 @@ def test_it_retries_a_deadlock():
             raise OperationalError(1213, "Deadlock found when trying to get lock; try restarting transaction")
         return "done"
 
-    assert retry_transient(flaky) == "done"
+    assert retry_on_deadlock(flaky)() == "done"
     assert len(calls) == 3
 
 
@@ -22,7 +22,7 @@ def test_it_gives_up_after_the_attempts():
         raise OperationalError(1213, "Deadlock found")
 
     with pytest.raises(OperationalError):
-        retry_transient(deadlock, attempts=2)
+        retry_on_deadlock(deadlock, attempts=2)()
 
 
 def test_it_does_not_retry_other_errors():
@@ -33,5 +33,5 @@ def test_it_does_not_retry_other_errors():
         raise OperationalError(1054, "Unknown column")
 
     with pytest.raises(OperationalError):
-        retry_transient(broken)
+        retry_on_deadlock(broken)()
     assert len(calls) == 1
