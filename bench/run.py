@@ -45,7 +45,7 @@ class BenchStack(Stack):
     def start_web(self):
         self.spawn("web", [
             str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.web_port}",
-            "--workers", "4", "--threads", "1", "--timeout", "120", "--log-level", "warning",
+            "--workers", "4", "--threads", "4", "--timeout", "120", "--log-level", "warning",
         ])
 
 
@@ -189,41 +189,52 @@ def _client(stack):
     return http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=60)
 
 
+WRK_SCRIPT = """
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format('{"text": "intake %d-%d", "publish_at": "%s"}', math.random(1, 1000000000), counter, publish_at)
+  return wrk.format("POST", "/api/scheduled-posts/", headers, body)
+end
+"""
+
+
 def intake(stack, clients, seconds):
-    progress(f"intake: POST /api/scheduled-posts/, one post a request, {clients} clients, {seconds} s")
+    """wrk (C, two threads) drives the load: a Python client would take a core for itself."""
+    progress(f"intake: POST /api/scheduled-posts/, one post a request, {clients} clients, {seconds} s (wrk)")
     stack.request("GET", "/api/scheduled-posts/")  # makes the token
     token = stack.tokens["alice"]
-    latencies, errors = [], []
-    stop_at = time.monotonic() + seconds
-    publish_at = (now_utc() + timedelta(days=30)).isoformat()
+    publish_at = (now_utc() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (before,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'intake %%'")[0]
+    script = stack.logs / "intake.lua"
+    script.write_text(
+        f'publish_at = "{publish_at}"\n'
+        f'headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Token {token}"}}\n' + WRK_SCRIPT
+    )
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{stack.web_port}/api/scheduled-posts/"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    (self_count,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'intake %%'")[0]
+    figures = {"clients": clients, "seconds": seconds, "created": self_count - before}
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            figures["requests_per_second"] = round(float(parts[1]))
+        elif parts[:1] in (["50%"], ["99%"]):
+            figures[f"p{parts[0][:-1]}_ms"] = _wrk_ms(parts[1])
+        elif line.strip().startswith("Non-2xx"):
+            figures["errors"] = int(parts[-1])
+    figures.setdefault("errors", 0)
+    return figures
 
-    def client(index):
-        conn = _client(stack)
-        n = 0
-        while time.monotonic() < stop_at:
-            body = json.dumps({"text": f"intake {index}-{n}", "publish_at": publish_at})
-            started = time.perf_counter()
-            conn.request("POST", "/api/scheduled-posts/", body=body, headers={
-                "Content-Type": "application/json", "Authorization": f"Token {token}"})
-            response = conn.getresponse()
-            response.read()
-            latencies.append((time.perf_counter() - started) * 1000)
-            if response.status != 201:
-                errors.append(response.status)
-            n += 1
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    return {
-        "clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies), "errors": len(errors),
-        "requests_per_second": round(len(latencies) / elapsed), "p50_ms": round(pct(latencies, 0.5), 1),
-        "p99_ms": round(pct(latencies, 0.99), 1),
-    }
+def _wrk_ms(value: str) -> float:
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if value.endswith(unit):
+            return round(float(value[: -len(unit)]) * factor, 2)
+    return float(value)
 
 
 def bulk_intake(stack, count):
@@ -244,7 +255,7 @@ def scale(stack, author_id, count):
         "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, dispatcher_id, "
         "version, attempts, last_error, claim_token, created_at, updated_at) "
         "SELECT %s, CONCAT('future ', seq), NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, "
-        "NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, 'UTC', 'pending', IF(seq % 2, %s, %s), 1, 0, '', '', NOW(6), NOW(6) "
+        "NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, 'UTC', 'pending', IF(seq %% 2, %s, %s), 1, 0, '', '', NOW(6), NOW(6) "
         f"FROM seq_1_to_{count}", (author_id, node_ids["a"], node_ids["b"]),
     )
     progress("  inserted; timing ticks")
@@ -281,6 +292,9 @@ def feed(stack, author_id, count, requests_per_depth):
     results = {"posts": count}
     for name, query in [("first_page", ""), ("deep_page", "?" + urlencode({"cursor": deep_cursor}))]:
         conn = _client(stack)
+        for _ in range(20):  # warm every gunicorn worker first
+            conn.request("GET", "/api/posts/" + query)
+            conn.getresponse().read()
         latencies = []
         for _ in range(requests_per_depth):
             started = time.perf_counter()

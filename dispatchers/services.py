@@ -168,13 +168,21 @@ def may_judge_others(*, now: datetime, previous_tick: datetime | None) -> bool:
     return previous_tick is not None and now - previous_tick < down_after() / 2
 
 
-def nodes_mark_silent_down(*, now: datetime) -> list[str]:
-    silent = DispatcherNode.objects.filter(state=State.ACTIVE).filter(
-        Q(last_seen__lt=now - down_after()) | Q(last_seen=None, created_at__lt=now - down_after())
-    )
-    names = list(silent.values_list("name", flat=True))
+def nodes_mark_silent_down(*, now: datetime, nodes: list[DispatcherNode]) -> list[str]:
+    """Active nodes among `nodes` (all of them, fresh) that have not ticked for down_after()."""
+    limit = now - down_after()
+    names = [
+        node.name for node in nodes
+        if node.state == State.ACTIVE and (node.last_seen or node.created_at) < limit
+    ]
     if names:
-        DispatcherNode.objects.filter(name__in=names, state=State.ACTIVE).update(state=State.DOWN)
+        # Conditional: a node that ticked since we read it stays active.
+        DispatcherNode.objects.filter(name__in=names, state=State.ACTIVE).filter(
+            Q(last_seen__lt=limit) | Q(last_seen=None)
+        ).update(state=State.DOWN)
+        for node in nodes:
+            if node.name in names:
+                node.state = State.DOWN
         logger.warning("dispatcher nodes down (no tick for %ss): %s", down_after().seconds, ", ".join(names))
     return names
 
@@ -193,13 +201,12 @@ def leases_release_expired(*, now: datetime) -> int:
     return released
 
 
-def scheduled_posts_reroute_orphans(*, limit: int = 5000) -> int:
+def scheduled_posts_reroute_orphans(*, nodes: list[DispatcherNode], limit: int = 5000) -> int:
     """Pending posts with no node, or on a node that is down or draining, go to active nodes."""
-    active = list(DispatcherNode.objects.filter(state=State.ACTIVE))
+    active = [node for node in nodes if node.state == State.ACTIVE]
     if not active:
         return 0
-    active_ids = [node.pk for node in active]
-    inactive_ids = list(DispatcherNode.objects.exclude(pk__in=active_ids).values_list("pk", flat=True))
+    inactive_ids = [node.pk for node in nodes if node.state != State.ACTIVE]
     orphans = ScheduledPost.objects.filter(status=Status.PENDING).filter(
         Q(dispatcher=None) | Q(dispatcher__in=inactive_ids)
     )
@@ -210,11 +217,12 @@ def scheduled_posts_reroute_orphans(*, limit: int = 5000) -> int:
     return moved
 
 
-def sweep(*, now: datetime, judge_others: bool = True) -> None:
+def sweep(*, now: datetime, nodes: list[DispatcherNode], judge_others: bool = True) -> None:
+    """`nodes`: every node as just read (the heartbeat reads them once for the whole tick)."""
     if judge_others:
-        nodes_mark_silent_down(now=now)
+        nodes_mark_silent_down(now=now, nodes=nodes)
     leases_release_expired(now=now)
-    scheduled_posts_reroute_orphans()
+    scheduled_posts_reroute_orphans(nodes=nodes)
 
 
 # --- claims -----------------------------------------------------------------------------
@@ -225,6 +233,8 @@ def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, l
     UPDATE that only moves rows still pending on this node."""
     token = secrets.token_hex(16)
     candidates = ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING, due_at__lte=horizon).order_by("due_at")
+    if not candidates.exists():
+        return []  # the common, idle case: one indexed read, no transaction
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
@@ -284,18 +294,22 @@ def claims_record_failure(*, node: DispatcherNode, claims: list[dict], error: st
 
 # --- heartbeat --------------------------------------------------------------------------
 
-def node_heartbeat(*, name: str, now: datetime) -> tuple[DispatcherNode, datetime | None]:
+def node_heartbeat(*, name: str, now: datetime) -> tuple[DispatcherNode, datetime | None, list[DispatcherNode]]:
     """Records the tick; a node that ticks is alive, so a down node comes back active.
-    Returns the node and its previous last_seen."""
-    node = DispatcherNode.objects.get(name=name)
+    Returns the node, its previous last_seen, and every node (for the sweep)."""
+    nodes = list(DispatcherNode.objects.all())
+    node = next((node for node in nodes if node.name == name), None)
+    if node is None:
+        raise DispatcherNode.DoesNotExist(f"no dispatcher node {name!r}")
     previous = node.last_seen
-    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=now)
     if node.state == State.DOWN:
-        DispatcherNode.objects.filter(pk=node.pk, state=State.DOWN).update(state=State.ACTIVE)
+        DispatcherNode.objects.filter(pk=node.pk).update(last_seen=now, state=State.ACTIVE)
         node.state = State.ACTIVE
         logger.info("dispatcher node %s is back", name)
+    else:
+        DispatcherNode.objects.filter(pk=node.pk).update(last_seen=now)
     node.last_seen = now
-    return node, previous
+    return node, previous, nodes
 
 
 def node_tick_record(*, node: DispatcherNode, duration_ms: int) -> None:

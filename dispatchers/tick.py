@@ -77,8 +77,8 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport
     its time. Posts due later in this tick wait in the claim (the lease covers it)."""
     started = time.monotonic()
     now = timezone.now()
-    node, previous_tick = node_heartbeat(name=node_name, now=now)
-    sweep(now=now, judge_others=may_judge_others(now=now, previous_tick=previous_tick))
+    node, previous_tick, nodes = node_heartbeat(name=node_name, now=now)
+    sweep(now=now, nodes=nodes, judge_others=may_judge_others(now=now, previous_tick=previous_tick))
     report = TickReport(node=node_name)
     if node.state == DispatcherNode.State.ACTIVE:
         _claim_and_publish(node, credential, report, now=now, sleep=sleep)

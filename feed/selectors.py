@@ -2,7 +2,9 @@ from .models import Post
 
 
 def post_feed(*, author_username: str | None = None):
-    posts = Post.objects.select_related("author", "dispatcher").order_by("-id")
+    # Authors and nodes are fetched for the page afterwards: joined into the page's query,
+    # MariaDB may drive the join from auth_user and sort the whole feed to find 50 rows.
+    posts = Post.objects.prefetch_related("author", "dispatcher").order_by("-id")
     if author_username:
         posts = posts.filter(author__username=author_username)
     return posts
