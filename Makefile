@@ -22,6 +22,10 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
+# The benchmark drives request load with wrk (C, light on the CPU it shares with psched).
+/usr/bin/wrk:
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk
+
 # Only the tests need a browser: Debian's chromium, driven headless by Playwright.
 /usr/bin/chromium:
 	@echo "== installing chromium, the browser the tests in tests/browser drive headless (apt: chromium)"
@@ -50,5 +54,5 @@ clean:
 	rm -rf var/broker var/*.sqlite3*
 
 # Lateness, throughput and scale on this machine; updates docs/benchmarks.md. QUICK=1: about a minute.
-bench: install
+bench: install /usr/bin/wrk
 	$(PY) bench/run.py $(if $(QUICK),--quick)
