@@ -87,9 +87,23 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport
 
 
 def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport, *, now, sleep) -> None:
-    horizon = now + timedelta(seconds=settings.PSCHED_TICK_SECONDS)
-    claims = claim_due_posts(node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT)
-    report.claimed = len(claims)
+    """Claims and publishes what falls due before the next tick. A full claim means a backlog
+    (a burst, or the node was away): claim again at once instead of waiting for the next
+    tick, for a bounded time, so one tick cannot hold its thread forever."""
+    tick = settings.PSCHED_TICK_SECONDS
+    stop_at = time.monotonic() + 5 * tick
+    while True:
+        horizon = now + timedelta(seconds=tick)
+        claims = claim_due_posts(node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT)
+        report.claimed += len(claims)
+        _publish_when_due(node, credential, claims, report, sleep=sleep)
+        if len(claims) < settings.PSCHED_CLAIM_LIMIT or time.monotonic() > stop_at:
+            return
+        now = timezone.now()
+
+
+def _publish_when_due(node: DispatcherNode, credential: str, claims: list[dict], report: TickReport, *, sleep) -> None:
+    """Sends the claims (sorted by due_at) in batches, each as soon as its posts are due."""
     position = 0
     while position < len(claims):
         wait = (claims[position]["due_at"] - timezone.now()).total_seconds()
