@@ -98,3 +98,12 @@ def test_it_records_the_tick_and_its_duration(ticking_node):
     assert report.claimed == 0
     assert node.last_seen is not None
     assert node.last_tick_ms is not None and node.last_tick_ms >= 0
+
+
+def test_a_full_claim_is_followed_by_another(ticking_node, django_user_model, settings):
+    node, credential = ticking_node
+    settings.PSCHED_CLAIM_LIMIT = 2
+    make_due(django_user_model.objects.create_user("backlog"), 5, seconds=0)
+    report = run_tick(node_name=node.name, credential=credential)
+    assert (report.claimed, report.published) == (5, 5)
+    assert Post.objects.count() == 5
