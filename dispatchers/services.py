@@ -74,19 +74,16 @@ def node_credential_revoke(*, node: DispatcherNode) -> None:
     node.credential_hash = ""
 
 
-def node_set_state(*, node: DispatcherNode, state: str) -> DispatcherNode:
-    """Draining stops new routing; the next sweep hands its pending posts to active nodes."""
+@transaction.atomic
+def node_set_state(*, node: DispatcherNode, state: str) -> tuple[int, int]:
+    """Sets a node's state. Draining stops routing to the node and hands its pending posts to
+    the active nodes now (rather than at the next sweep); what it holds claimed it still
+    publishes. Returns (moved, stayed): pending posts handed over, and those that stayed
+    because no other node is active."""
     DispatcherNode.objects.filter(pk=node.pk).update(state=state)
     node.state = state
-    return node
-
-
-@transaction.atomic
-def node_drain(*, node: DispatcherNode) -> tuple[int, int]:
-    """Stops routing to the node and hands its pending posts to the active nodes now, rather
-    than at the next sweep. Posts it holds claimed it still publishes. Returns how many posts
-    moved and how many stayed (no other node is active)."""
-    node_set_state(node=node, state=State.DRAINING)
+    if state != State.DRAINING:
+        return 0, 0
     others = list(DispatcherNode.objects.filter(state=State.ACTIVE))
     pending = list(ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING).values_list("pk", flat=True))
     moved = scheduled_posts_route(scheduled_posts=pending, nodes=others)
@@ -98,8 +95,8 @@ def node_remove(*, node: DispatcherNode) -> int:
     pending for another node; a late callback from it is refused (its credential is gone).
     Its worker may still be running: draining first stops its claims at once, and a deadlock
     with one of its callbacks in flight only makes us try again."""
-    node_set_state(node=node, state=State.DRAINING)
-    return _node_remove(node=node)
+    moved, _ = node_set_state(node=node, state=State.DRAINING)
+    return moved + _node_remove(node=node)
 
 
 @retry_on_deadlock

@@ -40,6 +40,7 @@ def node_state(request, name):
     if state not in STATE_ACTIONS:
         messages.error(request, f"Choose one of: {', '.join(STATE_ACTIONS)}.")
         return redirect("dispatchers:dashboard")
-    node_set_state(node=node, state=state)
-    messages.success(request, f"Node {node.name} is now {state}.")
+    moved, _ = node_set_state(node=node, state=state)
+    handed_over = f" {moved} pending posts moved to active nodes." if moved else ""
+    messages.success(request, f"Node {node.name} is now {state}.{handed_over}")
     return redirect("dispatchers:dashboard")

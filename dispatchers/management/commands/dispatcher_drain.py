@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from dispatchers.management.nodes import node_or_error
-from dispatchers.services import node_drain
+from dispatchers.models import DispatcherNode
+from dispatchers.services import node_set_state
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("name")
 
     def handle(self, *args, name, **options):
-        moved, stayed = node_drain(node=node_or_error(name))
+        moved, stayed = node_set_state(node=node_or_error(name), state=DispatcherNode.State.DRAINING)
         self.stdout.write(f"Dispatcher node {name} is draining; {moved} pending posts moved to active nodes.")
         if stayed:
             self.stdout.write(
