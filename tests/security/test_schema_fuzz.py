@@ -1,5 +1,6 @@
 """The OpenAPI schema at /api/schema/ and a bounded schemathesis run against a live gunicorn:
 whatever the fuzzer sends, no 500, and every documented response matches the schema."""
+import re
 import subprocess
 
 import pytest
@@ -16,6 +17,24 @@ def test_the_schema_is_served(client):
         assert path.encode() in response.content
 
 
+def run_schemathesis(stack, tmp_path, *, seed: int):
+    return subprocess.run([
+        str(VENV_BIN / "schemathesis"), "run", f"http://127.0.0.1:{stack.web_port}/api/schema/",
+        "--header", f"Authorization: Token {stack.tokens['alice']}",
+        "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
+        "--max-examples", "25", "--seed", str(seed), "--max-time", "60", "--workers", "2",
+        "--request-timeout", "20", "--report-dir", str(tmp_path),
+    ], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+
+
+def crashed_inside_the_fuzzer(output: str) -> bool:
+    """CPython 3.11.7 sometimes fails inside schemathesis's own schema compilation with
+    "AST constructor recursion depth mismatch" (an interpreter bug, fixed in later 3.11
+    releases): an error of the tool, reported without any failed check against psched."""
+    final_line = output.strip().splitlines()[-1] if output.strip() else ""
+    return "AST constructor recursion depth mismatch" in output and not re.search(r"\d+ failures?\b", final_line)
+
+
 def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path):
     stack = Stack("schemathesis").start_web_only()
     try:
@@ -24,13 +43,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path):
         # Through gunicorn too, a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a JSON 413.
         status, body = stack.request("POST", "/api/posts/", {"text": "x" * 2_700_000})
         assert (status, list(body)) == (413, ["detail"]), (status, str(body)[:200])
-        result = subprocess.run([
-            str(VENV_BIN / "schemathesis"), "run", f"http://127.0.0.1:{stack.web_port}/api/schema/",
-            "--header", f"Authorization: Token {stack.tokens['alice']}",
-            "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
-            "--max-examples", "25", "--seed", "5", "--max-time", "60", "--workers", "2",
-            "--request-timeout", "20", "--report-dir", str(tmp_path),
-        ], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        result = run_schemathesis(stack, tmp_path, seed=5)
+        if result.returncode != 0 and crashed_inside_the_fuzzer(result.stdout):
+            result = run_schemathesis(stack, tmp_path, seed=6)
     finally:
         stack.stop()
     print(result.stdout[-3000:])
