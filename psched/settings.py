@@ -79,9 +79,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # PSCHED_ENV=production is a deployment: it refuses what is only fit for a developer's machine
 # rather than start with it, and it implies HTTPS (PSCHED_HTTPS=0 only behind a proxy that
 # terminates TLS and redirects by itself).
-PSCHED_ENV = env_str("PSCHED_ENV", "development")
-if PSCHED_ENV not in ("development", "production"):
-    raise ImproperlyConfigured(f"PSCHED_ENV must be development or production, not {PSCHED_ENV!r}")
+PSCHED_ENV = env_choice("PSCHED_ENV", "development", ["development", "production"])
 if PSCHED_ENV == "production":
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off when PSCHED_ENV=production: it shows settings and code to anyone.")
