@@ -60,16 +60,10 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[dict], rep
         report.failed += len(batch)
         report.errors.append(str(error))
         return
-    for result in results:
-        if "error" in result:
-            report.refused += 1
-        else:
-            report.published += 1
-    logger.info(
-        "node %s published %s posts (%s refused) in one batch",
-        node.name, len(batch) - sum("error" in result for result in results),
-        sum("error" in result for result in results),
-    )
+    refused = sum("error" in result for result in results)
+    report.refused += refused
+    report.published += len(results) - refused
+    logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
 
 
 def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport:
