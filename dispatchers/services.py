@@ -136,10 +136,11 @@ def scheduled_posts_route(*, scheduled_posts, nodes: list[DispatcherNode] | None
     if not nodes:
         return 0
     by_node = defaultdict(list)
-    current = {}
     for post in scheduled_posts:
         pk = post.pk if isinstance(post, ScheduledPost) else post
         target = node_for_post(post_id=pk, nodes=nodes)
+        if target is None:
+            return 0  # every active node has weight 0: the posts wait, unrouted
         by_node[target.pk].append(pk)
         if isinstance(post, ScheduledPost):
             post.dispatcher = target

@@ -52,10 +52,6 @@ class ScheduledPost(models.Model):
         return self.status in (self.Status.PENDING, self.Status.PUBLISHING, self.Status.FAILED)
 
     @property
-    def is_cancellable(self) -> bool:
-        return self.is_editable
-
-    @property
     def time_note(self) -> str:
         """The DST-fold note when publish_at's wall time happens twice in its zone and the first
         one is meant (what local_to_instant chose); "" otherwise."""

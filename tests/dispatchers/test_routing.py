@@ -24,3 +24,20 @@ def test_it_moves_only_the_removed_share():
 def test_it_has_no_node_without_candidates():
     assert node_for_post(post_id=1, nodes=[]) is None
     assert node_for_post(post_id=1, nodes=nodes(a=0)) is None
+
+
+def test_it_leaves_posts_unrouted_when_every_active_node_weighs_nothing(db, django_user_model):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dispatchers.services import node_register, scheduled_posts_route
+    from scheduling.models import ScheduledPost
+
+    node, _ = node_register(name="light", weight=0)
+    author = django_user_model.objects.create_user("weightless")
+    when = timezone.now() + timedelta(minutes=1)
+    post = ScheduledPost.objects.create(author=author, text="x", publish_at=when, due_at=when)
+    assert scheduled_posts_route(scheduled_posts=[post]) == 0
+    post.refresh_from_db()
+    assert post.dispatcher is None
