@@ -5,6 +5,9 @@ from django.utils import timezone
 
 from scheduling.models import ScheduledPost
 from scheduling.services import scheduled_post_create
+from tests.dates import dst_fold
+
+FOLD, FOLD_FIRST_UTC = dst_fold()
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -72,9 +75,9 @@ def test_it_reports_the_dst_fold_it_resolved(client, alice):
     post = schedule(alice)
     client.force_login(alice)
     page = client.post(
-        f"/scheduled/{post.id}/edit/", {"text": "x", "publish_at": "2030-10-27T02:30", "timezone": "Europe/Paris"}, follow=True
+        f"/scheduled/{post.id}/edit/", {"text": "x", "publish_at": f"{FOLD:%Y-%m-%dT%H:%M}", "timezone": "Europe/Paris"}, follow=True
     ).content.decode()
-    assert "Saved." in page and "2030-10-27 02:30 happens twice in Europe/Paris; psched uses the first one (UTC+02:00)" in page
+    assert "Saved." in page and f"{FOLD:%Y-%m-%d %H:%M} happens twice in Europe/Paris; psched uses the first one (UTC+02:00)" in page
 
 
 def test_it_does_not_show_someone_elses_post(client, alice, bob):

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.test import Client
@@ -7,6 +7,9 @@ from django.utils import timezone
 from accounts.services import user_set_timezone
 from scheduling.models import ScheduledPost
 from scheduling.services import scheduled_post_create
+from tests.dates import dst_fold
+
+FOLD, FOLD_FIRST_UTC = dst_fold()
 
 
 def schedule(author, text="later", minutes=3, zone="UTC"):
@@ -51,10 +54,10 @@ def test_it_shows_a_failed_posts_error_and_a_retry_button(client, alice):
 
 def test_it_shows_a_dst_fold_note(client, alice):
     post = schedule(alice)
-    # 2030-10-27 00:30 UTC is 02:30 CEST, the first of the two 02:30s in Paris that night.
-    ScheduledPost.objects.filter(pk=post.pk).update(publish_at="2030-10-27T00:30:00Z", timezone="Europe/Paris")
+    # FOLD_FIRST_UTC is the first of the two FOLDs in Paris that night (still summer time).
+    ScheduledPost.objects.filter(pk=post.pk).update(publish_at=FOLD_FIRST_UTC.replace(tzinfo=dt_timezone.utc), timezone="Europe/Paris")
     client.force_login(alice)
-    assert "2030-10-27 02:30 happens twice in Europe/Paris" in client.get("/scheduled/").content.decode()
+    assert f"{FOLD:%Y-%m-%d %H:%M} happens twice in Europe/Paris" in client.get("/scheduled/").content.decode()
 
 
 def test_it_cancels_my_post(client, alice):
