@@ -1,4 +1,4 @@
-"""Dates for tests, relative to now. A fixed date such as 2031-07-01 passes the "at most five
+"""Dates for tests, relative to now. A fixed date a few years ahead passes the "at most five
 years ahead" rule only until the calendar catches up with it."""
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
