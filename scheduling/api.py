@@ -43,6 +43,11 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
         except ObjectDoesNotExist:
             return None
 
+    def _shows_detail(self) -> bool:
+        """Staff see last_error as recorded; authors a plain reason (ScheduledPost.public_error)."""
+        request = self.context.get("request")
+        return bool(request and request.user.is_staff)
+
     def to_representation(self, obj):
         # By hand, for bulk requests of 1000; the same fields and formats as declared.
         when = _format_datetime
@@ -55,7 +60,7 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
             "status": obj.status,
             "dispatcher": obj.dispatcher.name if obj.dispatcher_id else None,
             "attempts": obj.attempts,
-            "last_error": obj.last_error,
+            "last_error": obj.last_error if self._shows_detail() else obj.public_error,
             "post": self.get_post(obj),
             "published_at": when(obj.published_at) if obj.published_at else None,
             "lateness_ms": obj.lateness_ms,
@@ -136,7 +141,7 @@ class ScheduledPostListApi(generics.ListAPIView):
             # One object: its errors by field. A list: one entry per item, {} for good ones.
             raise serializers.ValidationError(errors if many else errors[0])
         created = scheduled_posts_create(author=request.user, inputs=inputs)
-        output = ScheduledPostOutputSerializer(created, many=True).data
+        output = ScheduledPostOutputSerializer(created, many=True, context={"request": request}).data
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
 
 
@@ -151,7 +156,7 @@ class ScheduledPostDetailApi(APIView):
 
     @extend_schema(responses=ScheduledPostOutputSerializer)
     def get(self, request, pk):
-        return Response(ScheduledPostOutputSerializer(self._get(request, pk)).data)
+        return Response(ScheduledPostOutputSerializer(self._get(request, pk), context={"request": request}).data)
 
     @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostOutputSerializer)
     def patch(self, request, pk):
@@ -176,7 +181,7 @@ class ScheduledPostDetailApi(APIView):
             raise _as_drf_error(error) from None
         except Conflict as error:
             return _conflict(error)
-        return Response(ScheduledPostOutputSerializer(self._get(request, post.pk)).data)
+        return Response(ScheduledPostOutputSerializer(self._get(request, post.pk), context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
@@ -202,4 +207,4 @@ class ScheduledPostRetryApi(APIView):
             post = scheduled_post_retry(scheduled_post_id=pk)
         except Conflict as error:
             return _conflict(error)
-        return Response(ScheduledPostOutputSerializer(visible.get(pk=post.pk)).data)
+        return Response(ScheduledPostOutputSerializer(visible.get(pk=post.pk), context={"request": request}).data)

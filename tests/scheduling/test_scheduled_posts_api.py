@@ -103,3 +103,18 @@ def test_it_names_missing_and_mistyped_fields(api, alice):
     assert "string" in errors[2]["text"][0]
     assert errors[3]["non_field_errors"]
     assert not ScheduledPost.objects.exists()
+
+
+def test_it_shows_authors_a_plain_reason_and_staff_the_detail(api, alice, staff, node):
+    created = api(alice).post("/api/scheduled-posts/", {"text": "later", "publish_at": in_seconds(60)}, format="json")
+    pk = created.json()["id"]
+    internal = "POST http://10.0.3.7:8000/api/posts/ answered 502: <html><title>Bad Gateway</title>"
+    ScheduledPost.objects.filter(pk=pk).update(status="failed", attempts=12, last_error=internal)
+    for body in (
+        api(alice).get(f"/api/scheduled-posts/{pk}/").json(),
+        api(alice).get("/api/scheduled-posts/").json()["results"][0],
+    ):
+        assert body["last_error"].startswith("the feed could not be reached")
+        assert "10.0.3.7" not in body["last_error"]
+    assert api(staff).get(f"/api/scheduled-posts/{pk}/").json()["last_error"] == internal
+    assert api(staff).get("/api/scheduled-posts/").json()["results"][0]["last_error"] == internal

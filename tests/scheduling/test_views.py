@@ -48,7 +48,7 @@ def test_it_shows_a_failed_posts_error_and_a_retry_button(client, alice):
     ScheduledPost.objects.filter(pk=post.pk).update(status="failed", attempts=12, last_error="POST /api/posts/ answered 502")
     client.force_login(alice)
     page = client.get("/scheduled/").content.decode()
-    assert "Failed after 12 attempts: POST /api/posts/ answered 502" in page
+    assert "Failed after 12 attempts: the feed could not be reached" in page
     assert f'action="/scheduled/{post.id}/retry/"' in page
 
 
@@ -116,3 +116,13 @@ def test_it_requires_the_csrf_token_to_cancel(alice):
 def test_it_requires_login(client, db):
     response = client.get("/scheduled/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_it_shows_authors_a_plain_reason_not_the_internal_error(client, alice, staff):
+    post = schedule(alice)
+    internal = "POST http://10.0.3.7:8000/api/posts/ answered 502: <html><title>Bad Gateway</title>"
+    ScheduledPost.objects.filter(pk=post.pk).update(status="failed", attempts=12, last_error=internal)
+    client.force_login(alice)
+    page = client.get("/scheduled/").content.decode()
+    assert "Failed after 12 attempts: the feed could not be reached" in page
+    assert "10.0.3.7" not in page and "Bad Gateway" not in page
