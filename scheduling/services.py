@@ -122,7 +122,10 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
-            post.publish_at, post.timezone = when.instant, when.zone
+            post.publish_at = when.instant
+            # A time with an offset but no zone moves the post; it keeps the zone it was written in.
+            if timezone_name is not None:
+                post.timezone = when.zone
         except ValidationError as error:
             errors.update(_errors_of(error, "publish_at"))
     elif timezone_name is not None:

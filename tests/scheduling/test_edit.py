@@ -84,3 +84,19 @@ def test_it_does_not_show_someone_elses_post(client, alice, bob):
     post = schedule(bob)
     client.force_login(alice)
     assert client.get(f"/scheduled/{post.id}/edit/").status_code == 404
+
+
+def test_it_keeps_a_post_at_the_second_occurrence_of_a_dst_fold_when_only_the_text_changes(client, alice):
+    # The second FOLD in Paris, after the clocks went back: UTC+01:00.
+    post = scheduled_post_create(author=alice, text="draft", publish_at=f"{FOLD:%Y-%m-%dT%H:%M:%S}+01:00", timezone_name="Europe/Paris")
+    second = post.publish_at
+    assert second.replace(tzinfo=None) == FOLD_FIRST_UTC + timedelta(hours=1)
+    client.force_login(alice)
+    form = client.get(f"/scheduled/{post.id}/edit/").context["form"]
+    # What the browser sends back: the page's own values, only the text changed.
+    response = client.post(f"/scheduled/{post.id}/edit/", {
+        "text": "new words", "publish_at": form.initial["publish_at"], "timezone": form.initial["timezone"],
+    })
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert (post.text, post.publish_at, post.due_at) == ("new words", second, second)

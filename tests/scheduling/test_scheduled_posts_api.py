@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from scheduling.models import ScheduledPost
 from tests.conftest import in_seconds
-from tests.dates import NEXT_YEAR, dst_gap
+from tests.dates import NEXT_YEAR, dst_fold, dst_gap
 
 GAP = f"{dst_gap():%Y-%m-%dT%H:%M:%S}"
 
@@ -118,3 +118,44 @@ def test_it_shows_authors_a_plain_reason_and_staff_the_detail(api, alice, staff,
         assert "10.0.3.7" not in body["last_error"]
     assert api(staff).get(f"/api/scheduled-posts/{pk}/").json()["last_error"] == internal
     assert api(staff).get("/api/scheduled-posts/").json()["results"][0]["last_error"] == internal
+
+
+def test_it_refuses_an_offset_in_the_zones_dst_gap(api, alice, node):
+    gap = dst_gap("Europe/Paris")
+    response = api(alice).post("/api/scheduled-posts/", {
+        "text": "x", "publish_at": f"{gap:%Y-%m-%dT%H:%M:%S}+01:00", "timezone": "Europe/Paris",
+    }, format="json")
+    assert response.status_code == 400
+    assert "does not exist in Europe/Paris" in response.json()["publish_at"][0]
+    assert not ScheduledPost.objects.exists()
+
+
+def test_it_refuses_an_offset_that_contradicts_the_zone(api, alice, node):
+    response = api(alice).post("/api/scheduled-posts/", {
+        "text": "x", "publish_at": f"{NEXT_YEAR}-07-01T09:00:00+09:00", "timezone": "Europe/Paris",
+    }, format="json")
+    assert response.status_code == 400
+    message = response.json()["publish_at"][0]
+    assert "offset +09:00 is not a time in Europe/Paris" in message and "UTC+02:00" in message
+    assert not ScheduledPost.objects.exists()
+
+
+def test_it_takes_the_zones_own_offset_and_either_occurrence_of_a_fold(api, alice, node):
+    fold, first_utc = dst_fold("Europe/Paris")
+    for offset, hours in (("+02:00", 0), ("+01:00", 1)):
+        response = api(alice).post("/api/scheduled-posts/", {
+            "text": "x", "publish_at": f"{fold:%Y-%m-%dT%H:%M:%S}{offset}", "timezone": "Europe/Paris",
+        }, format="json")
+        assert response.status_code == 201, response.json()
+        post = ScheduledPost.objects.get(pk=response.json()["id"])
+        assert (post.publish_at.replace(tzinfo=None), post.timezone) == (first_utc + timedelta(hours=hours), "Europe/Paris")
+
+
+def test_a_patch_with_an_offset_and_no_zone_keeps_the_posts_zone(api, alice, node):
+    created = api(alice).post("/api/scheduled-posts/", {
+        "text": "x", "publish_at": f"{NEXT_YEAR}-07-01T09:00:00", "timezone": "Asia/Tokyo",
+    }, format="json").json()
+    response = api(alice).patch(f"/api/scheduled-posts/{created['id']}/", {"publish_at": f"{NEXT_YEAR}-07-01T01:00:00Z"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["timezone"] == "Asia/Tokyo"
+    assert response.json()["publish_at"] == f"{NEXT_YEAR}-07-01T01:00:00Z"
