@@ -1,6 +1,8 @@
 """Writes to scheduled posts: the state machine's transitions that people and the API make."""
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -14,7 +16,7 @@ from feed.models import Post
 from feed.services import post_text_clean
 
 from .models import ScheduledPost
-from .selectors import users_by_username
+from .selectors import scheduled_posts_same, users_by_username
 from .timeparse import ParsedTime, parse_publish_at, zone_get
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
@@ -268,17 +270,32 @@ class ImportRow:
     text: str
     publish_at: str
     timezone: str
+    # The id column of export_schedule's files: a row whose post is already here is skipped.
+    id: str = ""
 
 
-def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, progress=iter) -> tuple[dict, list[str]]:
-    """Checks every row of an import. Returns the valid inputs grouped by author, and one
-    message per bad row ("line N: field: reason"), so a file is fixed in one go. progress
-    wraps the loop over rows (a progress bar)."""
+def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None) -> tuple[dict, list[str], int]:
+    """Checks rows of an import. Returns the valid inputs grouped by author, one message per bad
+    row ("line N: field: reason"), so a file is fixed in one go, and how many rows were skipped
+    because their id is a post already here (a file from export_schedule imported again)."""
     now = now or timezone.now()
     authors = users_by_username(usernames=[row.author.strip() for row in rows])
-    by_author, errors = {}, []
-    for row in progress(rows):
+    ids = [int(row.id) for row in rows if row.id.strip().isdigit()]
+    existing = {pk: (author, text) for pk, author, text in scheduled_posts_same(ids=ids)}
+    by_author, errors, skipped = {}, [], 0
+    for row in rows:
         problems = []
+        post_id = row.id.strip()
+        if post_id and not post_id.isdigit():
+            problems.append(f"id: {post_id[:20]!r} is not a post id; leave it empty for a new post")
+        elif post_id and int(post_id) in existing:
+            if existing[int(post_id)] == (row.author.strip(), row.text):
+                skipped += 1
+                continue
+            problems.append(
+                f"id: post #{post_id} exists here with another author or text; "
+                "leave the id empty to schedule this row as a new post"
+            )
         author = authors.get(row.author.strip())
         if author is None:
             problems.append(f"author: no user named {row.author.strip()!r}" if row.author.strip() else "author: missing")
@@ -292,10 +309,47 @@ def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, p
             errors.append(f"line {row.line}: " + "; ".join(problems))
         else:
             by_author.setdefault(author, []).append(item)
-    return by_author, errors
+    return by_author, errors, skipped
 
 
-@transaction.atomic
-def scheduled_posts_import(*, inputs_by_author: dict) -> int:
-    """Creates every author's posts in one transaction: all or nothing."""
-    return sum(len(scheduled_posts_create(author=author, inputs=inputs)) for author, inputs in inputs_by_author.items())
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    skipped: int = 0
+    authors: set = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+class ImportRefused(Exception):
+    """Some rows are bad: nothing was imported. Carries the ImportReport with every bad row."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__(f"{len(report.errors)} bad rows")
+        self.report = report
+
+
+IMPORT_CHUNK_ROWS = 1000
+
+
+def scheduled_posts_import(*, rows: Iterable[ImportRow], chunk_rows: int = IMPORT_CHUNK_ROWS, now: datetime | None = None) -> ImportReport:
+    """Schedules every row of an import, read as a stream and written in chunks (one INSERT of
+    at most chunk_rows rows each, far below MariaDB's max_allowed_packet), in one transaction:
+    all or nothing. After a bad row the rest is only checked; then ImportRefused rolls back."""
+    now = now or timezone.now()
+    report = ImportReport()
+    rows = iter(rows)
+    with transaction.atomic():
+        while chunk := list(islice(rows, chunk_rows)):
+            by_author, errors, skipped = schedule_rows_clean(rows=chunk, now=now)
+            report.rows += len(chunk)
+            report.skipped += skipped
+            report.errors += errors
+            if report.errors:
+                continue
+            for author, inputs in by_author.items():
+                report.created += len(scheduled_posts_create(author=author, inputs=inputs))
+                report.authors.add(author.pk)
+        if report.errors:
+            raise ImportRefused(report)
+    return report

@@ -1,7 +1,8 @@
 import csv
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
 from scheduling.models import ScheduledPost
 from scheduling.services import schedule_input_clean, scheduled_posts_create
@@ -35,5 +36,33 @@ def test_it_filters_by_status_and_reimports(alice, node, tmp_path):
     path = tmp_path / "pending.csv"
     call_command("export_schedule", "--status", "pending", str(path), stdout=StringIO())
     assert [row["text"] for row in csv.DictReader(path.open(newline=""))] == ["p1", "p2"]
+    ScheduledPost.objects.all().delete()  # a fresh database: the file's posts are new there
     call_command("import_schedule", str(path), stdout=StringIO(), stderr=StringIO())
-    assert ScheduledPost.objects.filter(status="pending").count() == 4
+    assert sorted(ScheduledPost.objects.filter(status="pending").values_list("text", flat=True)) == ["p1", "p2"]
+
+
+def test_it_round_trips_without_duplicating(alice, node, tmp_path):
+    scheduled_posts_create(author=alice, inputs=[
+        schedule_input_clean(text=f"p{i}", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z") for i in range(3)
+    ])
+    path = tmp_path / "all.csv"
+    call_command("export_schedule", str(path), stdout=StringIO())
+    out = StringIO()
+    call_command("import_schedule", str(path), stdout=out, stderr=StringIO())
+    assert ScheduledPost.objects.count() == 3
+    assert "Imported 0 scheduled posts" in out.getvalue() and "Skipped 3 rows whose post is already here" in out.getvalue()
+
+
+def test_it_refuses_a_row_whose_id_is_another_post(alice, node, tmp_path):
+    (post,) = scheduled_posts_create(author=alice, inputs=[
+        schedule_input_clean(text="mine", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z")
+    ])
+    path = tmp_path / "other.csv"
+    path.write_text(
+        f"id,author,text,publish_at,timezone\n{post.pk},alice,something else,{NEXT_YEAR}-07-02T09:00:00Z,\n"
+        f",alice,no id: new,{NEXT_YEAR}-07-02T09:00:00Z,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match=f"line 2: id: post #{post.pk} exists here with another author or text"):
+        call_command("import_schedule", str(path), stdout=StringIO(), stderr=StringIO())
+    assert list(ScheduledPost.objects.values_list("text", flat=True)) == ["mine"]

@@ -2,6 +2,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from scheduling.models import ScheduledPost
 from tests.dates import NEXT_YEAR
@@ -68,3 +70,20 @@ def test_it_shows_progress_on_large_files(alice, node, tmp_path, capsys):
     call_command("import_schedule", path, stdout=StringIO())
     assert "1200/1200" in capsys.readouterr().err
     assert ScheduledPost.objects.count() == 1200
+
+
+def test_it_writes_a_large_file_in_chunks_all_or_nothing(alice, node, tmp_path):
+    rows = "".join(f"alice,post {i},{NEXT_YEAR}-07-01T09:00:00Z,\n" for i in range(2500))
+    path = write(tmp_path, HEADER + rows)
+    with CaptureQueriesContext(connection) as queries:
+        call_command("import_schedule", path, stdout=StringIO(), stderr=StringIO())
+    inserts = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT INTO `scheduling_scheduledpost`")
+               or query["sql"].startswith('INSERT INTO "scheduling_scheduledpost"')]
+    # No single INSERT of the whole file (at ~50,000 rows it outgrew max_allowed_packet).
+    assert len(inserts) == 3
+    assert ScheduledPost.objects.count() == 2500
+    # A bad row in the last chunk: the chunks written before it are rolled back too.
+    path = write(tmp_path, HEADER + rows + f"alice,,{NEXT_YEAR}-07-01T09:00:00Z,\n")
+    with pytest.raises(CommandError, match="1 of 2501 rows"):
+        call_command("import_schedule", path, stdout=StringIO(), stderr=StringIO())
+    assert ScheduledPost.objects.count() == 2500
