@@ -5,6 +5,7 @@ from rest_framework import generics, permissions, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from dispatchers.authentication import NodeCredentialAuthentication, request_node
 from psched.api import StrictCharField, one_or_many
@@ -98,8 +99,17 @@ class PostListApi(generics.ListAPIView):
     permission_classes = [IsUserOrNode]
     serializer_class = PostOutputSerializer
 
+    throttle_scope = "posting"
+
     def get_queryset(self):
         return post_feed(author_username=self.request.query_params.get("author") or None)
+
+    def get_throttles(self):
+        # Users posting now are throttled; a node's callback publishes what was scheduled (and
+        # throttled) already.
+        if self.request.method == "POST" and request_node(self.request) is None:
+            return [ScopedRateThrottle()]
+        return []
 
     @extend_schema(
         request=one_or_many("PostOrClaims", PostInputSerializer, ClaimInputSerializer(many=True)),

@@ -1,8 +1,12 @@
+import math
+from types import SimpleNamespace
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.timesince import timeuntil
+from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.services import user_timezone
 from psched.forms import add_service_errors
@@ -17,6 +21,7 @@ from .services import post_create
 def index(request):
     zone = user_timezone(user=request.user)
     form = ComposeForm(request.POST or None, initial={"timezone": zone})
+    status = 200
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -24,9 +29,13 @@ def index(request):
             try:
                 if form.cleaned_data["action"] == "schedule":
                     return _schedule(request, form.cleaned_data)
-                post_create(author=request.user, text=form.cleaned_data["text"])
-                messages.success(request, "Posted.")
-                return redirect("feed:index")
+                wait = _posting_wait(request)
+                if wait is None:
+                    post_create(author=request.user, text=form.cleaned_data["text"])
+                    messages.success(request, "Posted.")
+                    return redirect("feed:index")
+                form.add_error("text", f"You are posting too fast: try again in {wait} second{'s' if wait != 1 else ''}.")
+                status = 429
             except ValidationError as error:
                 add_service_errors(form, error, "text")
     author = request.GET.get("author", "").strip() or None
@@ -37,7 +46,15 @@ def index(request):
     posts, older = post_feed_page(before_id=before, author_username=author)
     return render(request, "feed/index.html", {
         "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
-    })
+    }, status=status)
+
+
+def _posting_wait(request) -> int | None:
+    """None when the user may post now; else the seconds to wait (the API's `posting` rate)."""
+    throttle = ScopedRateThrottle()
+    if throttle.allow_request(request, SimpleNamespace(throttle_scope="posting")):
+        return None
+    return max(1, math.ceil(throttle.wait() or 1))
 
 
 def _schedule(request, data):

@@ -228,9 +228,18 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "psched.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        "token": env_str("PSCHED_TOKEN_THROTTLE", "30/min"),
+        # Login attempts (the token API, /accounts/login/, /admin/login/) per client address.
+        "login": env_str("PSCHED_LOGIN_THROTTLE", env_str("PSCHED_TOKEN_THROTTLE", "30/min")),
+        # Failed logins per username, from any address: guessing one account from many.
+        "login_failures": env_str("PSCHED_LOGIN_FAILURES_THROTTLE", "20/hour"),
+        # Posts scheduled per user: a bulk request of 1000 counts 1000.
         "scheduling": env_str("PSCHED_SCHEDULING_THROTTLE", "100000/hour"),
+        # Posts published now per user (the API and the feed page).
+        "posting": env_str("PSCHED_POSTING_THROTTLE", "60/min"),
     },
+    # The client address is REMOTE_ADDR unless psched runs behind this many proxies that each
+    # append to X-Forwarded-For; with 0 a client cannot pick its address by sending the header.
+    "NUM_PROXIES": env_int("PSCHED_NUM_PROXIES", 0, minimum=0, maximum=10),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -240,6 +249,22 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# Throttle counters must be shared by every web worker and server: Redis (PSCHED_CACHE_URL, or
+# the broker's Redis), else a table in the database (created by migrate).
+def cache_config(url: str) -> dict:
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "psched"}
+    if url in ("db", "database"):
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "psched_cache"}
+    if url == "locmem":  # one process only: not for a server with several workers
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(f"PSCHED_CACHE_URL must be redis://…, db or locmem, not {url!r}")
+
+
+_broker = os.environ.get("CELERY_BROKER_URL", "")
+PSCHED_CACHE_URL = env_str("PSCHED_CACHE_URL", _broker if _broker.startswith(("redis://", "rediss://")) else "db")
+CACHES = {"default": cache_config(PSCHED_CACHE_URL)}
 
 # --- psched ---
 PSCHED_MAX_POST_LENGTH = env_int("PSCHED_MAX_POST_LENGTH", 500, minimum=1)

@@ -90,6 +90,34 @@ def _conflict(error: Conflict) -> Response:
     return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
 
 
+class PostCountThrottle(ScopedRateThrottle):
+    """The scheduling rate counts posts, not requests: a bulk request of 1000 counts 1000. A
+    fixed window per user in the shared cache; a refused request counts nothing."""
+
+    def allow_request(self, request, view):
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.now = self.timer()
+        key = f"{self.get_cache_key(request, view)}_{int(self.now // self.duration)}"
+        posts = len(request.data) if isinstance(request.data, list) else 1
+        self.cache.add(key, 0, self.duration + 1)
+        try:
+            count = self.cache.incr(key, posts)
+        except ValueError:  # the window's key expired between add and incr
+            self.cache.set(key, posts, self.duration + 1)
+            count = posts
+        if count > self.num_requests:
+            self.cache.decr(key, posts)
+            return False
+        return True
+
+    def wait(self):
+        return self.duration - self.now % self.duration
+
+
 class ScheduledPostListApi(generics.ListAPIView):
     """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to 1000, all or
     nothing. GET lists your scheduled posts by publish_at; `?status=`, staff `?author=`."""
@@ -100,7 +128,7 @@ class ScheduledPostListApi(generics.ListAPIView):
     throttle_scope = "scheduling"
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        return [PostCountThrottle()] if self.request.method == "POST" else []
 
     def get_queryset(self):
         status_filter = self.request.query_params.get("status")
