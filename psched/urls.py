@@ -5,6 +5,10 @@ from accounts.throttling import login_throttled
 
 from . import views
 
+admin.site.site_header = "psched administration"
+admin.site.site_title = "psched admin"
+admin.site.index_title = "Scheduled posts, dispatcher nodes and accounts (times in UTC unless a zone is named)"
+
 urlpatterns = [
     path("", include("feed.urls")),
     path("", include("scheduling.urls")),

@@ -110,8 +110,9 @@ def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
 
 @transaction.atomic
 def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None) -> ScheduledPost:
-    """Changes text and/or time while the post is not published. An edit wins over a claim in
-    flight: the claim is dropped (version+1) and the node's callback will be refused."""
+    """Changes text and/or time while the post is not published (author=None: staff, any
+    author's post). An edit wins over a claim in flight: the claim is dropped (version+1) and
+    the node's callback will be refused."""
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
@@ -156,6 +157,16 @@ def scheduled_post_cancel(*, scheduled_post_id: int, author) -> ScheduledPost:
         post.lease_until = None
         post.save()
     return post
+
+
+@transaction.atomic
+def scheduled_post_delete(*, scheduled_post_id: int) -> None:
+    """Deletes a scheduled post under its lock (staff, in the admin): a callback in flight
+    either committed first (its Post stays, unlinked) or finds no post and publishes nothing."""
+    try:
+        _locked(scheduled_post_id=scheduled_post_id).delete()
+    except ScheduledPost.DoesNotExist:
+        pass
 
 
 @transaction.atomic
