@@ -250,22 +250,6 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Throttle counters must be shared by every web worker and server: Redis (PSCHED_CACHE_URL, or
-# the broker's Redis), else a table in the database (created by migrate).
-def cache_config(url: str) -> dict:
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "psched"}
-    if url in ("db", "database"):
-        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "psched_cache"}
-    if url == "locmem":  # one process only: not for a server with several workers
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    raise ImproperlyConfigured(f"PSCHED_CACHE_URL must be redis://…, db or locmem, not {url!r}")
-
-
-_broker = os.environ.get("CELERY_BROKER_URL", "")
-PSCHED_CACHE_URL = env_str("PSCHED_CACHE_URL", _broker if _broker.startswith(("redis://", "rediss://")) else "db")
-CACHES = {"default": cache_config(PSCHED_CACHE_URL)}
-
 # --- psched ---
 PSCHED_MAX_POST_LENGTH = env_int("PSCHED_MAX_POST_LENGTH", 500, minimum=1)
 PSCHED_MAX_BULK = 1000
@@ -315,6 +299,21 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # beat wakes often enough to send sub-second ticks on time.
 CELERY_BEAT_MAX_LOOP_INTERVAL = 1
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# Throttle counters must be shared by every web worker and server: Redis (PSCHED_CACHE_URL, or
+# the broker's Redis), else a table in the database (created by migrate).
+def cache_config(url: str) -> dict:
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "psched"}
+    if url in ("db", "database"):
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "psched_cache"}
+    if url == "locmem":  # one process only: not for a server with several workers
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(f"PSCHED_CACHE_URL must be redis://…, db or locmem, not {url!r}")
+
+
+PSCHED_CACHE_URL = env_str("PSCHED_CACHE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "db")
+CACHES = {"default": cache_config(PSCHED_CACHE_URL)}
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # json: one JSON object per line (psched.logformat.JsonFormatter), for log shippers.
