@@ -67,7 +67,7 @@ def create_scheduled(author_id: int, times: list[datetime], prefix: str):
     from django.contrib.auth import get_user_model
 
     from scheduling.services import ScheduleInput, scheduled_posts_create
-    from scheduling.timeparse import ParsedTime
+    from psched.lib.timeparse import ParsedTime
 
     author = get_user_model().objects.get(pk=author_id)
     created = 0

@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from psched.db import retry_on_deadlock
+from psched.lib.db import retry_on_deadlock
 from scheduling.models import ScheduledPost
 
 from .models import DispatcherNode, hash_credential

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.services import user_timezone
-from scheduling.timeparse import zone_get
+from psched.lib.timeparse import zone_get
 
 from .charts import lateness_chart, per_minute_chart
 from .models import DispatcherNode

@@ -7,8 +7,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from dispatchers.authentication import NodeCredentialAuthentication, request_node
-from psched.api import StrictCharField, one_or_many
-from psched.db import is_retryable, retry_on_deadlock
+from psched.lib.api import StrictCharField, one_or_many
+from psched.lib.db import is_retryable, retry_on_deadlock
 from scheduling.services import scheduled_posts_publish
 
 from .selectors import post_feed

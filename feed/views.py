@@ -5,9 +5,9 @@ from django.shortcuts import redirect, render
 from django.utils.timesince import timeuntil
 
 from accounts.services import user_timezone
-from psched.forms import add_service_errors
+from psched.lib.forms import add_service_errors
 from scheduling.services import scheduled_post_create
-from scheduling.timeparse import zone_choices, zone_get
+from psched.lib.timeparse import zone_choices, zone_get
 
 from .forms import ComposeForm
 from .selectors import post_feed_page

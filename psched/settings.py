@@ -223,9 +223,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     # The API speaks JSON (the browsable API's raw form sends JSON too).
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "psched.pagination.NewestFirstPagination",
+    "DEFAULT_PAGINATION_CLASS": "psched.lib.pagination.NewestFirstPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "psched.api.exception_handler",
+    "EXCEPTION_HANDLER": "psched.lib.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "token": env_str("PSCHED_TOKEN_THROTTLE", "30/min"),

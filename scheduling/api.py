@@ -2,8 +2,8 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import NotFound, ParseError
-from psched.api import StrictCharField, one_or_many
-from psched.pagination import PublishAtPagination
+from psched.lib.api import StrictCharField, one_or_many
+from psched.lib.pagination import PublishAtPagination
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView

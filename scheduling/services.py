@@ -15,7 +15,7 @@ from feed.services import post_text_clean
 
 from .models import ScheduledPost
 from .selectors import users_by_username
-from .timeparse import ParsedTime, parse_publish_at, zone_get
+from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)

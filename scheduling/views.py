@@ -6,13 +6,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
-from psched.forms import add_service_errors
+from psched.lib.forms import add_service_errors
 
 from .forms import ScheduledPostForm
 from .models import ScheduledPost
 from .selectors import scheduled_posts_history, scheduled_posts_upcoming, scheduled_posts_visible
 from .services import Conflict, scheduled_post_cancel, scheduled_post_retry, scheduled_post_update
-from .timeparse import zone_choices, zone_get
+from psched.lib.timeparse import zone_choices, zone_get
 
 
 @login_required
