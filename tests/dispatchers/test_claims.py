@@ -60,7 +60,7 @@ def test_it_never_gives_a_row_to_two_concurrent_claims(django_user_model):
         try:
             got = []
             while batch := claim_due_posts(node=node, now=timezone.now(), horizon=later, limit=25):
-                got += [c["scheduled_post"] for c in batch]
+                got += [c.scheduled_post for c in batch]
             results.append(got)
         finally:
             connection.close()

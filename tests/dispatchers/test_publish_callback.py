@@ -3,17 +3,19 @@ from datetime import timedelta
 from django.utils import timezone
 
 from dispatchers.services import claim_due_posts, node_credential_issue, node_credential_revoke, node_register
+from dispatchers.tick import claim_serialize
 from feed.models import Post
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_cancel, scheduled_post_update
+from scheduling.services import Claim, scheduled_post_cancel, scheduled_post_update
 from tests.dispatchers.test_claims import schedule
 
 Status = ScheduledPost.Status
 
 
 def claim_all(node):
+    """The node's due posts claimed, as the callback's body carries them."""
     claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=1000)
-    return [{k: c[k] for k in ("scheduled_post", "claim_token", "version")} for c in claims]
+    return [claim_serialize(claim) for claim in claims]
 
 
 def test_it_publishes_claimed_posts_once(alice, node, node_client):
@@ -140,12 +142,12 @@ def test_a_post_that_failed_and_is_retried_is_published_once(alice, node, node_c
     (post,) = schedule(alice, 1)
     lost_answer = claim_all(node)
     node_client.post("/api/posts/", lost_answer, format="json")  # published, but the node never heard
-    claims_record_failure(node=node, claims=lost_answer, error="timeout")  # so it reports a failure
+    claims_record_failure(node=node, claims=[Claim(**c) for c in lost_answer], error="timeout")  # so it reports a failure
     post.refresh_from_db()
     assert post.status == Status.PUBLISHED  # the report does not undo a publication
 
     (other,) = schedule(alice, 1)
-    claims_record_failure(node=node, claims=claim_all(node), error="main side down")
+    claims_record_failure(node=node, claims=[Claim(**c) for c in claim_all(node)], error="main side down")
     other.refresh_from_db()
     assert other.status == Status.FAILED
     scheduled_post_retry(scheduled_post_id=other.pk, author=alice)
