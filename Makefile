@@ -9,7 +9,7 @@ TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
 # Integration scenarios are independent: run them side by side.
 PYTEST_ARGS       ?= -n 4
 
-.PHONY: install run test test-sqlite bench clean
+.PHONY: install run lint test test-sqlite bench clean
 
 $(VENV)/.installed: requirements.txt
 	@if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
@@ -39,7 +39,12 @@ run: install
 	@echo "== starting web on http://127.0.0.1:$(PORT)/, dispatcher node 'local' and beat (Ctrl-C stops all)"
 	DEBUG=1 PORT=$(PORT) PSCHED_API_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
+# The apps' imports run one way (.importlinter, docs/architecture.md).
+lint: install
+	$(VENV)/bin/lint-imports
+
 test: install /usr/bin/chromium
+	$(VENV)/bin/lint-imports
 	SECRET_KEY=test-secret-key $(PY) manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SECRET_KEY=test-secret-key \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)

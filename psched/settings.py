@@ -252,7 +252,7 @@ PSCHED_LEASE_SECONDS = env_float("PSCHED_LEASE_SECONDS", 30.0, minimum=1.0)
 PSCHED_MAX_ATTEMPTS = env_int("PSCHED_MAX_ATTEMPTS", 12, minimum=1)
 PSCHED_RETRY_BASE_SECONDS = env_float("PSCHED_RETRY_BASE_SECONDS", 1.0, minimum=0.01)
 PSCHED_RETRY_MAX_SECONDS = env_float("PSCHED_RETRY_MAX_SECONDS", 60.0, minimum=0.1)
-PSCHED_BATCH_SIZE = env_int("PSCHED_BATCH_SIZE", 500, minimum=1, maximum=1000)
+PSCHED_BATCH_SIZE = env_int("PSCHED_BATCH_SIZE", 500, minimum=1, maximum=PSCHED_MAX_BULK)
 PSCHED_CLAIM_LIMIT = env_int("PSCHED_CLAIM_LIMIT", 2000, minimum=1)
 # A node whose last tick is older than this many tick intervals (and at least 5 s) is down.
 PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
