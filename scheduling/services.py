@@ -12,11 +12,11 @@ from django.utils import timezone
 from feed.models import Post
 from feed.services import post_text_clean
 from psched.lib.errors import Conflict
+from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
 from .selectors import users_by_username
 from .signals import scheduled_posts_created
-from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)

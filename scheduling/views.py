@@ -10,12 +10,12 @@ from django.views.decorators.http import require_POST
 
 from feed.views import feed_page
 from psched.lib.forms import add_service_errors
+from psched.lib.timeparse import zone_choices, zone_get
 
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
 from .selectors import scheduled_posts_history, scheduled_posts_upcoming, scheduled_posts_visible
 from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
-from psched.lib.timeparse import zone_choices, zone_get
 
 
 @require_POST
