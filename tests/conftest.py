@@ -14,6 +14,10 @@ from scheduling.models import ScheduledPost
 def pytest_configure(config):
     # Tests render pages without collectstatic; whitenoise warns that STATIC_ROOT is missing.
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+    # The embedded test database is a file in var/ (see psched/settings/database.py).
+    from django.conf import settings
+
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture

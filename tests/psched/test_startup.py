@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -14,6 +16,7 @@ def manage(*args, var_dir, **env):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.integration  # migrates a database in a new process: half a minute, out of the fast lane
 def test_it_runs_commands_beside_the_embedded_database_with_nothing_exported(tmp_path):
     for command in (["migrate", "--noinput", "-v0"], ["help"], ["check"], ["psched_status"], ["dispatcher_list"]):
         result = manage(*command, var_dir=tmp_path)
