@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from psched.lib.stats import percentile
-from stack import ROOT, VENV_BIN, Stack, wait_for
+from stack import ROOT, VENV_BIN, Stack
 
 DOCS = ROOT / "docs"
 
