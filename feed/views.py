@@ -5,13 +5,11 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.utils.timesince import timeuntil
+from django.urls import reverse
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts.services import user_timezone
-from psched.forms import add_service_errors
-from scheduling.services import scheduled_post_create
-from scheduling.timeparse import zone_choices, zone_get
+from psched.lib.forms import add_service_errors
+from psched.lib.timeparse import zone_choices
 
 from .forms import ComposeForm
 from .selectors import post_feed_page
@@ -19,34 +17,27 @@ from .services import post_create
 
 
 def index(request):
-    zone = user_timezone(user=request.user)
-    form = ComposeForm(request.POST or None, initial={"timezone": zone})
-    status = 200
+    """The feed, and the compose form's "Post now". Its "Schedule" button posts to a view of
+    scheduling (the button's formaction); an old form that still sends it here is passed on."""
+    form = ComposeForm(request.POST or None, initial={"timezone": str(getattr(request, "user_zone", ""))})
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        if request.POST.get("action") == "schedule":
+            return redirect(reverse("scheduling:compose"), permanent=False, preserve_request=True)
         if form.is_valid():
             try:
-                if form.cleaned_data["action"] == "schedule":
-                    return _schedule(request, form.cleaned_data)
                 wait = _posting_wait(request)
-                if wait is None:
-                    post_create(author=request.user, text=form.cleaned_data["text"])
-                    messages.success(request, "Posted.")
-                    return redirect("feed:index")
-                form.add_error("text", f"You are posting too fast: try again in {wait} second{'s' if wait != 1 else ''}.")
-                status = 429
+                if wait is not None:
+                    form.add_error("text", f"You are posting too fast: try again in {wait} second{'s' if wait != 1 else ''}.")
+                    return feed_page(request, form, status=429)
+                post_create(author=request.user, text=form.cleaned_data["text"])
             except ValidationError as error:
-                add_service_errors(form, error, "text")
-    author = request.GET.get("author", "").strip() or None
-    try:
-        before = max(0, int(request.GET.get("before", ""))) or None
-    except ValueError:
-        before = None
-    posts, older = post_feed_page(before_id=before, author_username=author)
-    return render(request, "feed/index.html", {
-        "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
-    }, status=status)
+                add_service_errors(form, error)
+            else:
+                messages.success(request, "Posted.")
+                return redirect("feed:index")
+    return feed_page(request, form)
 
 
 def _posting_wait(request) -> int | None:
@@ -57,11 +48,14 @@ def _posting_wait(request) -> int | None:
     return max(1, math.ceil(throttle.wait() or 1))
 
 
-def _schedule(request, data):
-    post = scheduled_post_create(
-        author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
-    )
-    local = post.publish_at.astimezone(zone_get(post.timezone))
-    note = f" {post.time_note}" if post.time_note else ""
-    messages.success(request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}")
-    return redirect("scheduling:mine")
+def feed_page(request, form: ComposeForm, status: int = 200):
+    """The feed page around a compose form (scheduling renders it too, with its errors)."""
+    author = request.GET.get("author", "").strip() or None
+    try:
+        before = max(0, int(request.GET.get("before", ""))) or None
+    except ValueError:
+        before = None
+    posts, older = post_feed_page(before_id=before, author_username=author)
+    return render(request, "feed/index.html", {
+        "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
+    }, status=status)

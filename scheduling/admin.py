@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django.utils.text import Truncator
 
 from feed.services import post_text_clean
+from psched.lib.errors import Conflict
+from psched.lib.timeparse import zone_get
 
 from .models import ScheduledPost
 from .services import (
-    Conflict,
     publish_time_clean,
     schedule_input_clean,
     scheduled_post_cancel,
@@ -18,7 +19,6 @@ from .services import (
     scheduled_post_update,
     scheduled_posts_create,
 )
-from .timeparse import zone_get
 
 
 def _apply(modeladmin, request, queryset, service, done: str):

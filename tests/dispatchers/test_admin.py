@@ -3,7 +3,6 @@ from django_celery_beat.models import PeriodicTask
 from dispatchers.models import DispatcherNode
 from dispatchers.services import node_register
 from scheduling.models import ScheduledPost
-from tests.scheduling.helpers import schedule
 
 
 def test_it_drains_and_activates_nodes(client, admin_user, node):
@@ -35,9 +34,9 @@ def test_it_adds_a_node_with_its_tick(client, admin_user, db):
     assert PeriodicTask.objects.get(name="tick dispatch.n9").queue == "dispatch.n9"
 
 
-def test_deleting_a_node_removes_its_tick_and_hands_its_posts_over(client, admin_user, alice, node):
+def test_deleting_a_node_removes_its_tick_and_hands_its_posts_over(client, admin_user, alice, node, scheduled_posts_factory):
     other, _ = node_register(name="n2")
-    posts = schedule(alice, 20)
+    posts = scheduled_posts_factory(alice, 20)
     client.force_login(admin_user)
     response = client.post(f"/admin/dispatchers/dispatchernode/{node.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302

@@ -3,19 +3,14 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from scheduling.models import ScheduledPost
 from feed.models import Post
+from scheduling.models import ScheduledPost
 from scheduling.services import scheduled_post_create
 
 
-def schedule(author, text="later"):
-    when = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-    return scheduled_post_create(author=author, text=text, publish_at=when, timezone_name="UTC")
-
-
-def test_it_filters_and_searches(client, admin_user, alice, bob, node):
-    schedule(alice, text="alpha plan")
-    schedule(bob, text="beta plan")
+def test_it_filters_and_searches(client, admin_user, alice, bob, node, scheduled_post_factory):
+    scheduled_post_factory(alice, text="alpha plan")
+    scheduled_post_factory(bob, text="beta plan")
     client.force_login(admin_user)
     page = client.get("/admin/scheduling/scheduledpost/", {"status__exact": "pending", "q": "beta"}).content.decode()
     results = page.split('id="result_list"')[1].split("</table>")[0]
@@ -25,8 +20,8 @@ def test_it_filters_and_searches(client, admin_user, alice, bob, node):
     assert "By status" in filters and "By dispatcher" in filters and "By author" in filters
 
 
-def test_it_cancels_the_selected_posts(client, admin_user, alice, node, published):
-    pending = schedule(alice)
+def test_it_cancels_the_selected_posts(client, admin_user, alice, node, published, scheduled_post_factory):
+    pending = scheduled_post_factory(alice)
     done = published(alice)
     client.force_login(admin_user)
     page = client.post(
@@ -38,8 +33,8 @@ def test_it_cancels_the_selected_posts(client, admin_user, alice, node, publishe
     assert ScheduledPost.objects.get(pk=done.pk).status == "published"
 
 
-def test_it_retries_the_selected_failed_posts(client, admin_user, alice, node):
-    post = schedule(alice)
+def test_it_retries_the_selected_failed_posts(client, admin_user, alice, node, scheduled_post_factory):
+    post = scheduled_post_factory(alice)
     ScheduledPost.objects.filter(pk=post.pk).update(status="failed", attempts=12)
     client.force_login(admin_user)
     page = client.post(
@@ -61,8 +56,8 @@ def change_form_data(post, **changes) -> dict:
     return {**data, **changes}
 
 
-def test_it_shows_the_state_fields_read_only(client, admin_user, alice, node):
-    post = schedule(alice)
+def test_it_shows_the_state_fields_read_only(client, admin_user, alice, node, scheduled_post_factory):
+    post = scheduled_post_factory(alice)
     client.force_login(admin_user)
     page = client.get(f"/admin/scheduling/scheduledpost/{post.pk}/change/").content.decode()
     for field in ("status", "due_at", "version", "dispatcher", "attempts", "claim_token", "lease_until", "last_error"):
@@ -70,8 +65,8 @@ def test_it_shows_the_state_fields_read_only(client, admin_user, alice, node):
     assert 'name="text"' in page and 'name="publish_at_0"' in page and "Publish at (UTC)" in page
 
 
-def test_saving_a_post_published_meanwhile_does_not_bring_it_back(client, admin_user, alice, node):
-    post = schedule(alice, text="before")
+def test_saving_a_post_published_meanwhile_does_not_bring_it_back(client, admin_user, alice, node, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "before")
     client.force_login(admin_user)
     client.get(f"/admin/scheduling/scheduledpost/{post.pk}/change/")
     # Published while the form was open.
@@ -83,8 +78,8 @@ def test_saving_a_post_published_meanwhile_does_not_bring_it_back(client, admin_
     assert (post.status, post.text) == ("published", "before")
 
 
-def test_changing_publish_at_goes_through_the_service(client, admin_user, alice, node):
-    post = schedule(alice)
+def test_changing_publish_at_goes_through_the_service(client, admin_user, alice, node, scheduled_post_factory):
+    post = scheduled_post_factory(alice)
     later = post.publish_at + timedelta(hours=2)
     client.force_login(admin_user)
     response = client.post(f"/admin/scheduling/scheduledpost/{post.pk}/change/", change_form_data(
@@ -96,8 +91,8 @@ def test_changing_publish_at_goes_through_the_service(client, admin_user, alice,
     assert (post.status, post.version) == ("pending", 2)
 
 
-def test_it_refuses_a_time_in_the_past(client, admin_user, alice, node):
-    post = schedule(alice)
+def test_it_refuses_a_time_in_the_past(client, admin_user, alice, node, scheduled_post_factory):
+    post = scheduled_post_factory(alice)
     past = timezone.now() - timedelta(hours=1)
     client.force_login(admin_user)
     response = client.post(f"/admin/scheduling/scheduledpost/{post.pk}/change/", change_form_data(
@@ -130,8 +125,8 @@ def test_the_list_shows_text_utc_and_local_times_under_psched_branding(client, a
     assert f"{local:%Y-%m-%d %H:%M:%S %Z}" in page
 
 
-def test_deleting_goes_through_the_service(client, admin_user, alice, node):
-    post = schedule(alice)
+def test_deleting_goes_through_the_service(client, admin_user, alice, node, scheduled_post_factory):
+    post = scheduled_post_factory(alice)
     client.force_login(admin_user)
     response = client.post(f"/admin/scheduling/scheduledpost/{post.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from scheduling.timeparse import local_to_instant, parse_publish_at
+from psched.lib.timeparse import local_to_instant, parse_publish_at
 from tests.dates import NEXT_YEAR, dst_fold, dst_gap
 
 FOLD, FOLD_FIRST_UTC = dst_fold()

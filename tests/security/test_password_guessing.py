@@ -5,7 +5,7 @@ import re
 import pytest
 import requests
 
-from tests.integration.stack import Stack
+from stack import Stack
 
 pytestmark = pytest.mark.integration
 
