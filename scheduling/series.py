@@ -197,12 +197,6 @@ def series_next(*, series: Series, now: datetime | None = None, limit: int = 5) 
     return list(islice((o for o in found if o.instant > now), limit))
 
 
-def series_total(*, series: Series) -> int | None:
-    """How many occurrences the rule has when it says (COUNT); None otherwise."""
-    match = re.search(r"COUNT=(\d+)", series.rrule.upper())
-    return int(match.group(1)) if match else None
-
-
 def series_create(*, author, text, start, timezone_name, rrule_text) -> Series:
     item = series_input_clean(text=text, start=start, timezone_name=timezone_name, rrule_text=rrule_text)
     with transaction.atomic():
@@ -251,8 +245,9 @@ def series_materialize(*, series_id: int, now: datetime | None = None) -> int:
         scheduled_posts_insert(rows=rows)
     series.materialized_until = window_end if exhausted else last
     if exhausted and not series_next(series=series, now=window_end, limit=1):
-        series.active = False  # the rule has ended: nothing more to make
-    series.save(update_fields=["materialized_until", "active", "updated_at"])
+        # The rule has ended: the job need not look at it again (a new rule resets this).
+        series.materialized_until = window_end + MAX_SCHEDULE_AHEAD
+    series.save(update_fields=["materialized_until", "updated_at"])
     return len(rows)
 
 
@@ -273,7 +268,7 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
     those occurrences and materializes the new ones from now on."""
     series = Series.objects.select_for_update().get(pk=series_id, author=author)
     if not series.active:
-        raise Conflict("This series is stopped or has ended; create a new one.")
+        raise Conflict("This series is stopped; create a new one.")
     rule_changed = any(value is not None for value in (start, timezone_name, rrule_text))
     item = series_input_clean(
         text=series.text if text is None else text,
