@@ -199,6 +199,11 @@ def series_next(*, series: Series, now: datetime | None = None, limit: int = 5) 
 
 def series_create(*, author, text, start, timezone_name, rrule_text) -> Series:
     item = series_input_clean(text=text, start=start, timezone_name=timezone_name, rrule_text=rrule_text)
+    return series_insert(author=author, item=item)
+
+
+def series_insert(*, author, item: SeriesInput) -> Series:
+    """Creates a validated series and materializes its coming occurrences."""
     with transaction.atomic():
         series = Series.objects.create(
             author=author, text=item.text, start=item.start, timezone=item.zone, rrule=item.rrule,
