@@ -124,7 +124,13 @@ def series_input_clean(*, text, start, timezone_name, rrule_text, now: datetime 
     except ValidationError as error:
         errors["start"] = error.messages
     if local is not None and zone is not None:
-        if local.replace(tzinfo=zone_get(zone)).astimezone(UTC) < now - MAX_START_AGE:
+        try:
+            instant = local.replace(tzinfo=zone_get(zone)).astimezone(UTC)
+        except OverflowError:
+            instant = None
+        if instant is None or instant > now + MAX_SCHEDULE_AHEAD:
+            errors["start"] = ["The start is more than five years ahead; check the year."]
+        elif instant < now - MAX_START_AGE:
             errors["start"] = ["The start is more than a year ago; start the series from a recent date."]
     if local is not None and zone is not None and "start" not in errors:
         try:

@@ -76,13 +76,13 @@ def edit(request, pk):
 @require_POST
 def cancel(request, pk):
     try:
-        scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
+        post = scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
     except ScheduledPost.DoesNotExist:
         raise Http404("No such scheduled post.") from None
     except Conflict as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Cancelled (a draft is deleted).")
+        messages.success(request, "Draft deleted." if post.status == ScheduledPost.Status.DRAFT else "Cancelled.")
     return redirect("scheduling:mine")
 
 
