@@ -46,7 +46,7 @@ def test_it_creates_a_weekly_series_from_the_form(signed_in):
     page.get_by_role("checkbox", name="Monday").check()
     page.get_by_role("checkbox", name="Wednesday").check()
     page.get_by_label("after a number of times").check()
-    page.get_by_label("Times").fill("10")
+    page.get_by_label("Times", exact=True).fill("10")
     page.get_by_role("button", name="Create series").click()
     expect(page.locator(".messages")).to_contain_text("(FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10)")
     series = page.locator(".series .post", has_text="weekly standup notes")
