@@ -5,6 +5,9 @@ from . import planning_views, views
 app_name = "scheduling"
 urlpatterns = [
     path("scheduled/", views.mine, name="mine"),
+    path("scheduled/new/", views.compose, name="compose"),
+    path("scheduled/draft/", planning_views.compose_draft, name="compose-draft"),
+    path("queue/new/", planning_views.compose_queue, name="compose-queue"),
     path("scheduled/<int:pk>/edit/", views.edit, name="edit"),
     path("scheduled/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("scheduled/<int:pk>/retry/", views.retry, name="retry"),
