@@ -8,11 +8,13 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text, one_or_many
-from psched.lib.pagination import PublishAtPagination
+from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
 from .models import ScheduledPost
+from .queue import queued_post_create, scheduled_post_enqueue
 from .selectors import scheduled_posts_visible
 from .services import (
+    draft_create,
     schedule_input_clean,
     scheduled_post_cancel,
     scheduled_post_retry,
@@ -41,6 +43,9 @@ def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False) -> di
         "lateness_ms": post.lateness_ms,
         "created_at": datetime_text(post.created_at),
         "updated_at": datetime_text(post.updated_at),
+        "queued": post.queued,
+        "series": post.series_id,
+        "series_index": post.series_index,
     }
 
 
@@ -50,12 +55,14 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username")
     dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     post = serializers.IntegerField(source="post.pk", allow_null=True, read_only=True)
+    series = serializers.IntegerField(source="series_id", allow_null=True, read_only=True)
 
     class Meta:
         model = ScheduledPost
         fields = [
             "id", "author", "text", "publish_at", "timezone", "status", "dispatcher", "attempts",
             "last_error", "post", "published_at", "lateness_ms", "created_at", "updated_at",
+            "queued", "series", "series_index",
         ]
 
 
@@ -105,13 +112,32 @@ class ScheduledPostListApi(generics.ListAPIView):
     def get_throttles(self):
         return [PostCountThrottle()] if self.request.method == "POST" else []
 
+    class DraftOrQueueInputSerializer(serializers.Serializer):
+        """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
+        (`"queue": true`)."""
+
+        text = StrictCharField(trim_whitespace=False, allow_blank=True)
+        draft = serializers.BooleanField(required=False)
+        queue = serializers.BooleanField(required=False)
+        timezone = StrictCharField(required=False, allow_null=True)
+
+    @property
+    def paginator(self):
+        # Drafts have no publish_at to page by: newest first instead.
+        if not hasattr(self, "_paginator"):
+            drafts = self.request.query_params.get("status") == ScheduledPost.Status.DRAFT
+            self._paginator = NewestFirstPagination() if drafts else PublishAtPagination()
+        return self._paginator
+
     def get_queryset(self):
         status_filter = self.request.query_params.get("status")
         if status_filter and status_filter not in ScheduledPost.Status.values:
             raise serializers.ValidationError({"status": [f"Use one of: {', '.join(ScheduledPost.Status.values)}."]})
-        return scheduled_posts_visible(
+        posts = scheduled_posts_visible(
             user=self.request.user, author_username=self.request.query_params.get("author"), status=status_filter
         )
+        # Drafts (no time) only with ?status=draft: the list is ordered by publish_at.
+        return posts if status_filter else posts.exclude(status=ScheduledPost.Status.DRAFT)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -126,6 +152,8 @@ class ScheduledPostListApi(generics.ListAPIView):
         many = isinstance(request.data, list)
         if not many and not isinstance(request.data, dict):
             raise ParseError(f"Send a JSON object, or a list of at most {limit} objects.")
+        if not many and any(request.data.get(flag) not in (None, False) for flag in ("draft", "queue")):
+            return self._draft_or_queue(request)
         items = request.data if many else [request.data]
         if many and not items:
             raise serializers.ValidationError({"non_field_errors": ["The list is empty."]})
@@ -152,6 +180,22 @@ class ScheduledPostListApi(generics.ListAPIView):
         output = [scheduled_post_serialize(post, detail=request.user.is_staff) for post in created]
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
 
+    def _draft_or_queue(self, request):
+        data = self.DraftOrQueueInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values.get("draft") and values.get("queue"):
+            raise serializers.ValidationError({"queue": ["A post is either a draft or queued, not both."]})
+        if "publish_at" in request.data:
+            raise serializers.ValidationError({"publish_at": ["A draft or a queued post takes no publish_at."]})
+        if values.get("queue"):
+            post = queued_post_create(author=request.user, text=values["text"])
+        elif values.get("draft"):
+            post = draft_create(author=request.user, text=values["text"], timezone_name=values.get("timezone"))
+        else:
+            raise serializers.ValidationError({"publish_at": ["This field is required (or send draft or queue true)."]})
+        return Response(scheduled_post_serialize(post), status=status.HTTP_201_CREATED)
+
 
 def _own(request, pk: int, verb: str) -> ScheduledPost:
     """The visible post (404 otherwise, through the exception handler); only its author may change it."""
@@ -166,6 +210,7 @@ class ScheduledPostDetailApi(APIView):
         text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
         publish_at = StrictCharField(required=False)
         timezone = StrictCharField(required=False)
+        queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -182,6 +227,11 @@ class ScheduledPostDetailApi(APIView):
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise serializers.ValidationError({"non_field_errors": ["Send text and/or publish_at to change."]})
+        if data.validated_data.get("queue"):
+            if "publish_at" in data.validated_data:
+                raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
+            post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"))
+            return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
         post = scheduled_post_update(
             scheduled_post_id=pk,
             author=request.user,

@@ -16,7 +16,14 @@ from psched.lib.timeparse import zone_choices, zone_get
 
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
-from .selectors import scheduled_posts_history, scheduled_posts_upcoming, scheduled_posts_visible
+from .queue import scheduled_post_enqueue, slot_describe
+from .selectors import (
+    scheduled_posts_drafts,
+    scheduled_posts_history,
+    scheduled_posts_upcoming,
+    scheduled_posts_visible,
+    series_overview,
+)
 from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
 
 
@@ -49,6 +56,8 @@ def compose(request):
 def mine(request):
     return render(request, "scheduling/mine.html", {
         "upcoming": scheduled_posts_upcoming(author=request.user),
+        "drafts": scheduled_posts_drafts(author=request.user),
+        "series_list": series_overview(author=request.user),
         "history": scheduled_posts_history(author=request.user),
     })
 
@@ -59,16 +68,25 @@ def edit(request, pk):
     if not post.is_editable:
         messages.error(request, f"This post is {post.status}; it can no longer be changed.")
         return redirect("scheduling:mine")
-    local = post.publish_at.astimezone(zone_get(post.timezone))
+    local = post.publish_at.astimezone(zone_get(post.timezone)) if post.publish_at else None  # a draft has none
     form = ScheduledPostForm(request.POST or None, initial={
-        "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S"), "timezone": post.timezone,
+        "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if local else "", "timezone": post.timezone,
     })
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        action = data["action"] or "save"
         # An unchanged time is left alone: parsing it again would take the first occurrence of a
         # DST fold and move a post at the second one by an hour.
-        moved = not _same_time(data, local)
+        moved = local is None or not _same_time(data, local)
         try:
+            if action == "queue":
+                post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"])
+                messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+                return redirect("scheduling:queue")
+            if action == "draft" and post.status == ScheduledPost.Status.DRAFT:
+                scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"])
+                messages.success(request, "Draft saved.")
+                return redirect("scheduling:mine")
             post = scheduled_post_update(
                 scheduled_post_id=pk, author=request.user, text=data["text"],
                 publish_at=data["publish_at"] if moved else None, timezone_name=data["timezone"] if moved else None,
@@ -98,13 +116,13 @@ def _same_time(data: dict, local: datetime) -> bool:
 @require_POST
 def cancel(request, pk):
     try:
-        scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
+        post = scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
     except ScheduledPost.DoesNotExist:
         raise Http404("No such scheduled post.") from None
     except Conflict as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Cancelled.")
+        messages.success(request, "Draft deleted." if post.status == ScheduledPost.Status.DRAFT else "Cancelled.")
     return redirect("scheduling:mine")
 
 

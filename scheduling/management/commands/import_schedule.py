@@ -7,6 +7,7 @@ from tqdm import tqdm
 from scheduling.services import ImportRefused, ImportRow, scheduled_posts_import
 
 COLUMNS = ("author", "text", "publish_at", "timezone")
+OPTIONAL_COLUMNS = ("rrule",)
 # Below this many rows a progress bar is only noise.
 PROGRESS_FROM = 1000
 
@@ -14,9 +15,11 @@ PROGRESS_FROM = 1000
 class Command(BaseCommand):
     help = (
         "Schedules every row of a CSV file with columns author, text, publish_at, timezone "
-        "(timezone may be empty when publish_at has an offset), and an optional id column: a file "
-        "from export_schedule imported again skips the rows whose post is already here. All or "
-        "nothing: if any row is bad, each bad one is reported by line and nothing is imported."
+        "(timezone may be empty when publish_at has an offset), an optional id column: a file "
+        "from export_schedule imported again skips the rows whose post is already here, and an "
+        "optional rrule column: a row with an RRULE creates a recurring series starting at "
+        "publish_at. All or nothing: if any row is bad, each bad one is reported by line and "
+        "nothing is imported."
     )
 
     def add_arguments(self, parser):
@@ -41,7 +44,7 @@ class Command(BaseCommand):
             ) from None
         skipped = f" Skipped {report.skipped} rows whose post is already here (same id, author and text)." if report.skipped else ""
         self.stdout.write(
-            f"Imported {report.created} scheduled posts from {file} by {len(report.authors)} author(s).{skipped}"
+            f"Imported {report.created} scheduled posts and series from {file} by {len(report.authors)} author(s).{skipped}"
         )
 
     def read_rows(self, file):
@@ -56,9 +59,10 @@ class Command(BaseCommand):
                         f"{', '.join(COLUMNS)}."
                     )
                 has_id = "id" in reader.fieldnames
+                present = [column for column in OPTIONAL_COLUMNS if column in reader.fieldnames]
                 line = reader.line_num + 1
                 for record in reader:
-                    values = {column: record[column] or "" for column in COLUMNS}
+                    values = {column: record[column] or "" for column in (*COLUMNS, *present)}
                     yield ImportRow(line=line, id=(record["id"] or "") if has_id else "", **values)
                     line = reader.line_num + 1  # a quoted text may span lines
         except OSError as error:
