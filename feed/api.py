@@ -3,6 +3,7 @@ from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.throttling import ScopedRateThrottle
 
 from psched.lib.api import StrictCharField, datetime_text
 
@@ -58,6 +59,10 @@ class PostCreateApi(APIView):
 
     class PostInputSerializer(serializers.Serializer):
         text = StrictCharField(trim_whitespace=False, allow_blank=True)
+
+    # Users posting now are throttled (a node's callback is NodePublishApi's).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "posting"
 
     @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
     def post(self, request):

@@ -52,6 +52,14 @@ class ScheduledPost(models.Model):
         return self.status in (self.Status.PENDING, self.Status.PUBLISHING, self.Status.FAILED)
 
     @property
+    def public_error(self) -> str:
+        """What the author is told about last_error. last_error itself holds the detail (host
+        names, ports, the start of an error page) for staff and the logs, not for authors."""
+        if not self.last_error:
+            return ""
+        return "the feed could not be reached or did not answer in time (a fault on psched's side, not in your post)"
+
+    @property
     def time_note(self) -> str:
         """The DST-fold note when publish_at's wall time happens twice in its zone and the first
         one is meant (what local_to_instant chose); "" otherwise."""

@@ -34,6 +34,11 @@ def users_by_username(*, usernames) -> dict:
     return {user.username: user for user in get_user_model().objects.filter(username__in=set(usernames))}
 
 
+def scheduled_posts_same(*, ids: list[int]):
+    """(id, author username, text) of the scheduled posts with these ids."""
+    return ScheduledPost.objects.filter(pk__in=ids).values_list("pk", "author__username", "text")
+
+
 def scheduled_posts_export(*, status: str | None = None):
     """Rows for export_schedule, streamed in id order: (id, author, text, publish_at, timezone,
     status)."""

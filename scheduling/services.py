@@ -1,6 +1,8 @@
 """Writes to scheduled posts: the state machine's transitions that people and the API make."""
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -15,7 +17,7 @@ from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
-from .selectors import users_by_username
+from .selectors import scheduled_posts_same, users_by_username
 from .signals import scheduled_posts_created
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
@@ -102,8 +104,9 @@ def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
 
 @transaction.atomic
 def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None) -> ScheduledPost:
-    """Changes text and/or time while the post is not published. An edit wins over a claim in
-    flight: the claim is dropped (version+1) and the node's callback will be refused."""
+    """Changes text and/or time while the post is not published (author=None: staff, any
+    author's post). An edit wins over a claim in flight: the claim is dropped (version+1) and
+    the node's callback will be refused."""
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
@@ -116,7 +119,10 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
-            post.publish_at, post.timezone = when.instant, when.zone
+            post.publish_at = when.instant
+            # A time with an offset but no zone moves the post; it keeps the zone it was written in.
+            if timezone_name is not None:
+                post.timezone = when.zone
         except ValidationError as error:
             errors.update(error.message_dict)
     elif timezone_name is not None:
@@ -145,6 +151,16 @@ def scheduled_post_cancel(*, scheduled_post_id: int, author) -> ScheduledPost:
         post.lease_until = None
         post.save()
     return post
+
+
+@transaction.atomic
+def scheduled_post_delete(*, scheduled_post_id: int) -> None:
+    """Deletes a scheduled post under its lock (staff, in the admin): a callback in flight
+    either committed first (its Post stays, unlinked) or finds no post and publishes nothing."""
+    try:
+        _locked(scheduled_post_id=scheduled_post_id).delete()
+    except ScheduledPost.DoesNotExist:
+        pass
 
 
 @transaction.atomic
@@ -270,17 +286,32 @@ class ImportRow:
     text: str
     publish_at: str
     timezone: str
+    # The id column of export_schedule's files: a row whose post is already here is skipped.
+    id: str = ""
 
 
-def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, progress=iter) -> tuple[dict, list[str]]:
-    """Checks every row of an import. Returns the valid inputs grouped by author, and one
-    message per bad row ("line N: field: reason"), so a file is fixed in one go. progress
-    wraps the loop over rows (a progress bar)."""
+def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None) -> tuple[dict, list[str], int]:
+    """Checks rows of an import. Returns the valid inputs grouped by author, one message per bad
+    row ("line N: field: reason"), so a file is fixed in one go, and how many rows were skipped
+    because their id is a post already here (a file from export_schedule imported again)."""
     now = now or timezone.now()
     authors = users_by_username(usernames=[row.author.strip() for row in rows])
-    by_author, errors = {}, []
-    for row in progress(rows):
+    ids = [int(row.id) for row in rows if row.id.strip().isdigit()]
+    existing = {pk: (author, text) for pk, author, text in scheduled_posts_same(ids=ids)}
+    by_author, errors, skipped = {}, [], 0
+    for row in rows:
         problems = []
+        post_id = row.id.strip()
+        if post_id and not post_id.isdigit():
+            problems.append(f"id: {post_id[:20]!r} is not a post id; leave it empty for a new post")
+        elif post_id and int(post_id) in existing:
+            if existing[int(post_id)] == (row.author.strip(), row.text):
+                skipped += 1
+                continue
+            problems.append(
+                f"id: post #{post_id} exists here with another author or text; "
+                "leave the id empty to schedule this row as a new post"
+            )
         author = authors.get(row.author.strip())
         if author is None:
             problems.append(f"author: no user named {row.author.strip()!r}" if row.author.strip() else "author: missing")
@@ -294,10 +325,47 @@ def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, p
             errors.append(f"line {row.line}: " + "; ".join(problems))
         else:
             by_author.setdefault(author, []).append(item)
-    return by_author, errors
+    return by_author, errors, skipped
 
 
-@transaction.atomic
-def scheduled_posts_import(*, inputs_by_author: dict) -> int:
-    """Creates every author's posts in one transaction: all or nothing."""
-    return sum(len(scheduled_posts_create(author=author, inputs=inputs)) for author, inputs in inputs_by_author.items())
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    skipped: int = 0
+    authors: set = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+class ImportRefused(Exception):
+    """Some rows are bad: nothing was imported. Carries the ImportReport with every bad row."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__(f"{len(report.errors)} bad rows")
+        self.report = report
+
+
+IMPORT_CHUNK_ROWS = 1000
+
+
+def scheduled_posts_import(*, rows: Iterable[ImportRow], chunk_rows: int = IMPORT_CHUNK_ROWS, now: datetime | None = None) -> ImportReport:
+    """Schedules every row of an import, read as a stream and written in chunks (one INSERT of
+    at most chunk_rows rows each, far below MariaDB's max_allowed_packet), in one transaction:
+    all or nothing. After a bad row the rest is only checked; then ImportRefused rolls back."""
+    now = now or timezone.now()
+    report = ImportReport()
+    rows = iter(rows)
+    with transaction.atomic():
+        while chunk := list(islice(rows, chunk_rows)):
+            by_author, errors, skipped = schedule_rows_clean(rows=chunk, now=now)
+            report.rows += len(chunk)
+            report.skipped += skipped
+            report.errors += errors
+            if report.errors:
+                continue
+            for author, inputs in by_author.items():
+                report.created += len(scheduled_posts_create(author=author, inputs=inputs))
+                report.authors.add(author.pk)
+        if report.errors:
+            raise ImportRefused(report)
+    return report

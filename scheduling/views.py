@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -63,10 +65,13 @@ def edit(request, pk):
     })
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # An unchanged time is left alone: parsing it again would take the first occurrence of a
+        # DST fold and move a post at the second one by an hour.
+        moved = not _same_time(data, local)
         try:
             post = scheduled_post_update(
-                scheduled_post_id=pk, author=request.user,
-                text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
+                scheduled_post_id=pk, author=request.user, text=data["text"],
+                publish_at=data["publish_at"] if moved else None, timezone_name=data["timezone"] if moved else None,
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -78,6 +83,15 @@ def edit(request, pk):
             messages.success(request, f"Saved. It will be published in {timeuntil(post.publish_at)}.{note}")
             return redirect("scheduling:mine")
     return render(request, "scheduling/edit.html", {"form": form, "post": post, "zones": zone_choices()})
+
+
+def _same_time(data: dict, local: datetime) -> bool:
+    """Whether the form's local time and zone are the post's own (local, aware in its zone)."""
+    try:
+        written = datetime.fromisoformat(data["publish_at"].strip())
+    except ValueError:
+        return False
+    return written.tzinfo is None and written == local.replace(tzinfo=None) and data["timezone"].strip() == local.tzinfo.key
 
 
 @login_required
