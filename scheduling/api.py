@@ -171,7 +171,7 @@ class ScheduledPostDetailApi(APIView):
 
     @extend_schema(responses=ScheduledPostOutputSerializer)
     def get(self, request, pk):
-        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=pk)))
+        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=pk), detail=request.user.is_staff))
 
 
 class ScheduledPostUpdateApi(APIView):
