@@ -95,22 +95,11 @@ class PostCountThrottle(ScopedRateThrottle):
 
 
 class ScheduledPostListApi(generics.ListAPIView):
-    """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
-    all or nothing. GET lists your scheduled posts by publish_at; `?status=`, staff `?author=`."""
-
-    class ScheduleInputSerializer(serializers.Serializer):
-        # Strings on purpose: the service parses times and zones and explains what is wrong.
-        text = StrictCharField(trim_whitespace=False, allow_blank=True)
-        publish_at = StrictCharField()
-        timezone = StrictCharField(required=False, allow_null=True)
+    """Your scheduled posts by publish_at; `?status=`, staff `?author=`."""
 
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = ScheduledPostOutputSerializer
     pagination_class = PublishAtPagination
-    throttle_scope = "scheduling"
-
-    def get_throttles(self):
-        return [PostCountThrottle()] if self.request.method == "POST" else []
 
     class DraftOrQueueInputSerializer(serializers.Serializer):
         """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
@@ -142,6 +131,22 @@ class ScheduledPostListApi(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([scheduled_post_serialize(post, detail=request.user.is_staff) for post in page])
+
+
+class ScheduledPostCreateApi(APIView):
+    """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
+    all or nothing."""
+
+    class ScheduleInputSerializer(serializers.Serializer):
+        # Strings on purpose: the service parses times and zones and explains what is wrong.
+        # It documents the body; post() hands each item to schedule_input_clean.
+        text = StrictCharField(trim_whitespace=False, allow_blank=True)
+        publish_at = StrictCharField()
+        timezone = StrictCharField(required=False, allow_null=True)
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [PostCountThrottle]
+    throttle_scope = "scheduling"
 
     @extend_schema(
         request=one_or_many("ScheduleOneOrMany", ScheduleInputSerializer, ScheduleInputSerializer(many=True)),
@@ -206,6 +211,14 @@ def _own(request, pk: int, verb: str) -> ScheduledPost:
 
 
 class ScheduledPostDetailApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=ScheduledPostOutputSerializer)
+    def get(self, request, pk):
+        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=pk), detail=request.user.is_staff))
+
+
+class ScheduledPostUpdateApi(APIView):
     class ScheduleUpdateSerializer(serializers.Serializer):
         text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
         publish_at = StrictCharField(required=False)
@@ -213,10 +226,6 @@ class ScheduledPostDetailApi(APIView):
         queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
 
     permission_classes = [permissions.IsAuthenticated]
-
-    @extend_schema(responses=ScheduledPostOutputSerializer)
-    def get(self, request, pk):
-        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=pk), detail=request.user.is_staff))
 
     @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostOutputSerializer)
     def patch(self, request, pk):
@@ -240,6 +249,10 @@ class ScheduledPostDetailApi(APIView):
             timezone_name=data.validated_data.get("timezone"),
         )
         return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))
+
+
+class ScheduledPostCancelApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):

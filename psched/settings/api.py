@@ -39,4 +39,6 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One view per operation (psched.lib.api.view_by_method): document each from its own view.
+    "PREPROCESSING_HOOKS": ["psched.lib.api.views_by_method_hook"],
 }
