@@ -16,7 +16,10 @@ from .services import post_create
 
 def index(request):
     zone = user_timezone(user=request.user)
-    form = ComposeForm(request.POST or None, initial={"timezone": zone})
+    # The calendar links here with a time to compose at: ?publish_at=<local>&timezone=<zone>.
+    form = ComposeForm(request.POST or None, initial={
+        "timezone": request.GET.get("timezone", "")[:64] or zone, "publish_at": request.GET.get("publish_at", "")[:32],
+    })
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())

@@ -4,6 +4,7 @@ from . import views
 
 app_name = "scheduling"
 urlpatterns = [
+    path("calendar/", views.calendar, name="calendar"),
     path("scheduled/", views.mine, name="mine"),
     path("scheduled/<int:pk>/edit/", views.edit, name="edit"),
     path("scheduled/<int:pk>/cancel/", views.cancel, name="cancel"),
