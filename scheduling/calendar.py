@@ -136,7 +136,11 @@ def week_grid(day: date, zone: ZoneInfo) -> Week:
     rows = []
     for key in sorted(keyed):
         hour, occurrence = key
-        label = f"{hour:02d}:00" + (" again" if occurrence else "")
+        label = f"{hour:02d}:00"
+        # A folded hour's two rows differ by their offsets: say which is which.
+        fold_day = next((by_key for _, by_key in columns if (hour, 1) in by_key), None)
+        if fold_day is not None:
+            label += f" {fold_day[key].local.tzname()}" + (" (again)" if occurrence else "")
         rows.append(Row(hour=hour, occurrence=occurrence, label=label, cells=[by_key.get(key) for _, by_key in columns]))
     days = [
         Day(day=current, start=day_start(current, zone), end=day_start(current + timedelta(days=1), zone))
@@ -273,6 +277,8 @@ def post_chip(post: dict, *, zone: ZoneInfo, with_date: bool = False) -> str:
         at = post["publish_at"].isoformat()
         local_attr = f' data-local="{local:%H:%M:%S}"'
         label = f"{local:%a %d %b} {local:%H:%M}" if with_date else f"{local:%H:%M}"
+        if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+            label += f" {local.tzname()}"  # a wall time that happens twice: which one
         when_html = f'<time class="cal-time" datetime="{at}" title="{local:%Y-%m-%d %H:%M:%S %Z}">{label}</time>'
     extra = ""
     if status == Status.PUBLISHED and post["published_at"]:

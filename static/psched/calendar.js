@@ -24,6 +24,19 @@
     }
   }
 
+  // The week opens at the current hour (this week) or at 07:00, not at midnight.
+  var scroller = root.querySelector(".cal-scroll");
+  if (scroller) {
+    var now = Date.now();
+    var first = targets().filter(function (cell) {
+      return cell.classList.contains("today") && new Date(cell.dataset.start).getTime() <= now;
+    }).pop();
+    var row = first ? first.parentNode.previousElementSibling || first.parentNode
+                    : root.querySelectorAll(".cal-week tbody tr")[7];
+    var head = root.querySelector(".cal-week thead");
+    if (row) scroller.scrollTop = row.offsetTop - (head ? head.offsetHeight : 0);
+  }
+
   function say(message, bad) {
     status.textContent = message;
     status.classList.toggle("bad", !!bad);

@@ -57,7 +57,9 @@ def test_it_gives_the_autumn_change_a_25_hour_day_with_the_folded_hour_twice(zon
     assert [d.hours for d in week.days] == [24 if d.day != day else 25 for d in week.days]
     assert len(week.rows) == 25
     again = [row for row in week.rows if row.occurrence]
-    assert [(row.hour, row.label) for row in again] == [(folded_hour, f"{folded_hour:02d}:00 again")]
+    summer, winter = ("CEST", "CET") if zone_name == "Europe/Paris" else ("EDT", "EST")
+    assert [(row.hour, row.label) for row in again] == [(folded_hour, f"{folded_hour:02d}:00 {winter} (again)")]
+    assert next(row for row in week.rows if row.hour == folded_hour and not row.occurrence).label == f"{folded_hour:02d}:00 {summer}"
     index = [d.day for d in week.days].index(day)
     assert [cell is not None for cell in again[0].cells] == [i == index for i in range(7)]
     cells = column(week, day)
