@@ -3,15 +3,17 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import NotFound, ParseError
 from psched.api import StrictCharField, one_or_many
-from psched.pagination import PublishAtPagination
+from psched.pagination import NewestFirstPagination, PublishAtPagination
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .models import ScheduledPost
+from .queue import queued_post_create, scheduled_post_enqueue
 from .selectors import scheduled_posts_visible
 from .services import (
     Conflict,
+    draft_create,
     schedule_input_clean,
     scheduled_post_cancel,
     scheduled_post_retry,
@@ -28,11 +30,14 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
     dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     post = serializers.SerializerMethodField()
 
+    series = serializers.IntegerField(source="series_id", allow_null=True, read_only=True)
+
     class Meta:
         model = ScheduledPost
         fields = [
             "id", "author", "text", "publish_at", "timezone", "status", "dispatcher", "attempts",
             "last_error", "post", "published_at", "lateness_ms", "created_at", "updated_at",
+            "queued", "series", "series_index",
         ]
 
     def get_post(self, obj) -> int | None:
@@ -50,7 +55,7 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
             "id": obj.pk,
             "author": obj.author.username,
             "text": obj.text,
-            "publish_at": when(obj.publish_at),
+            "publish_at": when(obj.publish_at) if obj.publish_at else None,
             "timezone": obj.timezone,
             "status": obj.status,
             "dispatcher": obj.dispatcher.name if obj.dispatcher_id else None,
@@ -61,6 +66,9 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
             "lateness_ms": obj.lateness_ms,
             "created_at": when(obj.created_at),
             "updated_at": when(obj.updated_at),
+            "queued": obj.queued,
+            "series": obj.series_id,
+            "series_index": obj.series_index,
         }
 
 
@@ -71,10 +79,21 @@ class ScheduleInputSerializer(serializers.Serializer):
     timezone = StrictCharField(required=False, allow_null=True)
 
 
+class DraftOrQueueInputSerializer(serializers.Serializer):
+    """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
+    (`"queue": true`)."""
+
+    text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    draft = serializers.BooleanField(required=False)
+    queue = serializers.BooleanField(required=False)
+    timezone = StrictCharField(required=False, allow_null=True)
+
+
 class ScheduleUpdateSerializer(serializers.Serializer):
     text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
     publish_at = StrictCharField(required=False)
     timezone = StrictCharField(required=False)
+    queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
 
 
 def _as_drf_error(error: ValidationError) -> serializers.ValidationError:
@@ -97,13 +116,23 @@ class ScheduledPostListApi(generics.ListAPIView):
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
+    @property
+    def paginator(self):
+        # Drafts have no publish_at to page by: newest first instead.
+        if not hasattr(self, "_paginator"):
+            drafts = self.request.query_params.get("status") == ScheduledPost.Status.DRAFT
+            self._paginator = NewestFirstPagination() if drafts else PublishAtPagination()
+        return self._paginator
+
     def get_queryset(self):
         status_filter = self.request.query_params.get("status")
         if status_filter and status_filter not in ScheduledPost.Status.values:
             raise serializers.ValidationError({"status": [f"Use one of: {', '.join(ScheduledPost.Status.values)}."]})
-        return scheduled_posts_visible(
+        posts = scheduled_posts_visible(
             user=self.request.user, author_username=self.request.query_params.get("author"), status=status_filter
         )
+        # Drafts (no time) only with ?status=draft: the list is ordered by publish_at.
+        return posts if status_filter else posts.exclude(status=ScheduledPost.Status.DRAFT)
 
     @extend_schema(
         request=one_or_many("ScheduleOneOrMany", ScheduleInputSerializer, ScheduleInputSerializer(many=True)),
@@ -113,6 +142,8 @@ class ScheduledPostListApi(generics.ListAPIView):
         many = isinstance(request.data, list)
         if not many and not isinstance(request.data, dict):
             raise ParseError("Send a JSON object, or a list of at most 1000 objects.")
+        if not many and any(request.data.get(flag) not in (None, False) for flag in ("draft", "queue")):
+            return self._draft_or_queue(request)
         items = request.data if many else [request.data]
         if many and not items:
             raise serializers.ValidationError({"non_field_errors": ["The list is empty."]})
@@ -139,6 +170,22 @@ class ScheduledPostListApi(generics.ListAPIView):
         output = ScheduledPostOutputSerializer(created, many=True).data
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
 
+    def _draft_or_queue(self, request):
+        data = DraftOrQueueInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values.get("draft") and values.get("queue"):
+            raise serializers.ValidationError({"queue": ["A post is either a draft or queued, not both."]})
+        if "publish_at" in request.data:
+            raise serializers.ValidationError({"publish_at": ["A draft or a queued post takes no publish_at."]})
+        if values.get("queue"):
+            post = queued_post_create(author=request.user, text=values["text"])
+        elif values.get("draft"):
+            post = draft_create(author=request.user, text=values["text"], timezone_name=values.get("timezone"))
+        else:
+            raise serializers.ValidationError({"publish_at": ["This field is required (or send draft or queue true)."]})
+        return Response(ScheduledPostOutputSerializer(post).data, status=status.HTTP_201_CREATED)
+
 
 class ScheduledPostDetailApi(APIView):
     permission_classes = [permissions.IsAuthenticated]
@@ -164,6 +211,11 @@ class ScheduledPostDetailApi(APIView):
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise serializers.ValidationError({"non_field_errors": ["Send text and/or publish_at to change."]})
+        if data.validated_data.get("queue"):
+            if "publish_at" in data.validated_data:
+                raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
+            post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"))
+            return Response(ScheduledPostOutputSerializer(self._get(request, post.pk)).data)
         try:
             post = scheduled_post_update(
                 scheduled_post_id=pk,

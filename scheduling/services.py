@@ -76,6 +76,15 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
     return ScheduleInput(text=text, when=when)
 
 
+def scheduled_posts_insert(*, rows: list[ScheduledPost]) -> list[ScheduledPost]:
+    """Inserts new pending posts (plain, queued or series occurrences) and routes each to a
+    dispatcher node, in one transaction: the one way a scheduled post comes to exist."""
+    with transaction.atomic():
+        created = ScheduledPost.objects.bulk_create(rows)
+        scheduled_posts_route(scheduled_posts=[row for row in created if row.status == Status.PENDING])
+    return created
+
+
 def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
     """Creates validated posts, all or nothing, and routes each to a dispatcher node."""
     rows = [
@@ -88,15 +97,30 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
         )
         for item in inputs
     ]
-    with transaction.atomic():
-        created = ScheduledPost.objects.bulk_create(rows)
-        scheduled_posts_route(scheduled_posts=created)
-    return created
+    return scheduled_posts_insert(rows=rows)
 
 
 def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> ScheduledPost:
     item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name)
     return scheduled_posts_create(author=author, inputs=[item])[0]
+
+
+def draft_create(*, author, text, timezone_name=None) -> ScheduledPost:
+    """Text kept for later, with no time: never claimed until scheduled or queued."""
+    errors = {}
+    try:
+        text = post_text_clean(text)
+    except ValidationError as error:
+        errors.update(_errors_of(error, "text"))
+    zone = "UTC"
+    if timezone_name:
+        try:
+            zone = zone_get(timezone_name).key
+        except ValidationError as error:
+            errors["timezone"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return ScheduledPost.objects.create(author=author, text=text, timezone=zone, status=Status.DRAFT)
 
 
 def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
@@ -113,6 +137,7 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
+    was_draft = post.status == Status.DRAFT
     errors = {}
     if text is not None:
         try:
@@ -123,21 +148,34 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
             post.publish_at, post.timezone = when.instant, when.zone
+            post.queued = False  # a time given by hand takes the post out of the queue
         except ValidationError as error:
             errors.update(_errors_of(error, "publish_at"))
     elif timezone_name is not None:
         errors["publish_at"] = ["Give publish_at together with timezone."]
     if errors:
         raise ValidationError(errors)
+    if was_draft and post.publish_at is None:
+        post.save()  # a draft's text: it stays a draft
+        return post
+    scheduled_post_reschedule(post=post, publish_at=post.publish_at)
+    if was_draft:
+        scheduled_posts_route(scheduled_posts=[post])
+    return post
+
+
+def scheduled_post_reschedule(*, post: ScheduledPost, publish_at: datetime) -> None:
+    """Puts a locked post back to pending at publish_at. An edit wins over a claim in flight:
+    the claim is dropped (version+1) and the node's callback will be refused."""
+    post.publish_at = publish_at
     post.version += 1
     post.status = Status.PENDING
-    post.due_at = post.publish_at
+    post.due_at = publish_at
     post.attempts = 0
     post.last_error = ""
     post.claim_token = ""
     post.lease_until = None
     post.save()
-    return post
 
 
 @transaction.atomic
@@ -145,6 +183,9 @@ def scheduled_post_cancel(*, scheduled_post_id: int, author) -> ScheduledPost:
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status == Status.PUBLISHED:
         raise Conflict("This post is already published; it can no longer be cancelled.")
+    if post.status == Status.DRAFT:
+        post.delete()  # a draft was never scheduled: deleting it loses nothing it promised
+        return post
     if post.status != Status.CANCELLED:
         post.status = Status.CANCELLED
         post.claim_token = ""
