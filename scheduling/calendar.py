@@ -42,6 +42,7 @@ class Cell:
     local: datetime  # the local time the cell starts at (aware, in the zone)
     posts: list = field(default_factory=list)
     slots: list = field(default_factory=list)
+    upcoming: list = field(default_factory=list)
 
     @property
     def start_iso(self) -> str:
@@ -72,6 +73,7 @@ class Day:
     end: datetime
     posts: list = field(default_factory=list)
     slots: list = field(default_factory=list)
+    upcoming: list = field(default_factory=list)
     in_month: bool = True
     compose_value: str = ""  # the local time "+" composes at; "" for a day in the past
 
@@ -192,17 +194,9 @@ def month_step(day: date, months: int) -> date:
 
 # --- what goes in the grid ----------------------------------------------------------------
 
-def has_field(name: str) -> bool:
-    return any(f.name == name for f in ScheduledPost._meta.get_fields())
-
-
-def drafts_exist() -> bool:
-    return "draft" in Status.values
-
-
 CALENDAR_FIELDS = [
     "id", "text", "publish_at", "timezone", "status", "attempts", "last_error", "published_at", "lateness_ms",
-    "dispatcher__name",
+    "dispatcher__name", "queued", "series", "series_index",
 ]
 
 
@@ -210,12 +204,49 @@ def calendar_posts(*, author, start: datetime, end: datetime, with_cancelled: bo
     """The author's posts between two instants, and their drafts, in ONE query, as plain rows
     (a month of 10,000 posts is read without building a model instance for each)."""
     statuses = SHOWN + ([Status.CANCELLED] if with_cancelled else [])
-    wanted = Q(status__in=statuses, publish_at__gte=start, publish_at__lt=end)
-    if drafts_exist():
-        wanted |= Q(status="draft")
-    fields = CALENDAR_FIELDS + [name for name in ("queued", "series", "series_index") if has_field(name)]
-    rows = ScheduledPost.objects.filter(wanted, author=author).values(*fields)
+    wanted = Q(status__in=statuses, publish_at__gte=start, publish_at__lt=end) | Q(status=Status.DRAFT)
+    rows = ScheduledPost.objects.filter(wanted, author=author).values(*CALENDAR_FIELDS)
     return list(rows.order_by("publish_at", "id"))
+
+
+def queue_slot_placeholders(*, user, cells: list, posts: list[dict], now: datetime) -> None:
+    """Puts the user's free queue slots (instants in the queue's zone that hold no pending post)
+    in the cells, as empty placeholders. One query for the slots; the posts are those read."""
+    from .queue import HOLDING, queue_slots, queue_zone, slot_instants
+
+    slots = [(slot.weekday, slot.time) for slot in queue_slots(user=user)]
+    if not slots or not cells:
+        return
+    taken = {post["publish_at"] for post in posts if post["status"] in HOLDING}
+    starts = [cell.start for cell in cells]
+    zone_name = queue_zone(user=user)
+    for instant in slot_instants(slots=slots, zone_name=zone_name, after=max(now, cells[0].start - timedelta(microseconds=1))):
+        if instant >= cells[-1].end:
+            break
+        if instant in taken:
+            continue
+        index = bisect_right(starts, instant) - 1
+        if index >= 0 and instant < cells[index].end:
+            cells[index].slots.append(instant)
+
+
+def series_placeholders(*, user, cells: list, now: datetime) -> None:
+    """Puts the occurrences of the user's active series that are not posts yet (they are made
+    some time before they are due) in the cells, as placeholders. One query for the series."""
+    from .models import Series
+    from .series import occurrences
+
+    if not cells:
+        return
+    starts, end = [cell.start for cell in cells], cells[-1].end
+    for series in Series.objects.filter(author=user, active=True):
+        made_until = max(series.materialized_until or now, now)
+        for occurrence in occurrences(rrule_text=series.rrule, start=series.start, zone_name=series.timezone, until=end):
+            if occurrence.instant <= made_until or occurrence.instant < cells[0].start or occurrence.instant >= end:
+                continue
+            index = bisect_right(starts, occurrence.instant) - 1
+            if index >= 0:
+                cells[index].upcoming.append((occurrence, series))
 
 
 def place_posts(*, cells: list, posts: list[dict], zone: ZoneInfo) -> list[dict]:
@@ -265,8 +296,8 @@ def post_chip(post: dict, *, zone: ZoneInfo, with_date: bool = False) -> str:
         states.append("queued")
     if post.get("series"):
         classes.append("series")
-        index = post.get("series_index")
-        states.append(f"series {post['series']}" + (f", {_ordinal(index + 1)} occurrence" if index is not None else ""))
+        index = post.get("series_index")  # 1-based
+        states.append(f"series {post['series']}" + (f", {_ordinal(index)} occurrence" if index else ""))
     editable = status not in (Status.PUBLISHED, Status.CANCELLED)
     href = f"/scheduled/{pk}/edit/" if editable else f"/scheduled/#scheduled-{pk}"
     local_attr = ""
@@ -299,9 +330,30 @@ def post_chip(post: dict, *, zone: ZoneInfo, with_date: bool = False) -> str:
     )
 
 
+def slot_chip(instant: datetime, *, zone: ZoneInfo) -> str:
+    local = instant.astimezone(zone)
+    return (
+        f'<li class="cal-slot" data-at="{instant.isoformat()}"><time datetime="{instant.isoformat()}">{local:%H:%M}</time>'
+        " free queue slot</li>"
+    )
+
+
+def upcoming_chip(occurrence, series, *, zone: ZoneInfo) -> str:
+    local = occurrence.instant.astimezone(zone)
+    text = series.text[:TEXT_START] + ("…" if len(series.text) > TEXT_START else "")
+    return (
+        f'<li class="cal-slot cal-upcoming" data-at="{occurrence.instant.isoformat()}">'
+        f'<time datetime="{occurrence.instant.isoformat()}">{local:%H:%M}</time> {escape(text)}'
+        f'<span class="cal-state">series {series.pk}, {_ordinal(occurrence.index)} occurrence · made nearer the time</span></li>'
+    )
+
+
 def cells_html(cells, *, zone: ZoneInfo) -> None:
-    """Sets each cell's `html`: its posts as chips."""
+    """Sets each cell's `html`: its free queue slots, the series occurrences still to be made,
+    and its posts as chips."""
     from django.utils.safestring import mark_safe
 
     for cell in cells:
-        cell.html = mark_safe("".join(post_chip(post, zone=zone) for post in cell.posts))
+        slots = "".join(slot_chip(instant, zone=zone) for instant in cell.slots)
+        slots += "".join(upcoming_chip(occurrence, series, zone=zone) for occurrence, series in cell.upcoming)
+        cell.html = mark_safe(slots + "".join(post_chip(post, zone=zone) for post in cell.posts))

@@ -148,10 +148,11 @@ def calendar(request):
         context.update(grid=grid, title=f"{grid.first:%B %Y}")
     posts = cal.calendar_posts(author=request.user, start=grid.start, end=grid.end, with_cancelled=with_cancelled)
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
+    cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=timezone.now())
+    cal.series_placeholders(user=request.user, cells=cells, now=timezone.now())
     cal.cells_html(cells, zone=zone)
     context.update(
         previous=previous, following=following, count=len(posts) - len(drafts),
         drafts=mark_safe("".join(cal.post_chip(post, zone=zone) for post in drafts)), drafts_count=len(drafts),
-        drafts_enabled=cal.drafts_exist(),
     )
     return render(request, "scheduling/calendar.html", context, status=400 if errors else 200)

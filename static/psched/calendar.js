@@ -69,7 +69,9 @@
         offset = new Date(post.dataset.at) - new Date(origin.dataset.start);
       }
       var at = new Date(new Date(target.dataset.start).getTime() + Math.max(0, offset));
-      return { publish_at: at.toISOString(), timezone: post.dataset.zone || zone };
+      // A draft takes the calendar's zone; a post keeps the zone it was written in.
+      var written = post.dataset.status === "draft" ? zone : post.dataset.zone || zone;
+      return { publish_at: at.toISOString(), timezone: written };
     }
     return { publish_at: target.dataset.date + "T" + (post.dataset.local || "09:00:00"), timezone: zone };
   }

@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from accounts.services import user_set_timezone
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_cancel, scheduled_post_create
+from scheduling.queue import queue_slots_replace, queued_post_create
+from scheduling.series import series_create
+from scheduling.services import draft_create, scheduled_post_cancel, scheduled_post_create
 
 
 def schedule(author, text="later", hours=30, zone="UTC"):
@@ -17,6 +19,11 @@ def schedule(author, text="later", hours=30, zone="UTC"):
 
 def week_of(post, zone="UTC"):
     return f"/calendar/?view=week&date={post.publish_at.astimezone(ZoneInfo(zone)):%Y-%m-%d}"
+
+
+def chip_of(page: str, pk: int) -> str:
+    at = page.index(f'id="cal-post-{pk}"')
+    return page[page.rindex("<li", 0, at):page.index("</li>", at)]
 
 
 def test_it_shows_my_posts_in_my_zone_linking_to_their_edit_page(client, alice, bob):
@@ -49,8 +56,7 @@ def test_it_shows_the_receipt_of_a_published_post_and_the_error_of_a_failed_one(
     ScheduledPost.objects.filter(pk=failed.pk).update(status="failed", last_error="main side answered 503", attempts=12)
     client.force_login(alice)
     page = client.get("/calendar/").content.decode()
-    chip = page[page.index(f'id="cal-post-{row.id}"'):]
-    assert "420 ms late · node n1" in chip[:chip.index("</li>")]
+    assert "420 ms late · node n1" in chip_of(page, row.id)
     assert "Failed: main side answered 503" in client.get(week_of(failed)).content.decode()
 
 
@@ -117,3 +123,39 @@ def test_it_reads_the_posts_in_one_query_however_many_there_are(client, alice):
     with CaptureQueriesContext(connection) as queries:
         client.get(week)
     assert sum("scheduling_scheduledpost" in q["sql"] for q in queries.captured_queries) == 1
+
+
+def test_it_lists_drafts_aside_and_marks_queued_and_series_posts(client, alice):
+    user_set_timezone(user=alice, timezone_name="Europe/Paris")
+    draft = draft_create(author=alice, text="an idea for later")
+    tomorrow = (timezone.now() + timedelta(days=1)).astimezone(ZoneInfo("Europe/Paris"))
+    queue_slots_replace(user=alice, slots=[{"weekday": tomorrow.weekday(), "time": "10:00"}, {"weekday": tomorrow.weekday(), "time": "11:00"}])
+    queued = queued_post_create(author=alice, text="in the queue")
+    start = (timezone.now() + timedelta(hours=2)).astimezone(ZoneInfo("Europe/Paris")).replace(minute=0, second=0, microsecond=0)
+    series = series_create(author=alice, text="every day", start=start.replace(tzinfo=None).isoformat(),
+                           timezone_name="Europe/Paris", rrule_text="FREQ=DAILY;COUNT=30")
+    occurrence = ScheduledPost.objects.filter(series=series).order_by("series_index").first()
+    client.force_login(alice)
+    page = client.get(f"/calendar/?view=month&date={queued.publish_at:%Y-%m-%d}").content.decode()
+    aside = page[page.index('class="cal-drafts'):]
+    assert f'id="cal-post-{draft.id}"' in aside and "an idea for later" in aside
+    assert f'href="/scheduled/{draft.id}/edit/"' in aside
+    assert "pending · queued" in chip_of(page, queued.id)
+    page = client.get(f"/calendar/?view=month&date={occurrence.publish_at:%Y-%m-%d}").content.decode()
+    assert f"series {series.id}, 1st occurrence" in chip_of(page, occurrence.id)
+    # The other slot of that day is free: an empty placeholder. The taken one is not.
+    week = client.get(f"/calendar/?date={queued.publish_at:%Y-%m-%d}").content.decode()
+    free = [slot for slot in ("10:00", "11:00") if f"{slot}</time> free queue slot" in week]
+    assert len(free) == 1 and f'{queued.publish_at.astimezone(ZoneInfo("Europe/Paris")):%H:%M}' not in free
+
+
+def test_it_shows_series_occurrences_not_made_yet(client, alice, settings):
+    settings.PSCHED_SERIES_AHEAD_SECONDS = 3600
+    start = (timezone.now() + timedelta(days=14)).replace(hour=9, minute=0, second=0, microsecond=0)
+    series = series_create(author=alice, text="weekly news", start=start.replace(tzinfo=None).isoformat(),
+                           timezone_name="UTC", rrule_text="FREQ=WEEKLY;COUNT=4")
+    assert not ScheduledPost.objects.filter(series=series).exists()
+    client.force_login(alice)
+    page = client.get(f"/calendar/?date={start:%Y-%m-%d}").content.decode()
+    assert f"series {series.id}, 1st occurrence · made nearer the time" in page
+    assert 'class="cal-slot cal-upcoming"' in page and "weekly news" in page
