@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.calendar import calendar  # noqa: E402
 from tests.integration.stack import VENV_BIN, Stack, wait_for  # noqa: E402
 
 DOCS = ROOT / "docs"
@@ -339,6 +340,8 @@ TARGETS = [
     ("feed", "first_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
     ("feed", "deep_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
     ("burst", "worker_peak_rss_mb", "≤ 200 MB", lambda v: v <= 200),
+    ("calendar", "week_p50_ms", "≤ 300 ms", lambda v: v <= 300),
+    ("calendar", "month_p50_ms", "≤ 300 ms", lambda v: v <= 300),
 ]
 
 
@@ -386,7 +389,7 @@ def main():
     stack.start(nodes=("a", "b"))
     try:
         (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
-        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "feed"])
+        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "feed", "calendar"])
         if "steady" in wanted:
             results["scenarios"]["steady"] = steady(stack, author_id, *sizes["steady"])
         if "burst" in wanted:
@@ -399,6 +402,8 @@ def main():
             results["scenarios"]["scale"] = scale(stack, author_id, sizes["scale"])
         if "feed" in wanted:
             results["scenarios"]["feed"] = feed(stack, author_id, *sizes["feed"])
+        if "calendar" in wanted:
+            results["scenarios"]["calendar"] = calendar(count=10_000, progress=progress)
     finally:
         progress("stopping the stack")
         stack.stop()

@@ -113,7 +113,7 @@ def calendar(request):
     errors = {}
     view = request.GET.get("view") or "week"
     if view not in cal.VIEWS:
-        errors["view"] = f"Unknown view {view[:20]!r}: use week or month."
+        errors["view"] = f"Unknown view {view[:20]!r}: use day, week or month."
         view = "week"
     try:
         day = date.fromisoformat(request.GET["date"]) if request.GET.get("date") else today
@@ -129,12 +129,7 @@ def calendar(request):
         "with_cancelled": with_cancelled, "errors": errors, "now": timezone.now(),
         "compose_url": reverse("feed:index"),
     }
-    if view == "week":
-        grid = cal.week_grid(day, zone)
-        previous, following = day - timedelta(days=7), day + timedelta(days=7)
-        cells = sorted(grid.cells(), key=lambda cell: cell.start)
-        context.update(grid=grid, title=f"Week of {grid.days[0].day:%a %d %b %Y}")
-    else:
+    if view == "month":
         grid = cal.month_grid(day, zone)
         previous, following = cal.month_step(day, -1), cal.month_step(day, 1)
         cells = list(grid.days())
@@ -146,11 +141,26 @@ def calendar(request):
             elif cell.day == today and now_local.hour < 23:
                 cell.compose_value = f"{cell.day:%Y-%m-%d}T{now_local.hour + 1:02d}:00"
         context.update(grid=grid, title=f"{grid.first:%B %Y}")
+    else:
+        if view == "week":
+            grid = cal.week_grid(day, zone)
+            previous, following = day - timedelta(days=7), day + timedelta(days=7)
+            title = f"Week of {grid.days[0].day:%a %d %b %Y}"
+        else:
+            grid = cal.hours_grid(day, 1, zone)
+            previous, following = day - timedelta(days=1), day + timedelta(days=1)
+            title = f"{day:%A %d %B %Y}"
+        cells = sorted(grid.cells(), key=lambda cell: cell.start)
+        context.update(grid=grid, title=title)
     posts = cal.calendar_posts(author=request.user, start=grid.start, end=grid.end, with_cancelled=with_cancelled)
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
     cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=timezone.now())
     cal.series_placeholders(user=request.user, cells=cells, now=timezone.now())
-    cal.cells_html(cells, zone=zone)
+    more = "&cancelled=1" if with_cancelled else ""
+    cal.cells_html(
+        cells, zone=zone, limit=None if view == "day" else cal.CELL_LIMIT,
+        more_url=lambda cell: f"?view=day&date={cell.day:%Y-%m-%d}{more}",
+    )
     context.update(
         previous=previous, following=following, count=len(posts) - len(drafts),
         drafts=mark_safe("".join(cal.post_chip(post, zone=zone) for post in drafts)), drafts_count=len(drafts),

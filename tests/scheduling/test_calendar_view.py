@@ -36,7 +36,7 @@ def test_it_shows_my_posts_in_my_zone_linking_to_their_edit_page(client, alice, 
     assert response.status_code == 200
     local = post.publish_at.astimezone(ZoneInfo("Asia/Tokyo"))
     assert f'href="/scheduled/{post.id}/edit/"' in page
-    assert f'<time class="cal-time" datetime="{post.publish_at.isoformat()}" title="{local:%Y-%m-%d %H:%M:%S} JST">{local:%H:%M}</time>' in page
+    assert f'<time class="cal-time" datetime="{post.publish_at.isoformat()}">{local:%H:%M}</time>' in page
     assert "plan &lt;b&gt;this&lt;/b&gt;" in page and "<b>this" not in page
     assert "bob" not in page
     assert "Times in <strong>Asia/Tokyo</strong>" in page
@@ -159,3 +159,16 @@ def test_it_shows_series_occurrences_not_made_yet(client, alice, settings):
     page = client.get(f"/calendar/?date={start:%Y-%m-%d}").content.decode()
     assert f"series {series.id}, 1st occurrence · made nearer the time" in page
     assert 'class="cal-slot cal-upcoming"' in page and "weekly news" in page
+
+
+def test_it_puts_a_crowded_hour_behind_a_link_to_the_day_that_shows_them_all(client, alice):
+    first = schedule(alice, text="crowd 0", hours=30)
+    for i in range(1, 7):
+        scheduled_post_create(author=alice, text=f"crowd {i}", publish_at=(first.publish_at + timedelta(seconds=i)).isoformat())
+    client.force_login(alice)
+    day = f"{first.publish_at:%Y-%m-%d}"
+    week = client.get(f"/calendar/?date={day}").content.decode()
+    assert week.count('class="cal-post ') == 4
+    assert f'<a href="?view=day&amp;date={day}">+3 more</a>' in week
+    page = client.get(f"/calendar/?view=day&date={day}").content.decode()
+    assert page.count('class="cal-post ') == 7 and "more</a>" not in page

@@ -1,0 +1,54 @@
+"""The calendar at scale: a week and a month that hold 10,000 posts each, rendered server-side
+(the whole view through Django's test client: middleware, the one query, the page), in ms."""
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+
+
+def calendar(*, count: int = 10_000, renders: int = 20, progress=print) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.services import user_set_timezone
+    from scheduling.models import ScheduledPost
+
+    progress(f"calendar: a week and a month holding {count:,} posts")
+    user, _ = get_user_model().objects.get_or_create(username="calendar-bench")
+    user_set_timezone(user=user, timezone_name="Europe/Paris")
+    # A Monday a year ahead (never due during the run), and its week, minute by minute.
+    monday = (datetime.now(timezone.utc) + timedelta(days=365)).replace(hour=12, minute=0, second=0, microsecond=0)
+    monday -= timedelta(days=monday.weekday())
+    step = timedelta(days=6) / count
+    rows = [
+        ScheduledPost(author=user, text=f"calendar bench post {i}: " + "words " * 10, publish_at=monday + i * step,
+                      due_at=monday + i * step, timezone="Europe/Paris")
+        for i in range(count)
+    ]
+    ScheduledPost.objects.bulk_create(rows, batch_size=2000)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    results = {"posts": count}
+    try:
+        for view in ("week", "month"):
+            url = f"/calendar/?view={view}&date={monday:%Y-%m-%d}"
+            for _ in range(3):  # warm up
+                response = client.get(url)
+            assert response.status_code == 200, response.status_code
+            shown = response.content.count(b'class="cal-post ')
+            assert shown == count, f"{view}: {shown} of {count} posts shown"
+            with CaptureQueriesContext(connection) as queries:
+                client.get(url)
+            durations = []
+            for _ in range(renders):
+                started = time.perf_counter()
+                client.get(url)
+                durations.append((time.perf_counter() - started) * 1000)
+            results[f"{view}_p50_ms"] = round(statistics.median(durations), 1)
+            results[f"{view}_max_ms"] = round(max(durations), 1)
+            results[f"{view}_queries"] = len(queries)
+            results[f"{view}_page_kb"] = round(len(response.content) / 1024)
+    finally:
+        ScheduledPost.objects.filter(author=user).delete()
+    return results
