@@ -3,8 +3,8 @@ from django.conf import settings
 
 
 class ComposeForm(forms.Form):
-    """One form, two actions: "Post now" uses only the text; "Schedule" also a local date-time
-    and a zone. The rules themselves live in the services."""
+    """One form, four actions: "Post now", "Save draft" and "Add to queue" use only the text;
+    "Schedule" also a local date-time and a zone. The rules themselves live in the services."""
 
     text = forms.CharField(
         label="What's happening?",
@@ -22,7 +22,10 @@ class ComposeForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off", "data-browser-zone": "true"}),
     )
     # Set by the button that was pressed.
-    action = forms.ChoiceField(choices=[("now", "Post now"), ("schedule", "Schedule")], required=False)
+    action = forms.ChoiceField(
+        choices=[("now", "Post now"), ("schedule", "Schedule"), ("draft", "Save draft"), ("queue", "Add to queue")],
+        required=False,
+    )
 
     def clean(self):
         data = super().clean()

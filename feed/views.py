@@ -6,7 +6,8 @@ from django.utils.timesince import timeuntil
 
 from accounts.services import user_timezone
 from psched.forms import add_service_errors
-from scheduling.services import scheduled_post_create
+from scheduling.queue import queued_post_create, slot_describe
+from scheduling.services import draft_create, scheduled_post_create
 from scheduling.timeparse import zone_choices, zone_get
 
 from .forms import ComposeForm
@@ -27,6 +28,14 @@ def index(request):
             try:
                 if form.cleaned_data["action"] == "schedule":
                     return _schedule(request, form.cleaned_data)
+                if form.cleaned_data["action"] == "draft":
+                    draft_create(author=request.user, text=form.cleaned_data["text"], timezone_name=zone or None)
+                    messages.success(request, "Draft saved. Schedule or queue it from your drafts.")
+                    return redirect("scheduling:mine")
+                if form.cleaned_data["action"] == "queue":
+                    post = queued_post_create(author=request.user, text=form.cleaned_data["text"])
+                    messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+                    return redirect("scheduling:queue")
                 post_create(author=request.user, text=form.cleaned_data["text"])
                 messages.success(request, "Posted.")
                 return redirect("feed:index")

@@ -1,3 +1,4 @@
+import re
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
@@ -64,6 +65,16 @@ class ScheduledPost(models.Model):
         return self.status in (self.Status.PENDING, self.Status.PUBLISHING, self.Status.FAILED, self.Status.DRAFT)
 
     @property
+    def series_label(self) -> str:
+        """"occurrence 3 of 10 of series #7" (or "occurrence 3 of series #7" for a rule with no
+        COUNT); "" for a post that is not part of a series."""
+        if self.series_id is None:
+            return ""
+        total = self.series.total if self.series else None
+        of = f" of {total}" if total else ""
+        return f"occurrence {self.series_index}{of} of series #{self.series_id}"
+
+    @property
     def time_note(self) -> str:
         """The DST-fold note when publish_at's wall time happens twice in its zone and the first
         one is meant (what local_to_instant chose); "" otherwise."""
@@ -110,8 +121,13 @@ class QueueSlot(models.Model):
     def __str__(self):
         return f"{self.user} {WEEKDAYS[self.weekday]} {self.time:%H:%M:%S}"
 
+    @property
+    def weekday_name(self) -> str:
+        return WEEKDAY_NAMES[self.weekday]
+
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 class Series(models.Model):
@@ -136,3 +152,9 @@ class Series(models.Model):
 
     def __str__(self):
         return f"series #{self.pk} {self.rrule} from {self.start:%Y-%m-%d %H:%M} {self.timezone}"
+
+    @property
+    def total(self) -> int | None:
+        """How many occurrences the rule has when it says so (COUNT); None otherwise."""
+        match = re.search(r"(?:^|;)COUNT=(\d+)", self.rrule.upper())
+        return int(match.group(1)) if match else None

@@ -13,7 +13,7 @@ from psched.api import StrictCharField
 from .api import ScheduledPostOutputSerializer
 from .models import ScheduledPost, Series
 from .queue import queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone
-from .series import Occurrence, series_create, series_next, series_stop, series_total, series_update
+from .series import Occurrence, series_create, series_next, series_stop, series_update
 
 _format_datetime = serializers.DateTimeField().to_representation
 
@@ -143,7 +143,7 @@ def series_serialize(series: Series) -> dict:
         "timezone": series.timezone,
         "rrule": series.rrule,
         "active": series.active,
-        "total": series_total(series=series),
+        "total": series.total,
         "published": series.published_count,
         "pending": series.pending_count,
         "next": [occurrence_serialize(o) for o in series_next(series=series)],

@@ -124,7 +124,13 @@ def series_input_clean(*, text, start, timezone_name, rrule_text, now: datetime 
     except ValidationError as error:
         errors["start"] = error.messages
     if local is not None and zone is not None:
-        if local.replace(tzinfo=zone_get(zone)).astimezone(UTC) < now - MAX_START_AGE:
+        try:
+            instant = local.replace(tzinfo=zone_get(zone)).astimezone(UTC)
+        except OverflowError:
+            instant = None
+        if instant is None or instant > now + MAX_SCHEDULE_AHEAD:
+            errors["start"] = ["The start is more than five years ahead; check the year."]
+        elif instant < now - MAX_START_AGE:
             errors["start"] = ["The start is more than a year ago; start the series from a recent date."]
     if local is not None and zone is not None and "start" not in errors:
         try:
@@ -197,14 +203,13 @@ def series_next(*, series: Series, now: datetime | None = None, limit: int = 5) 
     return list(islice((o for o in found if o.instant > now), limit))
 
 
-def series_total(*, series: Series) -> int | None:
-    """How many occurrences the rule has when it says (COUNT); None otherwise."""
-    match = re.search(r"COUNT=(\d+)", series.rrule.upper())
-    return int(match.group(1)) if match else None
-
-
 def series_create(*, author, text, start, timezone_name, rrule_text) -> Series:
     item = series_input_clean(text=text, start=start, timezone_name=timezone_name, rrule_text=rrule_text)
+    return series_insert(author=author, item=item)
+
+
+def series_insert(*, author, item: SeriesInput) -> Series:
+    """Creates a validated series and materializes its coming occurrences."""
     with transaction.atomic():
         series = Series.objects.create(
             author=author, text=item.text, start=item.start, timezone=item.zone, rrule=item.rrule,
@@ -251,8 +256,9 @@ def series_materialize(*, series_id: int, now: datetime | None = None) -> int:
         scheduled_posts_insert(rows=rows)
     series.materialized_until = window_end if exhausted else last
     if exhausted and not series_next(series=series, now=window_end, limit=1):
-        series.active = False  # the rule has ended: nothing more to make
-    series.save(update_fields=["materialized_until", "active", "updated_at"])
+        # The rule has ended: the job need not look at it again (a new rule resets this).
+        series.materialized_until = window_end + MAX_SCHEDULE_AHEAD
+    series.save(update_fields=["materialized_until", "updated_at"])
     return len(rows)
 
 
@@ -273,7 +279,7 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
     those occurrences and materializes the new ones from now on."""
     series = Series.objects.select_for_update().get(pk=series_id, author=author)
     if not series.active:
-        raise Conflict("This series is stopped or has ended; create a new one.")
+        raise Conflict("This series is stopped; create a new one.")
     rule_changed = any(value is not None for value in (start, timezone_name, rrule_text))
     item = series_input_clean(
         text=series.text if text is None else text,

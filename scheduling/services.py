@@ -306,6 +306,32 @@ class ImportRow:
     text: str
     publish_at: str
     timezone: str
+    rrule: str = ""  # a series starting at publish_at, when given
+
+
+def _import_row_clean(row: ImportRow, now: datetime):
+    """A ScheduleInput, or for a row with an rrule a SeriesInput whose start is publish_at read
+    as local time in the row's zone (an offset is converted to that zone)."""
+    if not row.rrule.strip():
+        return schedule_input_clean(
+            text=row.text, publish_at=row.publish_at, timezone_name=row.timezone.strip() or None, now=now
+        )
+    from .series import series_input_clean  # series builds on this module
+
+    zone_name = row.timezone.strip() or "UTC"
+    start = row.publish_at
+    try:
+        parsed = datetime.fromisoformat(row.publish_at.strip())
+        if parsed.tzinfo is not None:
+            start = parsed.astimezone(zone_get(zone_name)).replace(tzinfo=None)
+    except (ValueError, ValidationError):
+        pass  # series_input_clean names what is wrong
+    try:
+        return series_input_clean(text=row.text, start=start, timezone_name=zone_name, rrule_text=row.rrule, now=now)
+    except ValidationError as error:
+        # The start is the row's publish_at column.
+        raise ValidationError({("publish_at" if field == "start" else field): messages
+                               for field, messages in error.message_dict.items()}) from None
 
 
 def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, progress=iter) -> tuple[dict, list[str]]:
@@ -321,9 +347,7 @@ def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, p
         if author is None:
             problems.append(f"author: no user named {row.author.strip()!r}" if row.author.strip() else "author: missing")
         try:
-            item = schedule_input_clean(
-                text=row.text, publish_at=row.publish_at, timezone_name=row.timezone.strip() or None, now=now
-            )
+            item = _import_row_clean(row, now)
         except ValidationError as error:
             problems += [f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
         if problems:
@@ -335,5 +359,16 @@ def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, p
 
 @transaction.atomic
 def scheduled_posts_import(*, inputs_by_author: dict) -> int:
-    """Creates every author's posts in one transaction: all or nothing."""
-    return sum(len(scheduled_posts_create(author=author, inputs=inputs)) for author, inputs in inputs_by_author.items())
+    """Creates every author's posts and series in one transaction: all or nothing. Returns how
+    many rows were imported."""
+    from .series import series_insert  # series builds on this module
+
+    created = 0
+    for author, inputs in inputs_by_author.items():
+        posts = [item for item in inputs if isinstance(item, ScheduleInput)]
+        created += len(scheduled_posts_create(author=author, inputs=posts)) if posts else 0
+        for item in inputs:
+            if not isinstance(item, ScheduleInput):
+                series_insert(author=author, item=item)
+                created += 1
+    return created

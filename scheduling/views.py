@@ -17,7 +17,14 @@ from psched.forms import add_service_errors
 from . import calendar as cal
 from .forms import ScheduledPostForm
 from .models import ScheduledPost
-from .selectors import scheduled_posts_history, scheduled_posts_upcoming, scheduled_posts_visible
+from .queue import scheduled_post_enqueue, slot_describe
+from .selectors import (
+    scheduled_posts_drafts,
+    scheduled_posts_history,
+    scheduled_posts_upcoming,
+    scheduled_posts_visible,
+    series_overview,
+)
 from .services import Conflict, scheduled_post_cancel, scheduled_post_retry, scheduled_post_update
 from .timeparse import zone_choices, zone_get
 
@@ -28,6 +35,8 @@ CALENDAR_ZONE_COOKIE = "psched_tz"
 def mine(request):
     return render(request, "scheduling/mine.html", {
         "upcoming": scheduled_posts_upcoming(author=request.user),
+        "drafts": scheduled_posts_drafts(author=request.user),
+        "series_list": series_overview(author=request.user),
         "history": scheduled_posts_history(author=request.user),
     })
 
@@ -38,13 +47,24 @@ def edit(request, pk):
     if not post.is_editable:
         messages.error(request, f"This post is {post.status}; it can no longer be changed.")
         return redirect("scheduling:mine")
-    local = post.publish_at.astimezone(zone_get(post.timezone))
+    local = post.publish_at.astimezone(zone_get(post.timezone)).strftime("%Y-%m-%dT%H:%M:%S") if post.publish_at else ""
     form = ScheduledPostForm(request.POST or None, initial={
-        "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S"), "timezone": post.timezone,
+        "text": post.text, "publish_at": local, "timezone": post.timezone,
     })
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        action = data["action"] or "save"
         try:
+            if action == "queue":
+                post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"])
+                messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+                return redirect("scheduling:queue")
+            if action == "draft" and post.status == ScheduledPost.Status.DRAFT:
+                scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"])
+                messages.success(request, "Draft saved.")
+                return redirect("scheduling:mine")
+            if not data["publish_at"]:
+                raise ValidationError({"publish_at": ["Pick the date and time to publish at."]})
             post = scheduled_post_update(
                 scheduled_post_id=pk, author=request.user,
                 text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
@@ -65,13 +85,13 @@ def edit(request, pk):
 @require_POST
 def cancel(request, pk):
     try:
-        scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
+        post = scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
     except ScheduledPost.DoesNotExist:
         raise Http404("No such scheduled post.") from None
     except Conflict as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Cancelled.")
+        messages.success(request, "Draft deleted." if post.status == ScheduledPost.Status.DRAFT else "Cancelled.")
     return redirect("scheduling:mine")
 
 

@@ -67,3 +67,32 @@ def test_it_shows_progress_on_large_files(alice, node, tmp_path, capsys):
     call_command("import_schedule", path, stdout=StringIO())
     assert "1200/1200" in capsys.readouterr().err
     assert ScheduledPost.objects.count() == 1200
+
+
+def test_it_imports_a_row_with_an_rrule_as_a_series(alice, node, tmp_path):
+    from django.utils import timezone as django_timezone
+    from datetime import timedelta as delta
+
+    from scheduling.models import Series
+
+    start = (django_timezone.now() + delta(days=2)).strftime("%Y-%m-%dT09:00:00")
+    path = write(tmp_path, "author,text,publish_at,timezone,rrule\n"
+                 f"alice,one-off,2031-07-01T09:00:00Z,,\n"
+                 f"alice,every day,{start},Europe/Paris,FREQ=DAILY;COUNT=4\n")
+    out = StringIO()
+    call_command("import_schedule", path, stdout=out, stderr=StringIO())
+    series = Series.objects.get()
+    assert (series.text, series.timezone, series.rrule) == ("every day", "Europe/Paris", "FREQ=DAILY;COUNT=4")
+    assert series.start.isoformat() == start
+    assert ScheduledPost.objects.filter(series=series).count() == 4
+    assert ScheduledPost.objects.filter(series=None).count() == 1
+
+
+def test_it_reports_a_bad_rrule_row_and_imports_nothing(alice, tmp_path):
+    path = write(tmp_path, "author,text,publish_at,timezone,rrule\n"
+                 "alice,one-off,2031-07-01T09:00:00Z,,\n"
+                 "alice,too often,2031-07-01T09:00:00,UTC,FREQ=MINUTELY\n")
+    with pytest.raises(CommandError) as error:
+        call_command("import_schedule", path, stdout=StringIO(), stderr=StringIO())
+    assert "line 3: rrule:" in str(error.value)
+    assert not ScheduledPost.objects.exists()

@@ -7,6 +7,7 @@ from tqdm import tqdm
 from scheduling.services import ImportRow, schedule_rows_clean, scheduled_posts_import
 
 COLUMNS = ("author", "text", "publish_at", "timezone")
+OPTIONAL_COLUMNS = ("rrule",)
 # Below this many rows a progress bar is only noise.
 PROGRESS_FROM = 1000
 
@@ -14,7 +15,8 @@ PROGRESS_FROM = 1000
 class Command(BaseCommand):
     help = (
         "Schedules every row of a CSV file with columns author, text, publish_at, timezone "
-        "(timezone may be empty when publish_at has an offset). All rows are checked first; "
+        "(timezone may be empty when publish_at has an offset), and optionally rrule: a row with an "
+        "RRULE creates a recurring series starting at publish_at. All rows are checked first; "
         "if any is bad, each bad one is reported by line and nothing is imported."
     )
 
@@ -34,7 +36,7 @@ class Command(BaseCommand):
                 f"Fix them and run it again:\n" + "\n".join(f"  {line}" for line in shown) + more
             )
         created = scheduled_posts_import(inputs_by_author=inputs_by_author)
-        self.stdout.write(f"Imported {created} scheduled posts from {file} by {len(inputs_by_author)} author(s).")
+        self.stdout.write(f"Imported {created} scheduled posts and series from {file} by {len(inputs_by_author)} author(s).")
 
     def read_rows(self, file) -> list[ImportRow]:
         try:
@@ -48,7 +50,8 @@ class Command(BaseCommand):
                     )
                 rows, line = [], reader.line_num + 1
                 for record in reader:
-                    rows.append(ImportRow(line=line, **{column: record[column] or "" for column in COLUMNS}))
+                    present = [column for column in OPTIONAL_COLUMNS if column in reader.fieldnames]
+                    rows.append(ImportRow(line=line, **{column: record[column] or "" for column in (*COLUMNS, *present)}))
                     line = reader.line_num + 1  # a quoted text may span lines
                 return rows
         except OSError as error:
