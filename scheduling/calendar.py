@@ -342,10 +342,12 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
 
 
 def slot_chip(instant: datetime, *, zone: ZoneInfo) -> str:
+    """A free queue slot: a link to write a post for it."""
     local = instant.astimezone(zone)
+    compose = f"/?publish_at={local:%Y-%m-%dT%H:%M:%S}&amp;timezone={escape(zone.key)}#compose"
     return (
-        f'<li class="cal-slot" data-at="{instant.isoformat()}"><time datetime="{instant.isoformat()}">{local:%H:%M}</time>'
-        " free queue slot</li>"
+        f'<li class="cal-slot" data-at="{instant.isoformat()}"><a href="{compose}">'
+        f'<time datetime="{instant.isoformat()}">{local:%H:%M}</time> free queue slot</a></li>'
     )
 
 
@@ -354,8 +356,9 @@ def upcoming_chip(occurrence, series, *, zone: ZoneInfo) -> str:
     text = series.text[:TEXT_START] + ("…" if len(series.text) > TEXT_START else "")
     return (
         f'<li class="cal-slot cal-upcoming" data-at="{occurrence.instant.isoformat()}">'
-        f'<time datetime="{occurrence.instant.isoformat()}">{local:%H:%M}</time> {escape(text)}'
-        f'<span class="cal-state">series {series.pk}, {_ordinal(occurrence.index)} occurrence · made nearer the time</span></li>'
+        f'<a href="/scheduled/series/{series.pk}/edit/"><time datetime="{occurrence.instant.isoformat()}">{local:%H:%M}</time>'
+        f' {escape(text)}<span class="cal-state">series {series.pk}, {_ordinal(occurrence.index)} occurrence'
+        " · made nearer the time</span></a></li>"
     )
 
 

@@ -145,7 +145,7 @@ def test_it_lists_drafts_aside_and_marks_queued_and_series_posts(client, alice):
     assert f"series {series.id}, 1st occurrence" in chip_of(page, occurrence.id)
     # The other slot of that day is free: an empty placeholder. The taken one is not.
     week = client.get(f"/calendar/?date={queued.publish_at:%Y-%m-%d}").content.decode()
-    free = [slot for slot in ("10:00", "11:00") if f"{slot}</time> free queue slot" in week]
+    free = [slot for slot in ("10:00", "11:00") if f"{slot}</time> free queue slot</a>" in week]
     assert len(free) == 1 and f'{queued.publish_at.astimezone(ZoneInfo("Europe/Paris")):%H:%M}' not in free
 
 
@@ -158,6 +158,7 @@ def test_it_shows_series_occurrences_not_made_yet(client, alice, settings):
     client.force_login(alice)
     page = client.get(f"/calendar/?date={start:%Y-%m-%d}").content.decode()
     assert f"series {series.id}, 1st occurrence · made nearer the time" in page
+    assert f'<a href="/scheduled/series/{series.id}/edit/">' in page
     assert 'class="cal-slot cal-upcoming"' in page and "weekly news" in page
 
 
