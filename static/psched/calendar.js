@@ -24,9 +24,10 @@
     }
   }
 
-  // The week opens at the current hour (this week) or at 07:00, not at midnight.
+  // The week opens at the current hour (this week) or at 07:00, not at midnight; a week with
+  // a DST change opens at midnight, so that its odd hours are in sight.
   var scroller = root.querySelector(".cal-scroll");
-  if (scroller) {
+  if (scroller && !root.querySelector(".cal-dst")) {
     var now = Date.now();
     var first = targets().filter(function (cell) {
       return cell.classList.contains("today") && new Date(cell.dataset.start).getTime() <= now;
