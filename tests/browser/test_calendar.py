@@ -36,7 +36,7 @@ def cell(page, at: datetime):
 
 def open_week(page, day):
     page.goto(f"/calendar/?view=week&date={day:%Y-%m-%d}")
-    expect(page.locator(".cal .help")).to_contain_text("Times in Asia/Tokyo")
+    expect(page.locator("#cal-zone")).to_contain_text("Times in Asia/Tokyo")
 
 
 def test_it_drags_a_post_to_the_next_day_and_saves_it(signed_in):
@@ -114,7 +114,7 @@ def test_it_shows_a_usable_month_on_a_phone(signed_in):
     at = a_weekday_ahead()
     posts = [schedule(page, f"phone post {i}", at + timedelta(hours=i)) for i in range(3)]
     page.goto(f"/calendar/?view=month&date={at:%Y-%m-%d}")
-    expect(page.locator(".cal .help")).to_contain_text("Times in Asia/Tokyo")
+    expect(page.locator("#cal-zone")).to_contain_text("Times in Asia/Tokyo")
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the page scrolls sideways: {width}"
     for post in posts:
@@ -131,10 +131,25 @@ def test_it_shows_a_usable_month_on_a_phone(signed_in):
 def test_it_works_without_javascript(signed_in):
     page = signed_in
     page.goto("/calendar/?view=month")
-    expect(page.locator(".cal .help")).to_contain_text("Times in UTC")
+    expect(page.locator("#cal-zone")).to_contain_text("Times in UTC")
     page.get_by_role("link", name="Week", exact=True).click()
     expect(page.locator("table.cal-week")).to_be_visible()
     page.get_by_role("link", name="Next week").click()
     page.locator("td.cal-cell a.cal-add").first.click()
     expect(page.get_by_label("Time zone")).to_have_value("UTC")
     assert page.get_by_label("Publish at").input_value().endswith(":00")
+
+
+def test_it_schedules_a_draft_dragged_from_the_side_list(signed_in):
+    page = signed_in
+    draft = api(page, "POST", "/api/scheduled-posts/", {"text": "a draft to place", "draft": True})
+    at = a_weekday_ahead()
+    open_week(page, at)
+    chip = page.locator(f".cal-drafts #cal-post-{draft['id']}")
+    expect(chip).to_contain_text("draft")
+    chip.drag_to(cell(page, at))
+    expect(page.locator("#cal-status")).to_contain_text("Moved “a draft to place” to")
+    expect(cell(page, at).locator(f"#cal-post-{draft['id']}")).to_contain_text("pending")
+    saved = api(page, "GET", f"/api/scheduled-posts/{draft['id']}/")
+    assert saved["status"] == "pending" and datetime.fromisoformat(saved["publish_at"]) == at
+    assert saved["timezone"] == "Asia/Tokyo"
