@@ -207,17 +207,18 @@ CALENDAR_FIELDS = [
 ]
 
 
-def calendar_posts(*, author, start: datetime, end: datetime, with_cancelled: bool = False) -> list[dict]:
-    """The author's posts between two instants, and their drafts, in ONE query, as plain rows
-    (a month of 10,000 posts is read without building a model instance for each)."""
+def calendar_posts(*, author, cells: list, with_cancelled: bool = False) -> list[dict]:
+    """The author's posts in the span of `cells` (sorted, end to end), and their drafts, in ONE
+    query, as plain rows (10,000 posts are read without building a model instance for each)."""
     statuses = SHOWN + ([Status.CANCELLED] if with_cancelled else [])
     mine = ScheduledPost.objects.filter(author=author)
     # The start of the text is all a chip shows: the database cuts it.
     columns = dict(text_start=Left("text", TEXT_TITLE))
-    dated = mine.filter(status__in=statuses, publish_at__gte=start, publish_at__lt=end).values(*CALENDAR_FIELDS, **columns)
-    drafts = mine.filter(status=Status.DRAFT).values(*CALENDAR_FIELDS, **columns)
+    dated = mine.filter(status__in=statuses, publish_at__gte=cells[0].start, publish_at__lt=cells[-1].end)
+    drafts = mine.filter(status=Status.DRAFT)
     # UNION ALL rather than OR: each half is a range on the (author, status, publish_at) index.
-    return list(dated.union(drafts, all=True).order_by("publish_at", "id"))
+    rows = dated.values(*CALENDAR_FIELDS, **columns).union(drafts.values(*CALENDAR_FIELDS, **columns), all=True)
+    return list(rows.order_by("publish_at", "id"))
 
 
 def queue_slot_placeholders(*, user, cells: list, posts: list[dict], now: datetime) -> None:
@@ -269,7 +270,6 @@ def place_posts(*, cells: list, posts: list[dict], zone: ZoneInfo) -> list[dict]
         if post["publish_at"] is None:
             drafts.append(post)
             continue
-        post["local"] = post["publish_at"].astimezone(zone)
         index = bisect_right(starts, post["publish_at"]) - 1
         if index >= 0 and post["publish_at"] < cells[index].end:
             cells[index].posts.append(post)
@@ -316,7 +316,7 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
     if post["publish_at"] is None:
         when_html, at = '<span class="cal-time">draft</span>', ""
     else:
-        local = post.get("local") or post["publish_at"].astimezone(zone)
+        local = post["publish_at"].astimezone(zone)
         at = post["publish_at"].isoformat()
         label = f"{local.hour:02d}:{local.minute:02d}"
         local_attr = f' data-local="{label}:{local.second:02d}"'
@@ -372,7 +372,7 @@ def cells_html(cells, *, zone: ZoneInfo, limit: int | None = None, more_url=None
         slots += "".join(upcoming_chip(occurrence, series, zone=zone) for occurrence, series in cell.upcoming)
         shown = cell.posts if limit is None else cell.posts[:limit]
         html = slots + "".join(post_chip(post, zone=zone) for post in shown)
-        if len(shown) < len(cell.posts):
-            hidden = len(cell.posts) - len(shown)
+        hidden = len(cell.posts) - len(shown)
+        if hidden > 0:
             html += f'<li class="cal-more"><a href="{escape(more_url(cell))}">+{hidden} more</a></li>'
         cell.html = mark_safe(html)

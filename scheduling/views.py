@@ -172,15 +172,13 @@ def calendar(request):
             title = f"{day:%A %d %B %Y}"
         cells = sorted(grid.cells(), key=lambda cell: cell.start)
         context.update(grid=grid, title=title)
-    posts = cal.calendar_posts(author=request.user, start=grid.start, end=grid.end, with_cancelled=with_cancelled)
+    limit = None if view == "day" else cal.CELL_LIMIT
+    posts = cal.calendar_posts(author=request.user, cells=cells, with_cancelled=with_cancelled)
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
     cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=timezone.now())
     cal.series_placeholders(user=request.user, cells=cells, now=timezone.now())
     more = "&cancelled=1" if with_cancelled else ""
-    cal.cells_html(
-        cells, zone=zone, limit=None if view == "day" else cal.CELL_LIMIT,
-        more_url=lambda cell: f"?view=day&date={cell.day:%Y-%m-%d}{more}",
-    )
+    cal.cells_html(cells, zone=zone, limit=limit, more_url=lambda cell: f"?view=day&date={cell.day:%Y-%m-%d}{more}")
     context.update(
         previous=previous, following=following, count=len(posts) - len(drafts),
         drafts=mark_safe("".join(cal.post_chip(post, zone=zone) for post in drafts)), drafts_count=len(drafts),
