@@ -25,6 +25,15 @@ def change_day(zone_name: str, forward: bool) -> date:
     raise AssertionError(f"no change in {zone_name}")
 
 
+def change_week(zone_name: str, *, forward: bool):
+    """The week of the next change, checked to have its one short or long day."""
+    zone = ZoneInfo(zone_name)
+    day = change_day(zone_name, forward=forward)
+    week = week_grid(day, zone)
+    assert [d.hours for d in week.days] == [24 if d.day != day else (23 if forward else 25) for d in week.days]
+    return zone, day, week
+
+
 def column(week, day):
     index = [d.day for d in week.days].index(day)
     return [(row, row.cells[index]) for row in week.rows if row.cells[index] is not None]
@@ -32,10 +41,7 @@ def column(week, day):
 
 @pytest.mark.parametrize("zone_name, skipped_hour", [("Europe/Paris", 2), ("America/New_York", 2)])
 def test_it_gives_the_spring_change_a_23_hour_day(zone_name, skipped_hour):
-    zone = ZoneInfo(zone_name)
-    day = change_day(zone_name, forward=True)
-    week = week_grid(day, zone)
-    assert [d.hours for d in week.days] == [24 if d.day != day else 23 for d in week.days]
+    zone, day, week = change_week(zone_name, forward=True)
     assert len(week.rows) == 24  # the other days still have every hour
     cells = column(week, day)
     assert len(cells) == 23
@@ -51,10 +57,7 @@ def test_it_gives_the_spring_change_a_23_hour_day(zone_name, skipped_hour):
 
 @pytest.mark.parametrize("zone_name, folded_hour", [("Europe/Paris", 2), ("America/New_York", 1)])
 def test_it_gives_the_autumn_change_a_25_hour_day_with_the_folded_hour_twice(zone_name, folded_hour):
-    zone = ZoneInfo(zone_name)
-    day = change_day(zone_name, forward=False)
-    week = week_grid(day, zone)
-    assert [d.hours for d in week.days] == [24 if d.day != day else 25 for d in week.days]
+    zone, day, week = change_week(zone_name, forward=False)
     assert len(week.rows) == 25
     again = [row for row in week.rows if row.occurrence]
     summer, winter = ("CEST", "CET") if zone_name == "Europe/Paris" else ("EDT", "EST")
