@@ -25,6 +25,12 @@ class ScheduledPostForm(forms.Form):
         choices=[("save", "Save"), ("draft", "Save draft"), ("queue", "Add to queue")], required=False
     )
 
+    def clean(self):
+        data = super().clean()
+        if data.get("action") in ("", "save") and not data.get("publish_at"):
+            self.add_error("publish_at", "Pick the date and time to publish at.")
+        return data
+
 
 WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
 RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]

@@ -63,8 +63,6 @@ def edit(request, pk):
                 scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"])
                 messages.success(request, "Draft saved.")
                 return redirect("scheduling:mine")
-            if not data["publish_at"]:
-                raise ValidationError({"publish_at": ["Pick the date and time to publish at."]})
             post = scheduled_post_update(
                 scheduled_post_id=pk, author=request.user,
                 text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],

@@ -64,3 +64,12 @@ def test_it_lists_drafts_only_when_asked(api, alice):
     assert api(alice).get("/api/scheduled-posts/").json()["results"] == []
     drafts = api(alice).get("/api/scheduled-posts/?status=draft").json()["results"]
     assert [item["id"] for item in drafts] == [pk]
+
+
+def test_it_keeps_the_output_function_and_the_declared_fields_in_step(alice):
+    from scheduling.api import ScheduledPostOutputSerializer
+    from scheduling.services import draft_create
+
+    draft = draft_create(author=alice, text="x")
+    serializer = ScheduledPostOutputSerializer()
+    assert list(serializer.to_representation(draft)) == list(serializer.fields)

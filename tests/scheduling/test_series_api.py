@@ -112,3 +112,11 @@ def test_it_keeps_series_to_their_author(api, alice, bob):
     assert api(bob).delete(f"/api/series/{pk}/").status_code == 404
     assert api(bob).get("/api/series/").json() == []
     assert [item["id"] for item in api(alice).get("/api/series/").json()] == [pk]
+
+
+def test_it_keeps_the_series_output_and_the_declared_fields_in_step(api, alice):
+    from scheduling.planning_api import OccurrenceSerializer, SeriesOutputSerializer
+
+    body = create(api, alice).json()
+    assert list(body) == list(SeriesOutputSerializer().fields)
+    assert list(body["next"][0]) == list(OccurrenceSerializer().fields)
