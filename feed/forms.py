@@ -3,8 +3,9 @@ from django.conf import settings
 
 
 class ComposeForm(forms.Form):
-    """One form, four actions: "Post now", "Save draft" and "Add to queue" use only the text;
-    "Schedule" also a local date-time and a zone. The rules themselves live in the services."""
+    """One form, four actions: "Post now" (feed) uses only the text; "Save draft" and "Add to
+    queue" (scheduling) too; "Schedule" (scheduling's ScheduleComposeForm) also a local
+    date-time and a zone. The rules live in the services."""
 
     text = forms.CharField(
         label="What's happening?",
@@ -26,9 +27,3 @@ class ComposeForm(forms.Form):
         choices=[("now", "Post now"), ("schedule", "Schedule"), ("draft", "Save draft"), ("queue", "Add to queue")],
         required=False,
     )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("action") == "schedule" and not data.get("publish_at"):
-            self.add_error("publish_at", "Pick the date and time to publish at.")
-        return data

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models.functions import Left
 
+from psched.lib.durations import duration_text
+
 from .models import ScheduledPost
 
 UTC = dt_timezone.utc
@@ -289,12 +291,6 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _duration_ms(value) -> str:
-    from feed.templatetags.psched import duration_ms
-
-    return duration_ms(value)
-
-
 def post_chip(post: dict, *, zone: ZoneInfo) -> str:
     """One post of the calendar: a link to its edit page (the no-JavaScript path), its local
     time, the start of its text and its state; data-* attributes for calendar.js."""
@@ -328,7 +324,7 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
         published = post["published_at"].astimezone(zone)
         node = escape(post.get("dispatcher__name") or "—")
         extra = (
-            f'<span class="cal-receipt">Published {published:%H:%M:%S} · {_duration_ms(post["lateness_ms"])} late'
+            f'<span class="cal-receipt">Published {published:%H:%M:%S} · {duration_text(post["lateness_ms"])} late'
             f" · node {node}</span>"
         )
     elif status == Status.FAILED:

@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 
+from feed.forms import ComposeForm
+
 
 class ScheduledPostForm(forms.Form):
     """Editing a scheduled post: its text, and a local date-time in an IANA zone. The service
@@ -125,3 +127,13 @@ class SeriesEditForm(forms.Form):
         strip=False, required=False,
     )
     rrule = forms.CharField(label="RRULE", help_text="RFC 5545; a new rule replaces the occurrences not yet published.")
+
+
+class ScheduleComposeForm(ComposeForm):
+    """The feed's compose form, sent by its "Schedule" button: a time is needed."""
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("publish_at"):
+            self.add_error("publish_at", "Pick the date and time to publish at.")
+        return data

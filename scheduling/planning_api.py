@@ -8,9 +8,9 @@ from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from psched.api import StrictCharField
+from psched.lib.api import StrictCharField
 
-from .api import ScheduledPostOutputSerializer
+from .api import ScheduledPostOutputSerializer, scheduled_post_serialize
 from .models import ScheduledPost, Series
 from .queue import queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone
 from .series import Occurrence, series_create, series_next, series_stop, series_update
@@ -62,7 +62,7 @@ class QueueListApi(APIView):
     @extend_schema(responses=ScheduledPostOutputSerializer(many=True))
     def get(self, request):
         posts = queue_posts(user=request.user)[:1000]
-        return Response(ScheduledPostOutputSerializer(posts, many=True).data)
+        return Response([scheduled_post_serialize(post) for post in posts])
 
 
 class QueueMoveInputSerializer(serializers.Serializer):
@@ -80,7 +80,7 @@ class QueueMoveApi(APIView):
         data.is_valid(raise_exception=True)
         _own_post(request, pk)
         post = queue_move(user=request.user, scheduled_post_id=pk, direction=data.validated_data["direction"])
-        return Response(ScheduledPostOutputSerializer(post).data)
+        return Response(scheduled_post_serialize(post))
 
 
 class QueueShareNowApi(APIView):
@@ -92,7 +92,7 @@ class QueueShareNowApi(APIView):
     def post(self, request, pk):
         _own_post(request, pk)
         post = queue_share_now(user=request.user, scheduled_post_id=pk)
-        return Response(ScheduledPostOutputSerializer(post).data)
+        return Response(scheduled_post_serialize(post))
 
 
 def _own_post(request, pk) -> None:

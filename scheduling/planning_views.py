@@ -8,14 +8,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.services import user_timezone
-from psched.forms import add_service_errors
+from psched.lib.forms import add_service_errors
+from psched.lib.timeparse import zone_choices
 
 from .forms import QueueSlotForm, SeriesEditForm, SeriesForm
 from .models import ScheduledPost, Series
 from .queue import queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_describe
 from .series import series_create, series_next, series_stop, series_update
 from .services import Conflict
-from .timeparse import zone_choices
 
 
 def _slot_dicts(slots) -> list[dict]:
@@ -99,7 +99,7 @@ def series_new(request):
                 author=request.user, text=data["text"], start=data["start"], timezone_name=data["timezone"], rrule_text=rule,
             )
         except ValidationError as error:
-            add_service_errors(form, error, "rrule")
+            add_service_errors(form, error)
         else:
             upcoming = series_next(series=series, limit=1)
             first = f" The first is {upcoming[0].local:%a %Y-%m-%d %H:%M} {series.timezone}." if upcoming else ""
@@ -120,7 +120,7 @@ def series_edit(request, pk):
                 rrule_text=data["rrule"] if data["rrule"].strip().upper() != series.rrule else None,
             )
         except ValidationError as error:
-            add_service_errors(form, error, "rrule")
+            add_service_errors(form, error)
         except Conflict as error:
             messages.error(request, str(error))
             return redirect("scheduling:mine")

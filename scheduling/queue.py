@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from accounts.services import user_timezone
 from feed.services import post_text_clean
+from psched.lib.timeparse import UTC, zone_get
 
 from .models import WEEKDAYS, QueueSlot, ScheduledPost
-from .services import Conflict, scheduled_post_reschedule, scheduled_posts_insert, scheduled_posts_route
-from .timeparse import UTC, zone_get
+from .services import Conflict, scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
 
 Status = ScheduledPost.Status
 # Posts that hold a slot: waiting for their time, or claimed by a node.
@@ -181,7 +181,7 @@ def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None) -> Sche
     post.queued, post.timezone = True, zone
     scheduled_post_reschedule(post=post, publish_at=instant)
     if was_draft:
-        scheduled_posts_route(scheduled_posts=[post])
+        scheduled_posts_announce(scheduled_posts=[post])
     return post
 
 

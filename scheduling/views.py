@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,13 +12,15 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
-from accounts.services import user_timezone
-from psched.forms import add_service_errors
+from feed.forms import ComposeForm
+from feed.views import feed_page
+from psched.lib.forms import add_service_errors
+from psched.lib.timeparse import zone_choices, zone_get
 
 from . import calendar as cal
-from .forms import ScheduledPostForm
+from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
-from .queue import scheduled_post_enqueue, slot_describe
+from .queue import queued_post_create, scheduled_post_enqueue, slot_describe
 from .selectors import (
     scheduled_posts_drafts,
     scheduled_posts_history,
@@ -25,10 +28,64 @@ from .selectors import (
     scheduled_posts_visible,
     series_overview,
 )
-from .services import Conflict, scheduled_post_cancel, scheduled_post_retry, scheduled_post_update
-from .timeparse import zone_choices, zone_get
+from .services import (
+    Conflict,
+    draft_create,
+    scheduled_post_cancel,
+    scheduled_post_create,
+    scheduled_post_retry,
+    scheduled_post_update,
+)
 
 CALENDAR_ZONE_COOKIE = "psched_tz"
+
+
+@require_POST
+def compose(request):
+    """The "Schedule", "Save draft" and "Add to queue" buttons of the feed's compose form.
+    Errors show on the feed page, next to the fields, as "Post now"'s do."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("feed:index"))
+    action = request.POST.get("action")
+    if action in ("draft", "queue"):
+        return _compose_unscheduled(request, action)
+    form = ScheduleComposeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            post = scheduled_post_create(
+                author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            local = post.publish_at.astimezone(zone_get(post.timezone))
+            note = f" {post.time_note}" if post.time_note else ""
+            messages.success(
+                request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}"
+            )
+            return redirect("scheduling:mine")
+    return feed_page(request, form)
+
+
+def _compose_unscheduled(request, action: str):
+    """"Save draft" (text kept without a time) and "Add to queue" (the next free slot)."""
+    form = ComposeForm(request.POST)
+    if form.is_valid():
+        text = form.cleaned_data["text"]
+        try:
+            if action == "draft":
+                zone = str(getattr(request, "user_zone", "")) or None
+                draft_create(author=request.user, text=text, timezone_name=zone)
+                messages.success(request, "Draft saved. Schedule or queue it from your drafts.")
+                return redirect("scheduling:mine")
+            post = queued_post_create(author=request.user, text=text)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+            return redirect("scheduling:queue")
+    return feed_page(request, form)
 
 
 @login_required
@@ -68,7 +125,7 @@ def edit(request, pk):
                 text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
             )
         except ValidationError as error:
-            add_service_errors(form, error, "text")
+            add_service_errors(form, error)
         except Conflict as error:
             messages.error(request, str(error))
             return redirect("scheduling:mine")
@@ -111,7 +168,7 @@ def retry(request, pk):
 def _calendar_zone(request) -> tuple[str, str]:
     """The zone the calendar is drawn in, and where it came from: the profile's zone, else
     the browser's (a `tz` parameter, or the cookie calendar.js sets), else UTC."""
-    profile_zone = user_timezone(user=request.user)
+    profile_zone = str(getattr(request, "user_zone", ""))  # accounts.middleware sets it
     if profile_zone:
         return profile_zone, "profile"
     for candidate in (request.GET.get("tz"), request.COOKIES.get(CALENDAR_ZONE_COOKIE)):

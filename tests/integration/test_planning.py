@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .stack import wait_for
+from stack import wait_for
+
 
 pytestmark = pytest.mark.integration
 # Seconds-apart series need the minimum interval lowered.
