@@ -22,7 +22,8 @@ def local_in(zone, **delta) -> str:
 def test_it_is_where_the_feeds_schedule_button_posts(client, alice):
     client.force_login(alice)
     page = client.get("/?author=alice").content.decode()
-    assert page.count('formaction="/scheduled/new/?author=alice"') == 2  # the visible button and Enter's
+    # Schedule (the visible button and Enter's), Save draft and Add to queue.
+    assert page.count('formaction="/scheduled/new/?author=alice"') == 4
 
 
 def test_it_schedules_a_local_time_in_a_zone(client, alice):

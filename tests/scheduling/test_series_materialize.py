@@ -14,7 +14,7 @@ def start_tomorrow():
     return (timezone.now() + timedelta(days=1)).replace(tzinfo=None, microsecond=0).isoformat()
 
 
-def test_it_registers_the_job_with_beat():
+def test_it_registers_the_job_with_beat(db):
     migration = importlib.import_module("scheduling.migrations.0003_series_materialize_task")
     migration.create_task(apps, None)
     migration.create_task(apps, None)  # again: still one
