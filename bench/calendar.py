@@ -32,6 +32,16 @@ def calendar(*, count: int = 10_000, renders: int = 20, progress=print) -> dict:
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
     results = {"posts": count}
+    # The same week for a user with no posts: what the page costs on this machine without them.
+    empty, _ = get_user_model().objects.get_or_create(username="calendar-bench-empty")
+    other = Client(HTTP_HOST="127.0.0.1")
+    other.force_login(empty)
+    baseline = []
+    for _ in range(renders):
+        started = time.perf_counter()
+        other.get(f"/calendar/?view=week&date={monday:%Y-%m-%d}")
+        baseline.append((time.perf_counter() - started) * 1000)
+    results["empty_week_p50_ms"] = round(statistics.median(baseline), 1)
     try:
         for view in ("week", "month"):
             url = f"/calendar/?view={view}&date={monday:%Y-%m-%d}"
