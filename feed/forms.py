@@ -3,9 +3,8 @@ from django.conf import settings
 
 
 class ComposeForm(forms.Form):
-    """One form, four actions: "Post now" (feed) uses only the text; "Save draft" and "Add to
-    queue" (scheduling) too; "Schedule" (scheduling's ScheduleComposeForm) also a local
-    date-time and a zone. The rules live in the services."""
+    """One form, two actions: "Post now" (feed) uses only the text; "Schedule" (scheduling's
+    ScheduleComposeForm) also a local date-time and a zone. The rules live in the services."""
 
     text = forms.CharField(
         label="What's happening?",
@@ -23,7 +22,4 @@ class ComposeForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off", "data-browser-zone": "true"}),
     )
     # Set by the button that was pressed.
-    action = forms.ChoiceField(
-        choices=[("now", "Post now"), ("schedule", "Schedule"), ("draft", "Save draft"), ("queue", "Add to queue")],
-        required=False,
-    )
+    action = forms.ChoiceField(choices=[("now", "Post now"), ("schedule", "Schedule")], required=False)

@@ -13,9 +13,8 @@ from .services import post_create
 
 
 def index(request):
-    """The feed, and the compose form's "Post now". Its "Schedule", "Save draft" and "Add to
-    queue" buttons post to a view of scheduling (their formaction); an old form that still
-    sends them here is passed on."""
+    """The feed, and the compose form's "Post now". Its "Schedule" button posts to a view of
+    scheduling (the button's formaction); an old form that still sends it here is passed on."""
     # The calendar links here with a time to compose at: ?publish_at=<local>&timezone=<zone>.
     form = ComposeForm(request.POST or None, initial={
         "timezone": request.GET.get("timezone", "")[:64] or str(getattr(request, "user_zone", "")),
@@ -24,7 +23,7 @@ def index(request):
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if request.POST.get("action") in ("schedule", "draft", "queue"):
+        if request.POST.get("action") == "schedule":
             return redirect(reverse("scheduling:compose"), permanent=False, preserve_request=True)
         if form.is_valid():
             try:

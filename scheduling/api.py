@@ -65,16 +65,6 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class DraftOrQueueInputSerializer(serializers.Serializer):
-    """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
-    (`"queue": true`)."""
-
-    text = StrictCharField(trim_whitespace=False, allow_blank=True)
-    draft = serializers.BooleanField(required=False)
-    queue = serializers.BooleanField(required=False)
-    timezone = StrictCharField(required=False, allow_null=True)
-
-
 class ScheduledPostListApi(generics.ListAPIView):
     """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
     all or nothing. GET lists your scheduled posts by publish_at; `?status=`, staff `?author=`."""
@@ -92,6 +82,15 @@ class ScheduledPostListApi(generics.ListAPIView):
 
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    class DraftOrQueueInputSerializer(serializers.Serializer):
+        """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
+        (`"queue": true`)."""
+
+        text = StrictCharField(trim_whitespace=False, allow_blank=True)
+        draft = serializers.BooleanField(required=False)
+        queue = serializers.BooleanField(required=False)
+        timezone = StrictCharField(required=False, allow_null=True)
 
     @property
     def paginator(self):
@@ -153,7 +152,7 @@ class ScheduledPostListApi(generics.ListAPIView):
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
 
     def _draft_or_queue(self, request):
-        data = DraftOrQueueInputSerializer(data=request.data)
+        data = self.DraftOrQueueInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if values.get("draft") and values.get("queue"):

@@ -137,3 +137,10 @@ class ScheduleComposeForm(ComposeForm):
         if not data.get("publish_at"):
             self.add_error("publish_at", "Pick the date and time to publish at.")
         return data
+
+
+class PlanComposeForm(ComposeForm):
+    """The feed's compose form, sent by its "Save draft" or "Add to queue" button: only the
+    text (and the zone, kept with a draft) counts."""
+
+    action = forms.ChoiceField(choices=[("draft", "Save draft"), ("queue", "Add to queue")], required=False)

@@ -1,6 +1,6 @@
 """The API of the queue and of series: one view per operation. Views parse, call one
 service, and build the output with plain functions; service errors become HTTP answers in
-psched.api.exception_handler."""
+psched.lib.api.exception_handler."""
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
@@ -8,21 +8,22 @@ from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from psched.lib.api import StrictCharField
+from psched.lib.api import StrictCharField, datetime_text
 
 from .api import ScheduledPostOutputSerializer, scheduled_post_serialize
 from .models import ScheduledPost, Series
-from .queue import queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone
+from .queue import queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_time_parse
 from .series import Occurrence, series_create, series_next, series_stop, series_update
-
-_format_datetime = serializers.DateTimeField().to_representation
-
 
 # --- the queue ------------------------------------------------------------------------------
 
 class QueueSlotSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 Monday … 6 Sunday.")
-    time = serializers.CharField(help_text="HH:MM, or HH:MM:SS, in the user's zone.")
+    time = StrictCharField(help_text="HH:MM, or HH:MM:SS, in the user's zone.")
+
+    def validate_time(self, value):
+        slot_time_parse(value)  # a ValidationError names time, in this slot's entry
+        return value
 
 
 class QueueSlotsOutputSerializer(serializers.Serializer):
@@ -50,6 +51,13 @@ class QueueSlotsApi(APIView):
 
     @extend_schema(request=QueueSlotSerializer(many=True), responses=QueueSlotsOutputSerializer)
     def put(self, request):
+        if not isinstance(request.data, list):
+            raise ParseError('Send a JSON list of slots, e.g. [{"weekday": 0, "time": "09:00"}].')
+        # One entry per slot in a 400, {} for the good ones (like a bulk schedule).
+        checked = [QueueSlotSerializer(data=item) for item in request.data]
+        errors = [{} if slot.is_valid() else slot.errors for slot in checked]
+        if any(errors):
+            raise serializers.ValidationError(errors)
         slots = queue_slots_replace(user=request.user, slots=request.data)
         return Response(queue_slots_serialize(user=request.user, slots=slots))
 
@@ -61,8 +69,7 @@ class QueueListApi(APIView):
 
     @extend_schema(responses=ScheduledPostOutputSerializer(many=True))
     def get(self, request):
-        posts = queue_posts(user=request.user)[:1000]
-        return Response([scheduled_post_serialize(post) for post in posts])
+        return Response([scheduled_post_serialize(post) for post in queue_posts(user=request.user)[:1000]])
 
 
 class QueueMoveInputSerializer(serializers.Serializer):
@@ -128,7 +135,7 @@ class SeriesOutputSerializer(serializers.Serializer):
 def occurrence_serialize(occurrence: Occurrence) -> dict:
     return {
         "index": occurrence.index,
-        "publish_at": _format_datetime(occurrence.instant),
+        "publish_at": datetime_text(occurrence.instant),
         "local": occurrence.local.isoformat(),
     }
 
@@ -147,9 +154,9 @@ def series_serialize(series: Series) -> dict:
         "published": series.published_count,
         "pending": series.pending_count,
         "next": [occurrence_serialize(o) for o in series_next(series=series)],
-        "materialized_until": _format_datetime(series.materialized_until) if series.materialized_until else None,
-        "created_at": _format_datetime(series.created_at),
-        "updated_at": _format_datetime(series.updated_at),
+        "materialized_until": datetime_text(series.materialized_until),
+        "created_at": datetime_text(series.created_at),
+        "updated_at": datetime_text(series.updated_at),
     }
 
 

@@ -3,19 +3,66 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.services import user_timezone
+from feed.views import feed_page
+from psched.lib.errors import Conflict
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices
 
-from .forms import QueueSlotForm, SeriesEditForm, SeriesForm
+from .forms import PlanComposeForm, QueueSlotForm, SeriesEditForm, SeriesForm
 from .models import ScheduledPost, Series
-from .queue import queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_describe
+from .queue import (
+    queue_move,
+    queue_posts,
+    queue_share_now,
+    queue_slots,
+    queue_slots_replace,
+    queue_zone,
+    queued_post_create,
+    slot_describe,
+)
 from .series import series_create, series_next, series_stop, series_update
-from .services import Conflict
+from .services import draft_create
+
+
+def _compose(request, create):
+    """The feed's compose form sent by "Save draft" or "Add to queue": `create(data)` makes the
+    post and returns where to go; errors show on the feed page, next to the fields."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("feed:index"))
+    form = PlanComposeForm(request.POST)
+    if form.is_valid():
+        try:
+            return create(form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+    return feed_page(request, form)
+
+
+@require_POST
+def compose_draft(request):
+    def create(data):
+        draft_create(author=request.user, text=data["text"], timezone_name=data["timezone"] or None)
+        messages.success(request, "Draft saved. Schedule or queue it from your drafts.")
+        return redirect("scheduling:mine")
+
+    return _compose(request, create)
+
+
+@require_POST
+def compose_queue(request):
+    def create(data):
+        post = queued_post_create(author=request.user, text=data["text"])
+        messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+        return redirect("scheduling:queue")
+
+    return _compose(request, create)
 
 
 def _slot_dicts(slots) -> list[dict]:

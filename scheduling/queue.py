@@ -13,10 +13,12 @@ from django.utils import timezone
 
 from accounts.services import user_timezone
 from feed.services import post_text_clean
+
+from psched.lib.errors import Conflict
 from psched.lib.timeparse import UTC, zone_get
 
 from .models import WEEKDAYS, QueueSlot, ScheduledPost
-from .services import Conflict, scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
+from .services import scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
 
 Status = ScheduledPost.Status
 # Posts that hold a slot: waiting for their time, or claimed by a node.
@@ -53,8 +55,8 @@ def slot_time_parse(value) -> time:
 
 
 def queue_slots_clean(*, slots) -> list[tuple[int, time]]:
-    """Validates a PUT body: a list of {"weekday": 0-6, "time": "HH:MM[:SS]"}. Raises
-    ValidationError with one dict per item ({} for good ones), like a bulk schedule."""
+    """Validates a list of {"weekday": 0-6, "time": "HH:MM[:SS]"}; a ValidationError naming
+    slots says which slot is wrong and how."""
     if not isinstance(slots, list):
         raise ValidationError({"slots": ['Send a list such as [{"weekday": 0, "time": "09:00"}].']})
     if len(slots) > MAX_SLOTS:
@@ -76,21 +78,12 @@ def queue_slots_clean(*, slots) -> list[tuple[int, time]]:
         if not problems:
             cleaned.append((weekday, at))
     if any(errors):
-        raise QueueSlotsError(errors)
-    return sorted(set(cleaned))
-
-
-class QueueSlotsError(ValidationError):
-    """Per-item errors of a slots list; `items` keeps them in order, one dict per slot, for
-    the API's 400 (the same shape as a bulk schedule's)."""
-
-    def __init__(self, items: list[dict]):
-        self.items = items
-        super().__init__({"slots": [
+        raise ValidationError({"slots": [
             f"slot {n}: {field}: {' '.join(messages)}"
-            for n, problems in enumerate(items, start=1)
+            for n, problems in enumerate(errors, start=1)
             for field, messages in problems.items()
         ]})
+    return sorted(set(cleaned))
 
 
 def slot_instants(*, slots: list[tuple[int, time]], zone_name: str, after: datetime) -> Iterator[datetime]:
@@ -181,7 +174,7 @@ def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None) -> Sche
     post.queued, post.timezone = True, zone
     scheduled_post_reschedule(post=post, publish_at=instant)
     if was_draft:
-        scheduled_posts_announce(scheduled_posts=[post])
+        scheduled_posts_announce(posts=[post])
     return post
 
 

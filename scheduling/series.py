@@ -22,10 +22,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from feed.services import post_text_clean
+from psched.lib.errors import Conflict
 from psched.lib.timeparse import UTC, zone_get
 
 from .models import ScheduledPost, Series
-from .services import MAX_SCHEDULE_AHEAD, Conflict, scheduled_post_reschedule, scheduled_posts_insert
+from .services import MAX_SCHEDULE_AHEAD, scheduled_post_reschedule, scheduled_posts_insert
 
 Status = ScheduledPost.Status
 # Occurrences checked against PSCHED_SERIES_MIN_SECONDS.

@@ -70,23 +70,23 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
 
 
 def scheduled_posts_insert(*, rows: list[ScheduledPost]) -> list[ScheduledPost]:
-    """Inserts new pending posts (plain, queued or series occurrences) and routes each to a
-    dispatcher node, in one transaction: the one way a scheduled post comes to exist."""
+    """Inserts new pending posts (plain, queued or series occurrences), all or nothing; the
+    receivers of scheduled_posts_created (dispatchers: routing to a node) act in the same
+    transaction. The one way a post that is due some day comes to exist."""
     with transaction.atomic():
         created = ScheduledPost.objects.bulk_create(rows)
-        scheduled_posts_announce(scheduled_posts=[row for row in created if row.status == Status.PENDING])
+        scheduled_posts_announce(posts=created)
     return created
 
 
-def scheduled_posts_announce(*, scheduled_posts: list[ScheduledPost]) -> None:
-    """Tells the receivers of scheduled_posts_created (dispatchers: routing to a node) about
-    posts that are now pending: new ones, and drafts just scheduled."""
-    scheduled_posts_created.send(sender=ScheduledPost, scheduled_posts=scheduled_posts)
+def scheduled_posts_announce(*, posts: list[ScheduledPost]) -> None:
+    """Tells the apps above that these posts are now pending (new, or a draft scheduled)."""
+    scheduled_posts_created.send(sender=ScheduledPost, scheduled_posts=[post for post in posts if post.status == Status.PENDING])
 
 
 def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
     """Creates validated posts, all or nothing; the receivers of scheduled_posts_created
-    (dispatchers: routing to a node) act in the same transaction (scheduled_posts_insert)."""
+    (dispatchers: routing to a node) act in the same transaction."""
     rows = [
         ScheduledPost(
             author=author,
@@ -160,7 +160,7 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
         return post
     scheduled_post_reschedule(post=post, publish_at=post.publish_at)
     if was_draft:
-        scheduled_posts_announce(scheduled_posts=[post])
+        scheduled_posts_announce(posts=[post])
     return post
 
 

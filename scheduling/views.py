@@ -12,7 +12,6 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
-from feed.forms import ComposeForm
 from feed.views import feed_page
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices, zone_get
@@ -20,7 +19,7 @@ from psched.lib.timeparse import zone_choices, zone_get
 from . import calendar as cal
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
-from .queue import queued_post_create, scheduled_post_enqueue, slot_describe
+from .queue import scheduled_post_enqueue, slot_describe
 from .selectors import (
     scheduled_posts_drafts,
     scheduled_posts_history,
@@ -28,27 +27,17 @@ from .selectors import (
     scheduled_posts_visible,
     series_overview,
 )
-from .services import (
-    Conflict,
-    draft_create,
-    scheduled_post_cancel,
-    scheduled_post_create,
-    scheduled_post_retry,
-    scheduled_post_update,
-)
+from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
+
 
 CALENDAR_ZONE_COOKIE = "psched_tz"
 
-
 @require_POST
 def compose(request):
-    """The "Schedule", "Save draft" and "Add to queue" buttons of the feed's compose form.
-    Errors show on the feed page, next to the fields, as "Post now"'s do."""
+    """The "Schedule" button of the feed's compose form. Errors show on the feed page, next to
+    the fields, as "Post now"'s do."""
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("feed:index"))
-    action = request.POST.get("action")
-    if action in ("draft", "queue"):
-        return _compose_unscheduled(request, action)
     form = ScheduleComposeForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -65,26 +54,6 @@ def compose(request):
                 request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}"
             )
             return redirect("scheduling:mine")
-    return feed_page(request, form)
-
-
-def _compose_unscheduled(request, action: str):
-    """"Save draft" (text kept without a time) and "Add to queue" (the next free slot)."""
-    form = ComposeForm(request.POST)
-    if form.is_valid():
-        text = form.cleaned_data["text"]
-        try:
-            if action == "draft":
-                zone = str(getattr(request, "user_zone", "")) or None
-                draft_create(author=request.user, text=text, timezone_name=zone)
-                messages.success(request, "Draft saved. Schedule or queue it from your drafts.")
-                return redirect("scheduling:mine")
-            post = queued_post_create(author=request.user, text=text)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
-            return redirect("scheduling:queue")
     return feed_page(request, form)
 
 

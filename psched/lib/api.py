@@ -30,12 +30,8 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-def validation_error_detail(error: ValidationError) -> dict | list:
-    """`{"field": ["message"]}`; errors that name no field go under non_field_errors. An error
-    about a list body that keeps its `items` (one dict per item, {} for good ones) gives those."""
-    items = getattr(error, "items", None)
-    if isinstance(items, list):
-        return items
+def validation_error_detail(error: ValidationError) -> dict:
+    """`{"field": ["message"]}`; errors that name no field go under non_field_errors."""
     if hasattr(error, "error_dict"):
         return error.message_dict
     return {"non_field_errors": error.messages}

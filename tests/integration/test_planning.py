@@ -7,7 +7,6 @@ import pytest
 
 from stack import wait_for
 
-
 pytestmark = pytest.mark.integration
 # Seconds-apart series need the minimum interval lowered.
 PLANNING_ENV = {"PSCHED_SERIES_MIN_SECONDS": "1"}

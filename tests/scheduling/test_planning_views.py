@@ -10,7 +10,7 @@ from scheduling.queue import queue_slots_replace, queued_post_create
 
 def test_it_saves_a_draft_from_the_compose_form(client, alice):
     client.force_login(alice)
-    response = client.post("/scheduled/new/", {"text": "an idea", "action": "draft"})
+    response = client.post("/scheduled/draft/", {"text": "an idea", "action": "draft"})
     assert response.status_code == 302 and response["Location"] == "/scheduled/"
     draft = ScheduledPost.objects.get(author=alice)
     assert draft.status == "draft" and draft.publish_at is None
@@ -22,7 +22,7 @@ def test_it_adds_to_the_queue_from_the_compose_form_and_says_which_slot(client, 
     user_set_timezone(user=alice, timezone_name="Europe/Paris")
     queue_slots_replace(user=alice, slots=[{"weekday": 1, "time": "09:00"}])
     client.force_login(alice)
-    response = client.post("/scheduled/new/", {"text": "queued one", "action": "queue"}, follow=True)
+    response = client.post("/queue/new/", {"text": "queued one", "action": "queue"}, follow=True)
     page = response.content.decode()
     assert "Queued for Tue " in page and " 09:00 Europe/Paris" in page
     assert "queued one" in page
@@ -30,7 +30,7 @@ def test_it_adds_to_the_queue_from_the_compose_form_and_says_which_slot(client, 
 
 def test_it_explains_that_the_queue_needs_slots(client, alice):
     client.force_login(alice)
-    page = client.post("/scheduled/new/", {"text": "queued one", "action": "queue"}).content.decode()
+    page = client.post("/queue/new/", {"text": "queued one", "action": "queue"}).content.decode()
     assert "You have no posting slots yet" in page
     assert not ScheduledPost.objects.exists()
 
@@ -38,7 +38,7 @@ def test_it_explains_that_the_queue_needs_slots(client, alice):
 def test_it_queues_a_draft_from_the_scheduled_page(client, alice):
     queue_slots_replace(user=alice, slots=[{"weekday": 3, "time": "10:00"}])
     client.force_login(alice)
-    client.post("/scheduled/new/", {"text": "draft one", "action": "draft"})
+    client.post("/scheduled/draft/", {"text": "draft one", "action": "draft"})
     draft = ScheduledPost.objects.get(author=alice)
     response = client.post(f"/scheduled/{draft.id}/edit/", {"text": "draft one", "timezone": "UTC", "action": "queue"})
     assert response.status_code == 302
@@ -48,7 +48,7 @@ def test_it_queues_a_draft_from_the_scheduled_page(client, alice):
 
 def test_it_schedules_a_draft_from_its_edit_page(client, alice):
     client.force_login(alice)
-    client.post("/scheduled/new/", {"text": "draft one", "action": "draft"})
+    client.post("/scheduled/draft/", {"text": "draft one", "action": "draft"})
     draft = ScheduledPost.objects.get(author=alice)
     when = (timezone.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
     page = client.post(f"/scheduled/{draft.id}/edit/", {"text": "x", "timezone": "UTC", "action": "save"}).content.decode()
