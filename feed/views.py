@@ -19,7 +19,11 @@ from .services import post_create
 def index(request):
     """The feed, and the compose form's "Post now". Its "Schedule" button posts to a view of
     scheduling (the button's formaction); an old form that still sends it here is passed on."""
-    form = ComposeForm(request.POST or None, initial={"timezone": str(getattr(request, "user_zone", ""))})
+    # The calendar links here with a time to compose at: ?publish_at=<local>&timezone=<zone>.
+    form = ComposeForm(request.POST or None, initial={
+        "timezone": request.GET.get("timezone", "")[:64] or str(getattr(request, "user_zone", "")),
+        "publish_at": request.GET.get("publish_at", "")[:32],
+    })
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())

@@ -4,6 +4,7 @@ from . import planning_views, views
 
 app_name = "scheduling"
 urlpatterns = [
+    path("calendar/", views.calendar, name="calendar"),
     path("scheduled/", views.mine, name="mine"),
     path("scheduled/new/", views.compose, name="compose"),
     path("scheduled/draft/", planning_views.compose_draft, name="compose-draft"),
