@@ -101,15 +101,6 @@ class ScheduledPostListApi(generics.ListAPIView):
     serializer_class = ScheduledPostOutputSerializer
     pagination_class = PublishAtPagination
 
-    class DraftOrQueueInputSerializer(serializers.Serializer):
-        """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
-        (`"queue": true`)."""
-
-        text = StrictCharField(trim_whitespace=False, allow_blank=True)
-        draft = serializers.BooleanField(required=False)
-        queue = serializers.BooleanField(required=False)
-        timezone = StrictCharField(required=False, allow_null=True)
-
     @property
     def paginator(self):
         # Drafts have no publish_at to page by: newest first instead.
@@ -136,6 +127,15 @@ class ScheduledPostListApi(generics.ListAPIView):
 class ScheduledPostCreateApi(APIView):
     """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
     all or nothing."""
+
+    class DraftOrQueueInputSerializer(serializers.Serializer):
+        """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
+        (`"queue": true`)."""
+
+        text = StrictCharField(trim_whitespace=False, allow_blank=True)
+        draft = serializers.BooleanField(required=False)
+        queue = serializers.BooleanField(required=False)
+        timezone = StrictCharField(required=False, allow_null=True)
 
     class ScheduleInputSerializer(serializers.Serializer):
         # Strings on purpose: the service parses times and zones and explains what is wrong.

@@ -19,42 +19,42 @@ def slots(alice, *pairs):
 
 
 def test_it_keeps_the_local_time_of_a_slot_across_the_spring_change():
-    # Europe/Paris springs forward on Sunday 2027-03-28: 09:00 is 08:00Z before, 07:00Z after.
-    found = slot_instants(slots=[(6, time(9))], zone_name="Europe/Paris", after=utc(2027, 3, 20, 12))
-    assert [next(found), next(found), next(found)] == [utc(2027, 3, 21, 8), utc(2027, 3, 28, 7), utc(2027, 4, 4, 7)]
+    # Europe/Paris springs forward on Sunday 2025-03-30: 09:00 is 08:00Z before, 07:00Z after.
+    found = slot_instants(slots=[(6, time(9))], zone_name="Europe/Paris", after=utc(2025, 3, 22, 12))
+    assert [next(found), next(found), next(found)] == [utc(2025, 3, 23, 8), utc(2025, 3, 30, 7), utc(2025, 4, 6, 7)]
 
 
 def test_it_keeps_the_local_time_of_a_slot_across_the_autumn_change_in_new_york():
-    # America/New_York falls back on Sunday 2027-11-07: 09:00 is 13:00Z before, 14:00Z after.
-    found = slot_instants(slots=[(0, time(9))], zone_name="America/New_York", after=utc(2027, 11, 1, 14))
-    assert [next(found), next(found)] == [utc(2027, 11, 8, 14), utc(2027, 11, 15, 14)]
+    # America/New_York falls back on Sunday 2025-11-02: 09:00 is 13:00Z before, 14:00Z after.
+    found = slot_instants(slots=[(0, time(9))], zone_name="America/New_York", after=utc(2025, 10, 27, 14))
+    assert [next(found), next(found)] == [utc(2025, 11, 3, 14), utc(2025, 11, 10, 14)]
 
 
 def test_it_moves_a_slot_in_a_dst_gap_forward_and_takes_the_first_of_a_fold():
-    gap = slot_instants(slots=[(6, time(2, 30))], zone_name="Europe/Paris", after=utc(2027, 3, 27))
-    assert next(gap) == utc(2027, 3, 28, 1, 30)  # 03:30 CEST: moved forward by the hour skipped
-    fold = slot_instants(slots=[(6, time(2, 30))], zone_name="Europe/Paris", after=utc(2027, 10, 30))
-    assert next(fold) == utc(2027, 10, 31, 0, 30)  # 02:30 CEST, the first of the two
+    gap = slot_instants(slots=[(6, time(2, 30))], zone_name="Europe/Paris", after=utc(2025, 3, 29))
+    assert next(gap) == utc(2025, 3, 30, 1, 30)  # 03:30 CEST: moved forward by the hour skipped
+    fold = slot_instants(slots=[(6, time(2, 30))], zone_name="Europe/Paris", after=utc(2025, 10, 25))
+    assert next(fold) == utc(2025, 10, 26, 0, 30)  # 02:30 CEST, the first of the two
 
 
 def test_it_finds_the_next_free_slot_across_a_week_boundary_and_a_dst_change(alice):
     user_set_timezone(user=alice, timezone_name="Europe/Paris")
     slots(alice, (6, time(9)))  # Sundays 09:00
-    now = utc(2027, 3, 20, 12)  # Saturday
+    now = utc(2025, 3, 22, 12)  # Saturday
     ScheduledPost.objects.create(
-        author=alice, text="taken", publish_at=utc(2027, 3, 21, 8), due_at=utc(2027, 3, 21, 8), timezone="UTC"
+        author=alice, text="taken", publish_at=utc(2025, 3, 23, 8), due_at=utc(2025, 3, 23, 8), timezone="UTC"
     )
     # Sunday the 21st is held: the next is a week later, after the change, still 09:00 local.
-    assert queue_next_slot(user=alice, now=now) == utc(2027, 3, 28, 7)
+    assert queue_next_slot(user=alice, now=now) == utc(2025, 3, 30, 7)
 
 
 def test_it_ignores_cancelled_posts_when_looking_for_a_free_slot(alice):
     slots(alice, (6, time(9)))
-    now = utc(2027, 3, 20, 12)
+    now = utc(2025, 3, 22, 12)
     ScheduledPost.objects.create(
-        author=alice, text="gone", publish_at=utc(2027, 3, 21, 9), due_at=utc(2027, 3, 21, 9), status="cancelled"
+        author=alice, text="gone", publish_at=utc(2025, 3, 23, 9), due_at=utc(2025, 3, 23, 9), status="cancelled"
     )
-    assert queue_next_slot(user=alice, now=now) == utc(2027, 3, 21, 9)
+    assert queue_next_slot(user=alice, now=now) == utc(2025, 3, 23, 9)
 
 
 def test_it_queues_a_post_and_says_which_slot(api, alice, node):
