@@ -6,10 +6,10 @@ from .services import node_set_state
 
 @admin.register(DispatcherNode)
 class DispatcherNodeAdmin(admin.ModelAdmin):
-    list_display = ["name", "state", "weight", "last_seen"]
+    list_display = ["name", "state", "weight", "last_seen", "clock_offset_ms"]
     list_filter = ["state"]
     search_fields = ["name"]
-    exclude = ["credential_hash"]
+    readonly_fields = ["last_seen", "last_tick_ms", "clock_offset_ms"]
     actions = ["drain", "activate"]
 
     def _set_state(self, request, queryset, state):

@@ -87,7 +87,7 @@ class Stack:
                     "--no-control-socket")
         self._spawn("node", sys.executable, "manage.py", "run_dispatcher", self.node_name, "--loglevel", "WARNING")
         self._spawn(
-            "beat", str(BIN / "celery"), "-A", "psched", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
+            "beat", str(BIN / "celery"), "-A", "psched", "beat", "-S", "dispatchers.beat:TickScheduler",
             "--pidfile=", "--loglevel", "WARNING",
         )
         self._wait_for_web()

@@ -258,7 +258,7 @@ class Stack:
 
     def start_beat(self, name: str = "beat"):
         self.spawn(name, [
-            str(VENV_BIN / "celery"), "-A", "psched", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
+            str(VENV_BIN / "celery"), "-A", "psched", "beat", "-S", "dispatchers.beat:TickScheduler",
             "--pidfile=", "--loglevel", "INFO",
         ])
 
