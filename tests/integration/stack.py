@@ -1,7 +1,8 @@
 """A whole psched on 127.0.0.1 for integration tests: a private Redis (or, with broker="amqp",
 a private vhost on the local RabbitMQ), a fresh MariaDB database, gunicorn, dispatcher nodes
 and beat as real processes. Each Stack is independent (own database, own broker, own ports),
-so scenarios can run in parallel.
+so scenarios can run in parallel. With a `network` (tests/integration/netns.py), the processes
+it places run on test hosts of their own, with their own addresses and clocks.
 
 Nodes call back through a FaultProxy in front of gunicorn, so a test can make the callback
 target answer 503 or refuse connections without touching psched's code."""
@@ -110,8 +111,9 @@ class FaultProxy:
 
 
 class Stack:
-    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None):
+    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None, network=None):
         self.name = name
+        self.network = network
         self.id = f"{name}_{uuid.uuid4().hex[:8]}"
         self.database = f"psched_it_{self.id}"
         self.logs = ARTIFACTS / self.id
@@ -127,6 +129,11 @@ class Stack:
         self.tokens = {}
 
     # --- lifecycle --------------------------------------------------------------------
+    @property
+    def web_address(self) -> str:
+        web_host = self.network and self.network.placement.get("web")
+        return web_host.address if web_host else "127.0.0.1"
+
     @property
     def env(self) -> dict:
         broker_url = (
@@ -201,8 +208,11 @@ class Stack:
 
     def spawn(self, name: str, argv: list[str]):
         log = open(self.logs / f"{name}.log", "ab")
+        env = self.env
+        if self.network:
+            argv, env = self.network.command(name, argv, env, web=f"{self.web_address}:{self.web_port}")
         self.processes[name] = subprocess.Popen(
-            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         return self.processes[name]
 
@@ -244,17 +254,20 @@ class Stack:
 
     def start_web(self):
         self.spawn("web", [
-            str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.web_port}",
+            str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"{self.web_address}:{self.web_port}",
             "--workers", "2", "--threads", "4", "--timeout", "60", "--log-level", "warning",
         ])
 
     def stop_web(self, sig=signal.SIGKILL):
         """Really stops gunicorn (SIGKILL by default: callbacks in flight die with it)."""
         self.kill("web", sig)
-        wait_for(lambda: not _port_open(self.web_port), 10, what="web server gone")
+        wait_for(lambda: not _port_open(self.web_port, self.web_address), 10, what="web server gone")
 
-    def start_node(self, node: str):
-        self.spawn(f"node-{node}", [str(VENV_BIN / "python"), "manage.py", "run_dispatcher", node, "--loglevel", "INFO"])
+    def start_node(self, node: str, process: str | None = None):
+        """Starts a worker of `node`; `process` names a second worker of the same node."""
+        self.spawn(process or f"node-{node}", [
+            str(VENV_BIN / "python"), "manage.py", "run_dispatcher", node, "--loglevel", "INFO",
+        ])
 
     def start_beat(self, name: str = "beat"):
         self.spawn(name, [
@@ -267,7 +280,7 @@ class Stack:
 
     def web_ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/api/", timeout=2) as response:
+            with urllib.request.urlopen(f"http://{self.web_address}:{self.web_port}/api/", timeout=2) as response:
                 return response.status == 200
         except (OSError, urllib.error.URLError):
             return False
@@ -292,7 +305,9 @@ class Stack:
         if token:
             headers["Authorization"] = f"Token {token}"
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"http://127.0.0.1:{self.web_port}{path}", data=data, method=method, headers=headers)
+        req = urllib.request.Request(
+            f"http://{self.web_address}:{self.web_port}{path}", data=data, method=method, headers=headers
+        )
         try:
             with urllib.request.urlopen(req, timeout=60) as response:
                 text = response.read().decode()
@@ -373,7 +388,7 @@ class Stack:
             raise AssertionError(f"{error}; status counts now {self.status_counts()}; logs in {self.logs}") from None
 
 
-def _port_open(port: int) -> bool:
+def _port_open(port: int, address: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((address, port)) == 0

@@ -1,0 +1,116 @@
+"""psched on several machines: the web server, beat and three dispatcher nodes each on a test
+host of its own (a network namespace with its own address, and its own clock where a scenario
+skews it with libfaketime), MariaDB and Redis reached over the network. Each scenario
+schedules 1,000 posts and ends by counting: every post published exactly once.
+docs/reliability.md lists what psched does about each fault."""
+import signal
+import time
+
+import pytest
+import redis
+
+from .stack import wait_for
+from .test_faults import held_by, schedule_spread
+from .test_pipeline import assert_each_published_once
+
+pytestmark = pytest.mark.integration
+
+POSTS = 1000
+
+
+def assert_all_published_once(stack, ids, timeout=180):
+    stack.wait_settled(len(ids), timeout=timeout)
+    assert_each_published_once(stack, ids)
+    assert stack.status_counts() == {"published": len(ids)}
+    (posts,) = stack.query("SELECT COUNT(*) FROM feed_post")[0]
+    assert posts == len(ids)
+
+
+def lateness(stack) -> list[int]:
+    return [row[0] for row in stack.query("SELECT lateness_ms FROM scheduling_scheduledpost ORDER BY lateness_ms")]
+
+
+def node_states(stack) -> dict:
+    return dict(stack.query("SELECT name, state FROM dispatchers_dispatchernode"))
+
+
+def test_skewed_clocks_change_nothing_but_the_reported_offset(hosts_stack):
+    stack = hosts_stack(clocks={"a": "+30s", "b": "-30s"})
+    ids = schedule_spread(stack, "skew", start=6, seconds=20)
+    assert_all_published_once(stack, ids)
+    # By the database clock, nothing went out before its time: the node 30 s ahead did not
+    # publish early, and the one 30 s behind was never marked down.
+    early = stack.query("SELECT COUNT(*) FROM feed_post WHERE published_at < scheduled_for")[0][0]
+    assert early == 0
+    assert node_states(stack) == {"a": "active", "b": "active", "c": "active"}
+    for node in "abc":
+        assert "dispatcher nodes down" not in stack.log_text(f"node-{node}")
+    per_node = stack.published_per_node()
+    assert all(per_node.get(node, 0) >= POSTS * 0.15 for node in "abc"), per_node
+    late = lateness(stack)
+    p99 = late[int(0.99 * (len(late) - 1))]
+    assert p99 < 1000, f"lateness p99 {p99} ms"
+    offsets = dict(stack.query("SELECT name, clock_offset_ms FROM dispatchers_dispatchernode"))
+    assert 28_000 < offsets["a"] < 32_000 and -32_000 < offsets["b"] < -28_000 and abs(offsets["c"]) < 2000, offsets
+    listing = stack.manage("dispatcher_list")
+    assert "+30." in listing and "-30." in listing
+    print(f"per node {per_node}, lateness p99 {p99} ms, max {late[-1]} ms, offsets {offsets}")
+
+
+def test_a_partitioned_node_is_failed_over_and_its_late_callbacks_change_nothing(hosts_stack):
+    stack = hosts_stack()
+    ids = schedule_spread(stack, "partition", start=6, seconds=30)
+    wait_for(lambda: held_by(stack, "c") > 0, 40, interval=0.02, what="node c holding claims")
+    stack.network["c"].cut()
+    cut_at = time.monotonic()
+    held = [row[0] for row in stack.query(
+        "SELECT s.id FROM scheduling_scheduledpost s JOIN dispatchers_dispatchernode n ON n.id = s.dispatcher_id "
+        "WHERE n.name = 'c' AND s.status IN ('publishing', 'published')")]
+    wait_for(lambda: node_states(stack)["c"] == "down", 40, what="node c marked down")
+    time.sleep(max(0.0, 20 - (time.monotonic() - cut_at)))  # the partition lasts 20 s
+    stack.network["c"].restore()
+    assert_all_published_once(stack, ids)
+    wait_for(lambda: node_states(stack)["c"] == "active", 60, what="node c back after the partition")
+    # What c held when it was cut off went out through a and b (or through c before the cut).
+    (through_others,) = stack.query(
+        "SELECT COUNT(*) FROM feed_post p JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id "
+        f"WHERE n.name <> 'c' AND p.scheduled_post_id IN ({','.join(map(str, held))})")[0]
+    assert through_others > 0
+    print(f"c held {len(held)} posts when cut; {through_others} went out through a and b")
+
+
+def test_a_node_killed_mid_run_delays_its_posts_by_seconds_not_a_lease(hosts_stack):
+    stack = hosts_stack()
+    ids = schedule_spread(stack, "failover", start=6, seconds=20)
+    wait_for(lambda: held_by(stack, "c") > 0, 40, interval=0.02, what="node c holding claims")
+    stack.kill("node-c", signal.SIGKILL)
+    wait_for(lambda: node_states(stack)["c"] == "down", 40, what="node c marked down")
+    assert_all_published_once(stack, ids)
+    late = lateness(stack)
+    assert late[-1] < 10_000, f"a post went out {late[-1]} ms after its time"
+    # A stopped node costs nothing: beat stops sending ticks to its queue after a couple.
+    broker = redis.Redis(host="127.0.0.1", port=stack.redis_port)
+    waiting = [broker.llen("dispatch.c")]
+    for _ in range(3):
+        wait_for(lambda: broker.llen("dispatch.b") == 0, 10, what="b's queue drained")  # beat is ticking
+        time.sleep(1)
+        waiting.append(broker.llen("dispatch.c"))
+    assert max(waiting) <= 2, waiting
+    print(f"max lateness {late[-1]} ms; ticks waiting for the stopped node: {waiting}")
+
+
+def test_a_second_worker_of_a_node_and_the_first_stopped_refuse_no_callback(hosts_stack):
+    stack = hosts_stack()
+    ids = schedule_spread(stack, "workers", start=6, seconds=20)
+    stack.start_node("a", process="node-a-2")
+    wait_for(lambda: " ready." in stack.log_text("node-a-2"), 60, what="the second worker of a ready")
+    wait_for(lambda: held_by(stack, "a") > 0, 40, interval=0.02, what="node a holding claims")
+    stack.kill("node-a", signal.SIGTERM, wait=60)  # the first drains what it holds, then stops
+    assert_all_published_once(stack, ids)
+    (refused,) = stack.query(
+        "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE last_error LIKE '%%credential%%' OR last_error LIKE '%%403%%'"
+    )[0]
+    assert refused == 0
+    for log in ("node-a", "node-a-2"):
+        assert "revoked credential" not in stack.log_text(log)
+    assert stack.published_per_node().get("a", 0) > 0
