@@ -31,6 +31,16 @@ install: $(VENV)/.installed
 	@echo "== installing chromium, the browser the tests in tests/browser drive headless (apt: chromium)"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
 
+# The multi-host scenarios (tests/integration/test_hosts.py) put test hosts in network
+# namespaces, reach MariaDB and Redis through socat, and skew host clocks with libfaketime.
+/usr/bin/faketime:
+	@echo "== installing faketime, which skews the clocks of test hosts (apt: faketime)"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq faketime
+
+/usr/bin/socat:
+	@echo "== installing socat, which forwards test hosts to MariaDB and Redis (apt: socat)"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq socat
+
 run: install
 	@mkdir -p var
 	DEBUG=1 $(PY) manage.py migrate --noinput -v0
@@ -39,7 +49,7 @@ run: install
 	@echo "== starting web on http://127.0.0.1:$(PORT)/, dispatcher node 'local' and beat (Ctrl-C stops all)"
 	DEBUG=1 PORT=$(PORT) PSCHED_API_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
-test: install /usr/bin/chromium
+test: install /usr/bin/chromium /usr/bin/faketime /usr/bin/socat
 	SECRET_KEY=test-secret-key $(PY) manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SECRET_KEY=test-secret-key \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -166,7 +166,8 @@ class Stack:
         for node in nodes:
             self.start_node(node)
         self.start_beat()
-        wait_for(lambda: self.web_ready(), 30, what="web server")
+        # Generous: several stacks start at once on a 2-core machine shared with other work.
+        wait_for(lambda: self.web_ready(), 120, what="web server")
         for node in nodes:
             self.wait_node_ticking(node)
         return self
@@ -285,7 +286,7 @@ class Stack:
         except (OSError, urllib.error.URLError):
             return False
 
-    def wait_node_ticking(self, node: str, timeout: float = 40):
+    def wait_node_ticking(self, node: str, timeout: float = 90):
         start = self.query("SELECT NOW(6)")[0][0]
         wait_for(
             lambda: self.query("SELECT 1 FROM dispatchers_dispatchernode WHERE name=%s AND last_seen > %s", (node, start)),
