@@ -132,6 +132,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the views' exceptions first-hand: a database that is down is a 503.
+    "psched.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "psched.urls"

@@ -4,7 +4,8 @@ import shutil
 import pytest
 
 from .netns import HostNetwork
-from .stack import MYSQL, Stack
+from .mariadb import PrivateMariaDB
+from .stack import MYSQL, Stack, free_port
 
 
 @pytest.fixture
@@ -33,10 +34,17 @@ def hosts_stack(request):
             pytest.fail(f"{tool} is missing: `make test` installs it (apt: {tool}).")
     made = []
 
-    def make(*, clocks=None, env=None, nodes=("a", "b", "c")):
+    def make(*, clocks=None, env=None, nodes=("a", "b", "c"), private_database=False):
+        """private_database: a MariaDB server of the scenario's own (stack.database), to restart."""
         network = HostNetwork(["web", "beat", *nodes]).up()
-        stack = Stack(request.node.name[:20].replace("[", "_").replace("]", ""), env=env, network=network)
+        stack = Stack(
+            request.node.name[:20].replace("[", "_").replace("]", ""), env=env, network=network,
+            mysql_port=free_port() if private_database else MYSQL["port"],
+        )
+        stack.database = None
         made.append((stack, network))
+        if private_database:
+            stack.database = PrivateMariaDB(stack.mysql["port"], stack.logs).install().start()
         network.place("web", "web")
         network.place("beat", "beat")
         for node in nodes:
@@ -44,7 +52,7 @@ def hosts_stack(request):
             network.place(f"node-{node}-2", node)  # a second worker of the node, on its host
         for node, clock in (clocks or {}).items():
             network[node].clock = clock
-        network.forward(MYSQL["port"])
+        network.forward(stack.mysql["port"])
         network.forward(stack.redis_port)
         return stack.start(nodes=nodes)
 
@@ -54,3 +62,5 @@ def hosts_stack(request):
             stack.stop()
         finally:
             network.down()
+            if stack.database:
+                stack.database.remove()

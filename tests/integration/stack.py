@@ -111,9 +111,10 @@ class FaultProxy:
 
 
 class Stack:
-    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None, network=None):
+    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None, network=None, mysql_port=3306):
         self.name = name
         self.network = network
+        self.mysql = {**MYSQL, "port": mysql_port}  # another port: a private MariaDB server
         self.id = f"{name}_{uuid.uuid4().hex[:8]}"
         self.database = f"psched_it_{self.id}"
         self.logs = ARTIFACTS / self.id
@@ -142,7 +143,7 @@ class Stack:
         )
         return {
             **os.environ,
-            "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{self.database}",
+            "DATABASE_URL": f"mysql://root@127.0.0.1:{self.mysql['port']}/{self.database}",
             "CELERY_BROKER_URL": broker_url,
             "SECRET_KEY": "integration-secret",
             "DEBUG": "0",
@@ -180,7 +181,7 @@ class Stack:
         return self
 
     def create_database(self, *, users):
-        with MySQLdb.connect(**MYSQL) as conn:
+        with MySQLdb.connect(**self.mysql) as conn:
             conn.cursor().execute(f"CREATE DATABASE `{self.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         self.manage("migrate", "--noinput", "-v0")
         for user in users:
@@ -191,7 +192,7 @@ class Stack:
             self.kill(name, signal.SIGTERM)
         self.proxy.close()
         try:
-            with MySQLdb.connect(**MYSQL) as conn:
+            with MySQLdb.connect(**self.mysql) as conn:
                 conn.cursor().execute(f"DROP DATABASE IF EXISTS `{self.database}`")
         except MySQLdb.Error:
             pass
@@ -326,7 +327,7 @@ class Stack:
         return created
 
     def query(self, sql: str, args=()):
-        with MySQLdb.connect(db=self.database, **MYSQL) as conn:
+        with MySQLdb.connect(db=self.database, **self.mysql) as conn:
             conn.autocommit(True)
             cursor = conn.cursor()
             cursor.execute(sql, args)
@@ -343,7 +344,7 @@ class Stack:
             "WHERE p.db = %s AND p.id <> CONNECTION_ID()"
         )
         killed = {"connections": 0, "busy": 0}
-        with MySQLdb.connect(**MYSQL) as conn:
+        with MySQLdb.connect(**self.mysql) as conn:
             conn.autocommit(True)
             cursor = conn.cursor()
             deadline = time.monotonic() + seconds
