@@ -35,16 +35,16 @@ def hosts_stack(request):
     made = []
 
     def make(*, clocks=None, env=None, nodes=("a", "b", "c"), private_database=False):
-        """private_database: a MariaDB server of the scenario's own (stack.database), to restart."""
+        """private_database: a MariaDB server of the scenario's own (stack.mariadb), to restart."""
         network = HostNetwork(["web", "beat", *nodes]).up()
         stack = Stack(
             request.node.name[:20].replace("[", "_").replace("]", ""), env=env, network=network,
             mysql_port=free_port() if private_database else MYSQL["port"],
         )
-        stack.database = None
+        stack.mariadb = None
         made.append((stack, network))
         if private_database:
-            stack.database = PrivateMariaDB(stack.mysql["port"], stack.logs).install().start()
+            stack.mariadb = PrivateMariaDB(stack.mysql["port"], stack.logs).install().start()
         network.place("web", "web")
         network.place("beat", "beat")
         for node in nodes:
@@ -62,5 +62,5 @@ def hosts_stack(request):
             stack.stop()
         finally:
             network.down()
-            if stack.database:
-                stack.database.remove()
+            if stack.mariadb:
+                stack.mariadb.remove()

@@ -110,13 +110,13 @@ def test_the_database_restarted_mid_run_loses_and_duplicates_nothing(hosts_stack
     ids = schedule_spread(stack, "restart", start=6, seconds=25)
     published = "SELECT COUNT(*) FROM feed_post"
     wait_for(lambda: stack.query(published)[0][0] >= 100, 60, what="100 posts out before the restart")
-    stack.database.stop(signal.SIGKILL)
+    stack.mariadb.stop(signal.SIGKILL)
     down_at = time.monotonic()
     # Meanwhile the web server says 503 (retry), never 500, and so does /healthz.
     assert stack._call("GET", "/api/posts/")[0] == 503
     assert stack._call("GET", "/healthz")[0] == 503
     time.sleep(max(0.0, 12 - (time.monotonic() - down_at)))  # down for 12 s
-    stack.database.start()
+    stack.mariadb.start()
     assert_all_published_once(stack, ids, timeout=240)
     assert set(node_states(stack).values()) == {"active"}
 
