@@ -132,7 +132,9 @@ def node_ticked_recently(*, node: DispatcherNode, now) -> bool:
 
 def clock_offset_text(offset_ms: int | None) -> str:
     """A node's clock offset for people: "+30.0 s" (ahead of the database clock), "-0.2 s"."""
-    return "unknown" if offset_ms is None else f"{offset_ms / 1000:+.1f} s"
+    if offset_ms is None:
+        return "unknown"
+    return f"{round(offset_ms / 1000, 1) + 0.0:+.1f} s"  # + 0.0: no "-0.0 s" for a few ms behind
 
 
 def clock_offset_warning(offset_ms: int | None) -> str:
