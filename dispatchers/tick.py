@@ -8,7 +8,9 @@ from datetime import timedelta
 import requests
 from django.conf import settings
 
-from psched.db import DatabaseClock
+from psched.lib.db import DatabaseClock
+
+from scheduling.services import Claim
 
 from .models import DispatcherNode
 from .services import (
@@ -37,10 +39,15 @@ class TickReport:
     dropped: bool = False
 
 
-def publish_callback(*, node_name: str, credential: str, claims: list[dict]) -> list[dict]:
+def claim_serialize(claim: Claim) -> dict:
+    """A claim as the callback's body carries it (dispatchers.api.claims_clean reads it back)."""
+    return {"scheduled_post": claim.scheduled_post, "claim_token": claim.claim_token, "version": claim.version}
+
+
+def publish_callback(*, node_name: str, credential: str, claims: list[Claim]) -> list[dict]:
     """POSTs claims to the main side's /api/posts/ and returns its per-item results.
     Raises requests.RequestException when the call did not get an answer it can use."""
-    body = [{key: claim[key] for key in ("scheduled_post", "claim_token", "version")} for claim in claims]
+    body = [claim_serialize(claim) for claim in claims]
     response = _session.post(
         f"{settings.PSCHED_API_URL}/api/posts/",
         json=body,
@@ -56,7 +63,7 @@ def publish_callback(*, node_name: str, credential: str, claims: list[dict]) -> 
     raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
 
 
-def _publish_batch(node: DispatcherNode, credential: str, batch: list[dict], report: TickReport, *, clock) -> None:
+def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport, *, clock) -> None:
     try:
         results = publish_callback(node_name=node.name, credential=credential, claims=batch)
     except (requests.RequestException, ValueError) as error:
@@ -109,17 +116,17 @@ def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport
             return
 
 
-def _publish_when_due(node: DispatcherNode, credential: str, claims: list[dict], report: TickReport, *, clock, sleep) -> None:
+def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim], report: TickReport, *, clock, sleep) -> None:
     """Sends the claims (sorted by due_at) in batches, each as soon as its posts are due by the
     database clock (the callback refuses a post that is not due yet)."""
     position = 0
     while position < len(claims):
-        wait = (claims[position]["due_at"] - clock.now()).total_seconds()
+        wait = (claims[position].due_at - clock.now()).total_seconds()
         if wait > 0:
             sleep(wait)
         now = clock.now()
         batch = []
-        while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position]["due_at"] <= now:
+        while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= now:
             batch.append(claims[position])
             position += 1
         _publish_batch(node, credential, batch, report, clock=clock)

@@ -3,9 +3,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.services import user_timezone
-from psched.db import db_now
-from scheduling.timeparse import zone_get
+from psched.lib.db import db_now
+from psched.lib.timeparse import zone_get
 
 from .charts import lateness_chart, per_minute_chart
 from .models import DispatcherNode
@@ -19,7 +18,7 @@ STATE_ACTIONS = {"draining": "Drain", "active": "Activate"}
 @staff_member_required
 def dashboard(request):
     now = db_now()
-    zone = zone_get(user_timezone(user=request.user) or "UTC")
+    zone = zone_get(str(getattr(request, "user_zone", "")) or "UTC")  # accounts.middleware sets it
     nodes = node_overview(now=now)
     next_due = nodes_next_due()
     for row in nodes:

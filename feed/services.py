@@ -2,13 +2,21 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from psched.db import db_now
+from psched.lib.db import db_now
 
 from .models import Post
 
 
 def post_text_clean(text) -> str:
-    """The one rule for post text, shared by posts and scheduled posts."""
+    """The one rule for post text, shared by posts and scheduled posts. Raises a
+    ValidationError that names the field `text`."""
+    try:
+        return _text_clean(text)
+    except ValidationError as error:
+        raise ValidationError({"text": error.messages}) from None
+
+
+def _text_clean(text) -> str:
     if text is None:
         raise ValidationError("This field is required.")
     if not isinstance(text, str):

@@ -5,7 +5,7 @@ import logging
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
-from .db import is_retryable
+from psched.lib.db import is_retryable
 
 logger = logging.getLogger("psched")
 

@@ -7,7 +7,6 @@ from dispatchers.models import DispatcherNode
 from dispatchers.services import claim_due_posts, node_heartbeat, node_register
 from dispatchers.tick import run_tick
 from scheduling.models import ScheduledPost
-from tests.dispatchers.test_claims import schedule
 
 State = DispatcherNode.State
 
@@ -38,10 +37,10 @@ def test_a_node_that_ticks_marks_a_silent_one_down(db):
     assert DispatcherNode.objects.get(name="a").state == State.ACTIVE
 
 
-def test_a_node_marked_down_has_its_claims_released_at_once(db, alice):
+def test_a_node_marked_down_has_its_claims_released_at_once(db, alice, scheduled_posts_factory):
     node_register(name="a")
     b, _ = node_register(name="b")
-    posts = schedule(alice, 4, seconds=60)
+    posts = scheduled_posts_factory(alice, 4, seconds=60)
     ScheduledPost.objects.update(dispatcher=b)
     claim_due_posts(node=b, now=timezone.now(), horizon=timezone.now() + timedelta(minutes=2), limit=10)
     silent_for(30, "b")

@@ -3,9 +3,10 @@ import shutil
 
 import pytest
 
-from .netns import HostNetwork
+from stack import MYSQL, Stack, free_port
+
 from .mariadb import PrivateMariaDB
-from .stack import MYSQL, Stack, free_port
+from .netns import HostNetwork
 
 
 @pytest.fixture
@@ -37,6 +38,11 @@ def hosts_stack(request):
     def make(*, clocks=None, env=None, nodes=("a", "b", "c"), private_database=False):
         """private_database: a MariaDB server of the scenario's own (stack.mariadb), to restart."""
         network = HostNetwork(["web", "beat", *nodes]).up()
+        network.place("web", "web")  # before the Stack: its URL is the web host's
+        network.place("beat", "beat")
+        for node in nodes:
+            network.place(f"node-{node}", node)
+            network.place(f"node-{node}-2", node)  # a second worker of the node, on its host
         stack = Stack(
             request.node.name[:20].replace("[", "_").replace("]", ""), env=env, network=network,
             mysql_port=free_port() if private_database else MYSQL["port"],
@@ -45,11 +51,6 @@ def hosts_stack(request):
         made.append((stack, network))
         if private_database:
             stack.mariadb = PrivateMariaDB(stack.mysql["port"], stack.logs).install().start()
-        network.place("web", "web")
-        network.place("beat", "beat")
-        for node in nodes:
-            network.place(f"node-{node}", node)
-            network.place(f"node-{node}-2", node)  # a second worker of the node, on its host
         for node, clock in (clocks or {}).items():
             network[node].clock = clock
         network.forward(stack.mysql["port"])
