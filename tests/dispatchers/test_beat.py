@@ -19,7 +19,7 @@ def app(request, tmp_path):
     folder = tmp_path / "broker"
     folder.mkdir()
     return Celery("filesystem-broker", broker="filesystem://", broker_transport_options={
-        "data_folder_in": str(folder), "data_folder_out": str(folder),
+        "data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(tmp_path / "control"),
     })
 
 
