@@ -196,6 +196,10 @@ def may_judge_others(*, now: datetime, previous_tick: datetime | None) -> bool:
     return previous_tick is not None and now - previous_tick < down_after() / 2
 
 
+# How long a registered node that has never ticked may take to start before it counts as down.
+NEVER_TICKED_GRACE = timedelta(minutes=1)
+
+
 def nodes_mark_silent_down(*, now: datetime, nodes: list[DispatcherNode]) -> list[str]:
     """Active nodes among `nodes` (all of them, fresh) that have not ticked for down_after(),
     by the database clock (`now`). Their claims go back to pending at once, so their posts go
@@ -204,11 +208,13 @@ def nodes_mark_silent_down(*, now: datetime, nodes: list[DispatcherNode]) -> lis
     limit = now - down_after()
     names = []
     for node in nodes:
-        if node.state != State.ACTIVE or (node.last_seen or node.created_at) >= limit:
+        # A node that never ticked is still starting (a worker can take many seconds to be ready).
+        silent_since = node.last_seen or node.created_at + NEVER_TICKED_GRACE
+        if node.state != State.ACTIVE or silent_since >= limit:
             continue
         # Conditional: a node that ticked since we read it stays active.
         marked = DispatcherNode.objects.filter(pk=node.pk, state=State.ACTIVE).filter(
-            Q(last_seen__lt=limit) | Q(last_seen=None)
+            Q(last_seen__lt=limit) | Q(last_seen=None, created_at__lt=limit - NEVER_TICKED_GRACE)
         ).update(state=State.DOWN)
         if marked:
             node.state = State.DOWN

@@ -76,3 +76,16 @@ def test_a_heartbeat_does_not_undo_a_drain_made_while_it_runs(db):
     assert drained
     assert beat[0].state == State.DRAINING
     assert DispatcherNode.objects.get(pk=node.pk).state == State.DRAINING
+
+
+def test_a_node_still_starting_is_not_marked_down(db):
+    node_register(name="a")
+    node_register(name="b")  # registered, its worker not ready yet: it has never ticked
+    DispatcherNode.objects.filter(name="b").update(created_at=timezone.now() - timedelta(seconds=30))
+    silent_for(1, "a")
+    run_tick(node_name="a", credential="unused")
+    assert DispatcherNode.objects.get(name="b").state == State.ACTIVE
+    DispatcherNode.objects.filter(name="b").update(created_at=timezone.now() - timedelta(minutes=5))
+    silent_for(1, "a")
+    run_tick(node_name="a", credential="unused")
+    assert DispatcherNode.objects.get(name="b").state == State.DOWN  # it never came up

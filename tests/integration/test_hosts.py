@@ -14,8 +14,9 @@ from stack import wait_for
 pytestmark = pytest.mark.integration
 
 POSTS = 1000
-# Posts start falling due this long after they are sent: scheduling 1,000 of them takes
-# seconds on a loaded machine, and a publish_at in the past is refused.
+# The first posts fall due this long after they are sent: scheduling 1,000 takes seconds on
+# a loaded machine, and a publish_at in the past is refused.
+START = 20
 
 
 def assert_all_published_once(stack, ids, timeout=180):
@@ -36,7 +37,7 @@ def node_states(stack) -> dict:
 
 def test_skewed_clocks_change_nothing_but_the_reported_offset(hosts_stack):
     stack = hosts_stack(clocks={"a": "+30s", "b": "-30s"})
-    ids = stack.schedule_spread("skew", start=20, seconds=20)
+    ids = stack.schedule_spread("skew", start=START, seconds=20)
     assert_all_published_once(stack, ids)
     # By the database clock, nothing went out before its time: the node 30 s ahead did not
     # publish early, and the one 30 s behind was never marked down.
@@ -67,7 +68,7 @@ def held_ahead(stack, node: str) -> list[int]:
 
 def test_a_partitioned_node_is_failed_over_and_its_late_callbacks_change_nothing(hosts_stack):
     stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30"})  # failover, not the lease, must save its posts
-    ids = stack.schedule_spread("partition", start=20, seconds=30)
+    ids = stack.schedule_spread("partition", start=START, seconds=30)
     held = wait_for(lambda: held_ahead(stack, "c"), 40, interval=0.02, what="node c holding claims due later")
     stack.network["c"].cut()
     cut_at = time.monotonic()
@@ -86,7 +87,7 @@ def test_a_partitioned_node_is_failed_over_and_its_late_callbacks_change_nothing
 
 def test_a_node_killed_mid_run_delays_its_posts_by_seconds_not_a_lease(hosts_stack):
     stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30"})  # the default: failover must not wait for it
-    ids = stack.schedule_spread("failover", start=20, seconds=20)
+    ids = stack.schedule_spread("failover", start=START, seconds=20)
     wait_for(lambda: stack.held_by("c") > 0, 40, interval=0.02, what="node c holding claims")
     stack.kill("node-c", signal.SIGKILL)
     wait_for(lambda: node_states(stack)["c"] == "down", 40, what="node c marked down")
@@ -107,7 +108,7 @@ def test_a_node_killed_mid_run_delays_its_posts_by_seconds_not_a_lease(hosts_sta
 def test_the_database_restarted_mid_run_loses_and_duplicates_nothing(hosts_stack):
     # Enough attempts to ride out the outage with the stack's short backoff (0.5 s to 4 s).
     stack = hosts_stack(private_database=True, env={"PSCHED_MAX_ATTEMPTS": "40"})
-    ids = stack.schedule_spread("restart", start=20, seconds=25)
+    ids = stack.schedule_spread("restart", start=START, seconds=25)
     published = "SELECT COUNT(*) FROM feed_post"
     wait_for(lambda: stack.query(published)[0][0] >= 100, 60, what="100 posts out before the restart")
     stack.mariadb.stop(signal.SIGKILL)
@@ -123,7 +124,7 @@ def test_the_database_restarted_mid_run_loses_and_duplicates_nothing(hosts_stack
 
 def test_a_second_worker_of_a_node_and_the_first_stopped_refuse_no_callback(hosts_stack):
     stack = hosts_stack()
-    ids = stack.schedule_spread("workers", start=20, seconds=20)
+    ids = stack.schedule_spread("workers", start=START, seconds=20)
     stack.start_node("a", process="node-a-2")
     wait_for(lambda: " ready." in stack.log_text("node-a-2"), 60, what="the second worker of a ready")
     wait_for(lambda: stack.held_by("a") > 0, 40, interval=0.02, what="node a holding claims")
