@@ -20,3 +20,6 @@ PSCHED_CLOCK_WARN_SECONDS = env_float("PSCHED_CLOCK_WARN_SECONDS", 2.0, minimum=
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
 # /healthz waits this long for the broker before calling it down.
 PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, minimum=0.1)
+# Series: the smallest gap allowed between occurrences, and how far ahead they become posts.
+PSCHED_SERIES_MIN_SECONDS = env_int("PSCHED_SERIES_MIN_SECONDS", 3600, minimum=1)
+PSCHED_SERIES_AHEAD_SECONDS = env_int("PSCHED_SERIES_AHEAD_SECONDS", 7 * 86400, minimum=60)
