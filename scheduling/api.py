@@ -8,6 +8,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text, one_or_many
+from psched.lib.db import db_now
 from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
 from .models import ScheduledPost
@@ -165,6 +166,7 @@ class ScheduledPostCreateApi(APIView):
         if len(items) > limit:
             raise serializers.ValidationError({"non_field_errors": [f"At most {limit} posts per request; this has {len(items)}."]})
         inputs, errors = [], []
+        now = db_now()  # read once for the whole list
         for item in items:
             # The service checks each value and says what is wrong; a serializer pass over
             # a thousand items first would double the cost of a bulk request.
@@ -173,7 +175,8 @@ class ScheduledPostCreateApi(APIView):
                 continue
             try:
                 inputs.append(schedule_input_clean(
-                    text=item.get("text"), publish_at=item.get("publish_at"), timezone_name=item.get("timezone")
+                    text=item.get("text"), publish_at=item.get("publish_at"), timezone_name=item.get("timezone"),
+                    now=now,
                 ))
                 errors.append({})
             except ValidationError as error:

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Func, IntegerField, Value
 from django.db.models import DateTimeField as DateTimeFieldType
-from django.utils import timezone
 
 from feed.models import Post
 from feed.services import post_text_clean
+from psched.lib.db import db_now
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
@@ -33,8 +33,9 @@ class ScheduleInput:
 
 
 def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None = None) -> ParsedTime:
-    """Validates a publish time; raises ValidationError naming publish_at or timezone."""
-    now = now or timezone.now()
+    """Validates a publish time; raises ValidationError naming publish_at or timezone. "Now" is
+    the database's clock (the one that decides when the post is due), not this host's."""
+    now = now or db_now()
     if timezone_name is not None:
         try:
             zone_get(timezone_name)
@@ -217,7 +218,7 @@ def scheduled_post_retry(*, scheduled_post_id: int, author=None) -> ScheduledPos
         raise Conflict(f"Only failed posts can be retried; this one is {post.status}.")
     post.status = Status.PENDING
     post.attempts = 0
-    post.due_at = timezone.now()
+    post.due_at = db_now()
     post.save()
     return post
 
@@ -246,15 +247,18 @@ class PublishResult:
 def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]:
     """The main side of a node's callback, in one transaction: lock the rows, check each is still
     claimed by this node with this token and version, insert its Post, mark it published.
-    A repeat returns the existing Post, so nothing is ever published twice."""
+    A repeat returns the existing Post, so nothing is ever published twice. A post that is not
+    due yet by the database clock is refused: a node never publishes early, whatever its clock."""
     ids = sorted({claim.scheduled_post for claim in claims})
     # Only what the check and the Post need: each datetime read costs a time-zone conversion.
     locked = ScheduledPost.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    locked = locked.only("author_id", "text", "publish_at", "status", "dispatcher_id", "claim_token", "version")
+    locked = locked.only(
+        "author_id", "text", "publish_at", "due_at", "status", "dispatcher_id", "claim_token", "version"
+    )
     rows = {row.pk: row for row in locked}
     existing = {post.scheduled_post_id: post for post in Post.objects.select_related("author").filter(scheduled_post_id__in=ids)}
     authors = get_user_model().objects.in_bulk({row.author_id for row in rows.values()})
-    now = timezone.now()
+    now = db_now()  # published_at and lateness: the database clock, in this transaction
     results, new_posts, published = [], [], []
     for claim in claims:
         row = rows.get(claim.scheduled_post)
@@ -264,7 +268,7 @@ def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]
         if row.pk in existing:
             results.append(PublishResult(row.pk, post=existing[row.pk]))
             continue
-        refusal = _claim_refusal(row, node=node, claim=claim)
+        refusal = _claim_refusal(row, node=node, claim=claim, now=now)
         if refusal:
             results.append(PublishResult(row.pk, error=refusal, forbidden=row.dispatcher_id != node.pk))
             continue
@@ -314,7 +318,7 @@ class MillisecondsSince(Func):
 
 
 
-def _claim_refusal(row: ScheduledPost, *, node, claim: Claim) -> str:
+def _claim_refusal(row: ScheduledPost, *, node, claim: Claim, now: datetime) -> str:
     if row.status != Status.PUBLISHING:
         return f"Not claimed: the post is {row.status}."
     if row.dispatcher_id != node.pk:
@@ -323,6 +327,8 @@ def _claim_refusal(row: ScheduledPost, *, node, claim: Claim) -> str:
         return "The claim expired and was taken over."
     if row.version != claim.version:
         return "The post was edited after it was claimed."
+    if row.due_at > now:
+        return f"Not due yet: due at {row.due_at:%H:%M:%S.%f}, the database clock says {now:%H:%M:%S.%f} (UTC)."
     return ""
 
 
@@ -367,7 +373,7 @@ def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None) -
     """Checks rows of an import. Returns the valid inputs grouped by author, one message per bad
     row ("line N: field: reason"), so a file is fixed in one go, and how many rows were skipped
     because their id is a post already here (a file from export_schedule imported again)."""
-    now = now or timezone.now()
+    now = now or db_now()
     authors = users_by_username(usernames=[row.author.strip() for row in rows])
     ids = [int(row.id) for row in rows if row.id.strip().isdigit()]
     existing = {pk: (author, text) for pk, author, text in scheduled_posts_same(ids=ids)}
@@ -436,7 +442,7 @@ def scheduled_posts_import(*, rows: Iterable[ImportRow], chunk_rows: int = IMPOR
     """Schedules every row of an import, read as a stream and written in chunks (one INSERT of
     at most chunk_rows rows each, far below MariaDB's max_allowed_packet), in one transaction:
     all or nothing. After a bad row the rest is only checked; then ImportRefused rolls back."""
-    now = now or timezone.now()
+    now = now or db_now()
     report = ImportReport()
     rows = iter(rows)
     with transaction.atomic():

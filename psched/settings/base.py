@@ -34,6 +34,8 @@ MIDDLEWARE = [
     "accounts.middleware.user_zone_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the views' exceptions first-hand: a database that is down is a 503.
+    "psched.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "psched.urls"

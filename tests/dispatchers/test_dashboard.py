@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from dispatchers.models import DispatcherNode
 from dispatchers.selectors import lateness_histogram, published_per_minute
 from scheduling.services import scheduled_post_create
 
@@ -63,3 +64,13 @@ def test_it_counts_published_posts_per_minute(node, alice, published):
     assert len(minutes) == 60
     assert minutes[-1][1] == 2 and sum(count for _, count in minutes) == 2
     assert minutes[-1][0] == timezone.now().replace(second=0, microsecond=0)
+
+
+def test_it_shows_each_nodes_clock_offset_and_warns_when_it_is_large(client, staff, node, settings):
+    settings.PSCHED_CLOCK_WARN_SECONDS = 2
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now(), clock_offset_ms=-30_000)
+    client.force_login(staff)
+    page = client.get("/dispatchers/").content.decode()
+    row = page[page.index('id="node-n1"'):]
+    row = row[: row.index("</tr>")]
+    assert "-30.0 s" in row and "30.0 s behind the database" in row

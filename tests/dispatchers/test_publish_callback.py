@@ -13,6 +13,10 @@ Status = ScheduledPost.Status
 
 def claim_all(node):
     """The node's due posts claimed, as the callback's body carries them."""
+    # The callback refuses a post that is not due yet: let the node's pending posts fall due.
+    ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING).update(
+        publish_at=timezone.now() - timedelta(seconds=1), due_at=timezone.now() - timedelta(seconds=1)
+    )
     claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=1000)
     return [claim_serialize(claim) for claim in claims]
 
@@ -155,3 +159,14 @@ def test_a_post_that_failed_and_is_retried_is_published_once(alice, node, node_c
     assert node_client.post("/api/posts/", claims, format="json").status_code == 200
     assert Post.objects.filter(scheduled_post=other).count() == 1
     assert Post.objects.count() == 2
+
+
+def test_a_post_not_due_yet_by_the_database_clock_is_refused(alice, node, node_client, scheduled_posts_factory):
+    # A node whose clock runs ahead would publish early: the callback checks the time itself.
+    scheduled_posts_factory(alice, 1)
+    claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=10)
+    body = [claim_serialize(claim) for claim in claims]
+    response = node_client.post("/api/posts/", body, format="json")
+    assert response.status_code == 409
+    assert "Not due yet" in response.json()[0]["error"]
+    assert not Post.objects.exists()
