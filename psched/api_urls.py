@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import TokenApi
 
@@ -12,6 +12,7 @@ from .views import api_root
 urlpatterns = [
     path("", api_root, name="api-root"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("auth/token/", TokenApi.as_view(), name="api-token"),
     path("posts/", feed_api.PostListApi.as_view(), name="api-posts"),
     path("posts/<int:pk>/", feed_api.PostDetailApi.as_view(), name="api-post"),
