@@ -1,7 +1,8 @@
-from .services import user_timezone
+from .services import viewer_timezone
 
 
 def user_zone(request):
-    """The viewer's IANA zone ("" when none is set); base.html shows every time in it."""
-    user = getattr(request, "user", None)
-    return {"user_zone": user_timezone(user=user) if user is not None else ""}
+    """The viewer's IANA zone ("" for UTC) and its source ("profile", "browser" or ""):
+    base.html shows every time of the page in it."""
+    zone, source = viewer_timezone(request=request)
+    return {"user_zone": zone, "user_zone_source": source}

@@ -1,4 +1,6 @@
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 
 register = template.Library()
 
@@ -24,3 +26,20 @@ def ago(value, now):
     if value is None:
         return "never"
     return f"{duration_ms(round((now - value).total_seconds() * 1000))} ago"
+
+
+@register.filter
+def relative(value, now=None):
+    """How far value is from now, in words: "in 20 seconds", "in 3 minutes", "2 hours ago";
+    seconds below a minute (Django's timeuntil says "0 minutes" there)."""
+    if value is None:
+        return ""
+    now = now or timezone.now()
+    seconds = round((value - now).total_seconds())
+    if seconds == 0:
+        return "now"
+    if abs(seconds) < 60:
+        words = f"{abs(seconds)} second{'' if abs(seconds) == 1 else 's'}"
+    else:
+        words = timeuntil(value, now) if seconds > 0 else timesince(value, now)
+    return f"in {words}" if seconds > 0 else f"{words} ago"
