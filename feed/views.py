@@ -1,21 +1,22 @@
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.utils.timesince import timeuntil
 
-from accounts.services import user_timezone
+from accounts.services import viewer_timezone
 from psched.forms import add_service_errors
 from scheduling.services import scheduled_post_create
 from scheduling.timeparse import zone_choices, zone_get
 
 from .forms import ComposeForm
-from .selectors import post_feed_page
+from .templatetags.psched import relative
+from .selectors import post_feed_after, post_feed_cursor, post_feed_page
 from .services import post_create
 
 
 def index(request):
-    zone = user_timezone(user=request.user)
+    zone, _ = viewer_timezone(request=request)
     form = ComposeForm(request.POST or None, initial={"timezone": zone})
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -37,7 +38,19 @@ def index(request):
     posts, older = post_feed_page(before_id=before, author_username=author)
     return render(request, "feed/index.html", {
         "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
+        "live_cursor": None if before else post_feed_cursor(), "oldest": posts[-1].id if posts else 0,
     })
+
+
+def new_posts(request):
+    """The live feed's poll: posts above `after` rendered with feed/_post.html (the page's own
+    markup, in the viewer's zone), and the cursor for the next poll in data-cursor."""
+    try:
+        after = max(0, int(request.GET.get("after", "")))
+    except ValueError:
+        return HttpResponseBadRequest("after: give the data-cursor of the previous answer (a whole number).")
+    posts, cursor = post_feed_after(after_id=after, author_username=request.GET.get("author", "").strip() or None)
+    return render(request, "feed/_new_posts.html", {"posts": posts, "cursor": cursor})
 
 
 def _schedule(request, data):
@@ -46,5 +59,5 @@ def _schedule(request, data):
     )
     local = post.publish_at.astimezone(zone_get(post.timezone))
     note = f" {post.time_note}" if post.time_note else ""
-    messages.success(request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}")
+    messages.success(request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative(post.publish_at)}.{note}")
     return redirect("scheduling:mine")
