@@ -8,4 +8,5 @@ urlpatterns = [
     path("scheduled/<int:pk>/edit/", views.edit, name="edit"),
     path("scheduled/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("scheduled/<int:pk>/retry/", views.retry, name="retry"),
+    path("scheduled/<int:pk>/duplicate/", views.duplicate, name="duplicate"),
 ]

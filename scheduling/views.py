@@ -3,15 +3,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.timesince import timeuntil
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
+from feed.templatetags.psched import relative
 from psched.forms import add_service_errors
 
 from .forms import ScheduledPostForm
 from .models import ScheduledPost
 from .selectors import scheduled_posts_history, scheduled_posts_upcoming, scheduled_posts_visible
-from .services import Conflict, scheduled_post_cancel, scheduled_post_retry, scheduled_post_update
+from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
 from .timeparse import zone_choices, zone_get
 
 
@@ -47,14 +48,51 @@ def edit(request, pk):
             return redirect("scheduling:mine")
         else:
             note = f" {post.time_note}" if post.time_note else ""
-            messages.success(request, f"Saved. It will be published in {timeuntil(post.publish_at)}.{note}")
+            messages.success(request, f"Saved. It will be published {relative(post.publish_at)}.{note}")
             return redirect("scheduling:mine")
-    return render(request, "scheduling/edit.html", {"form": form, "post": post, "zones": zone_choices()})
+    return render(request, "scheduling/edit.html", {
+        "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
+    })
 
 
 @login_required
-@require_POST
+def duplicate(request, pk):
+    """A new scheduled post from a published, failed or cancelled one ("Duplicate", "Reschedule"):
+    the form starts with its text and zone, and with its time while that is still ahead."""
+    post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
+    local = post.publish_at.astimezone(zone_get(post.timezone))
+    form = ScheduledPostForm(request.POST or None, initial={
+        "text": post.text, "timezone": post.timezone,
+        "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if post.publish_at > timezone.now() else "",
+    })
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            copy = scheduled_post_create(
+                author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, "text")
+        else:
+            note = f" {copy.time_note}" if copy.time_note else ""
+            messages.success(request, f"Scheduled again: it will be published {relative(copy.publish_at)}.{note}")
+            return redirect("scheduling:mine")
+    action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
+    return render(request, "scheduling/edit.html", {
+        "form": form, "post": post, "zones": zone_choices(), "heading": f"{action} a post", "submit": "Schedule",
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def cancel(request, pk):
+    """GET asks to confirm (cancelling cannot be undone; Reschedule makes a new post); POST cancels."""
+    if request.method == "GET":
+        post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
+        if not post.is_editable:
+            messages.error(request, f"This post is {post.status}; it can no longer be cancelled.")
+            return redirect("scheduling:mine")
+        return render(request, "scheduling/confirm_cancel.html", {"post": post})
     try:
         scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
     except ScheduledPost.DoesNotExist:
