@@ -12,10 +12,11 @@
   var COOKIE = "psched_zone";
   function cookieZone() {
     var match = document.cookie.match(/(?:^|;\s*)psched_zone=([^;]*)/);
-    return match ? decodeURIComponent(match[1]) : "";
+    return match ? match[1] : "";
   }
   if (browserZone && main.dataset.zoneSource !== "profile" && cookieZone() !== browserZone) {
-    document.cookie = COOKIE + "=" + encodeURIComponent(browserZone) + "; path=/; max-age=31536000; SameSite=Lax";
+    // IANA names need no quoting in a cookie (letters, digits, "/", "_", "-", "+").
+    document.cookie = COOKIE + "=" + browserZone + "; path=/; max-age=31536000; SameSite=Lax";
     var redraw = cookieZone() === browserZone && pageZone !== browserZone && document.querySelector("main time");
     if (redraw && sessionStorage.getItem(COOKIE) !== browserZone) {
       sessionStorage.setItem(COOKIE, browserZone);  // once: never a loop, whatever the server does
