@@ -14,7 +14,7 @@ def test_it_uses_the_browsers_zone_when_the_profile_has_none(client, alice):
     assert 'id="id_timezone" value="Asia/Tokyo"' in page or 'value="Asia/Tokyo"' in page
     # It offers to keep that zone.
     assert "Times are shown in Asia/Tokyo, your browser's zone." in page
-    assert "Save Asia/Tokyo to your profile" in page
+    assert "Keep it in your profile" in page
 
 
 def test_it_prefers_the_profiles_zone(client, alice):
