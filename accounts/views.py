@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from scheduling.timeparse import zone_choices
+from psched.lib.timeparse import zone_choices
 
 from .forms import ProfileForm, SignupForm
 from .services import user_set_timezone, user_timezone

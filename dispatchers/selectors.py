@@ -5,16 +5,10 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from psched.lib.stats import percentile
 from scheduling.models import ScheduledPost
 
 from .models import DispatcherNode
-
-
-def percentile(sorted_values: list[int], fraction: float) -> int | None:
-    if not sorted_values:
-        return None
-    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
-    return sorted_values[index]
 
 
 def node_overview(*, now=None, window=timedelta(hours=1)) -> list[dict]:

@@ -7,8 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts.services import viewer_timezone
-from scheduling.timeparse import zone_get
+from psched.lib.timeparse import zone_get
 
 from .charts import lateness_chart, per_minute_chart
 from .models import DispatcherNode
@@ -34,7 +33,7 @@ def staff_required(view):
 @staff_required
 def dashboard(request):
     now = timezone.now()
-    zone = zone_get(viewer_timezone(request=request)[0] or "UTC")  # the zone of the page's other times
+    zone = zone_get(str(getattr(request, "user_zone", "")) or "UTC")  # accounts.middleware sets it
     nodes = node_overview(now=now)
     next_due = nodes_next_due()
     for row in nodes:

@@ -3,33 +3,38 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
-from accounts.services import viewer_timezone
-from psched.forms import add_service_errors
-from scheduling.services import scheduled_post_create
-from scheduling.timeparse import zone_choices, zone_get
+from psched.lib.forms import add_service_errors
+from psched.lib.timeparse import zone_choices
 
 from .forms import ComposeForm
-from .templatetags.psched import relative
 from .selectors import post_feed_after, post_feed_cursor, post_feed_page
 from .services import post_create
 
 
 def index(request):
-    zone, _ = viewer_timezone(request=request)
-    form = ComposeForm(request.POST or None, initial={"timezone": zone})
+    """The feed, and the compose form's "Post now". Its "Schedule" button posts to a view of
+    scheduling (the button's formaction); an old form that still sends it here is passed on."""
+    form = ComposeForm(request.POST or None, initial={"timezone": str(getattr(request, "user_zone", ""))})
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        if request.POST.get("action") == "schedule":
+            return redirect(reverse("scheduling:compose"), permanent=False, preserve_request=True)
         if form.is_valid():
             try:
-                if form.cleaned_data["action"] == "schedule":
-                    return _schedule(request, form.cleaned_data)
                 post_create(author=request.user, text=form.cleaned_data["text"])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
                 messages.success(request, "Posted.")
                 return redirect("feed:index")
-            except ValidationError as error:
-                add_service_errors(form, error, "text")
+    return feed_page(request, form)
+
+
+def feed_page(request, form: ComposeForm):
+    """The feed page around a compose form (scheduling renders it too, with its errors)."""
     author = request.GET.get("author", "").strip() or None
     try:
         before = max(0, int(request.GET.get("before", ""))) or None
@@ -51,13 +56,3 @@ def new_posts(request):
         return HttpResponseBadRequest("after: give the data-cursor of the previous answer (a whole number).")
     posts, cursor = post_feed_after(after_id=after, author_username=request.GET.get("author", "").strip() or None)
     return render(request, "feed/_new_posts.html", {"posts": posts, "cursor": cursor})
-
-
-def _schedule(request, data):
-    post = scheduled_post_create(
-        author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
-    )
-    local = post.publish_at.astimezone(zone_get(post.timezone))
-    note = f" {post.time_note}" if post.time_note else ""
-    messages.success(request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative(post.publish_at)}.{note}")
-    return redirect("scheduling:mine")

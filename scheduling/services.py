@@ -9,13 +9,14 @@ from django.db.models import Func, IntegerField, Value
 from django.db.models import DateTimeField as DateTimeFieldType
 from django.utils import timezone
 
-from dispatchers.services import scheduled_posts_route
 from feed.models import Post
 from feed.services import post_text_clean
+from psched.lib.errors import Conflict
+from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
 from .selectors import users_by_username
-from .timeparse import ParsedTime, parse_publish_at, zone_get
+from .signals import scheduled_posts_created
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
@@ -23,18 +24,10 @@ MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
 Status = ScheduledPost.Status
 
 
-class Conflict(Exception):
-    """The post is in a state that does not allow the change (HTTP 409)."""
-
-
 @dataclass(frozen=True)
 class ScheduleInput:
     text: str
     when: ParsedTime
-
-
-def _errors_of(error: ValidationError, field: str) -> dict:
-    return error.message_dict if hasattr(error, "error_dict") else {field: error.messages}
 
 
 def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None = None) -> ParsedTime:
@@ -65,19 +58,20 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
     try:
         text = post_text_clean(text)
     except ValidationError as error:
-        errors.update(_errors_of(error, "text"))
+        errors.update(error.message_dict)
     when = None
     try:
         when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name, now=now)
     except ValidationError as error:
-        errors.update(_errors_of(error, "publish_at"))
+        errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
     return ScheduleInput(text=text, when=when)
 
 
 def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
-    """Creates validated posts, all or nothing, and routes each to a dispatcher node."""
+    """Creates validated posts, all or nothing; the receivers of scheduled_posts_created
+    (dispatchers: routing to a node) act in the same transaction."""
     rows = [
         ScheduledPost(
             author=author,
@@ -90,7 +84,7 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
     ]
     with transaction.atomic():
         created = ScheduledPost.objects.bulk_create(rows)
-        scheduled_posts_route(scheduled_posts=created)
+        scheduled_posts_created.send(sender=ScheduledPost, scheduled_posts=created)
     return created
 
 
@@ -118,13 +112,13 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
         try:
             post.text = post_text_clean(text)
         except ValidationError as error:
-            errors.update(_errors_of(error, "text"))
+            errors.update(error.message_dict)
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
             post.publish_at, post.timezone = when.instant, when.zone
         except ValidationError as error:
-            errors.update(_errors_of(error, "publish_at"))
+            errors.update(error.message_dict)
     elif timezone_name is not None:
         errors["publish_at"] = ["Give publish_at together with timezone."]
     if errors:
@@ -166,6 +160,17 @@ def scheduled_post_retry(*, scheduled_post_id: int, author=None) -> ScheduledPos
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A node's hold on a scheduled post: made by the tick, sent over HTTP (dispatchers
+    serializes it at that edge), checked when publishing, and used to record a failure."""
+
+    scheduled_post: int
+    claim_token: str
+    version: int
+    due_at: datetime | None = None  # the node's own knowledge; not part of the callback
+
+
+@dataclass(frozen=True)
 class PublishResult:
     scheduled_post_id: int
     post: Post | None = None
@@ -175,11 +180,11 @@ class PublishResult:
 
 
 @transaction.atomic
-def scheduled_posts_publish(*, node, claims: list[dict]) -> list[PublishResult]:
+def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]:
     """The main side of a node's callback, in one transaction: lock the rows, check each is still
     claimed by this node with this token and version, insert its Post, mark it published.
     A repeat returns the existing Post, so nothing is ever published twice."""
-    ids = sorted({claim["scheduled_post"] for claim in claims})
+    ids = sorted({claim.scheduled_post for claim in claims})
     # Only what the check and the Post need: each datetime read costs a time-zone conversion.
     locked = ScheduledPost.objects.select_for_update().filter(pk__in=ids).order_by("pk")
     locked = locked.only("author_id", "text", "publish_at", "status", "dispatcher_id", "claim_token", "version")
@@ -189,9 +194,9 @@ def scheduled_posts_publish(*, node, claims: list[dict]) -> list[PublishResult]:
     now = timezone.now()
     results, new_posts, published = [], [], []
     for claim in claims:
-        row = rows.get(claim["scheduled_post"])
+        row = rows.get(claim.scheduled_post)
         if row is None:
-            results.append(PublishResult(claim["scheduled_post"], error="No such scheduled post."))
+            results.append(PublishResult(claim.scheduled_post, error="No such scheduled post."))
             continue
         if row.pk in existing:
             results.append(PublishResult(row.pk, post=existing[row.pk]))
@@ -246,14 +251,14 @@ class MillisecondsSince(Func):
 
 
 
-def _claim_refusal(row: ScheduledPost, *, node, claim: dict) -> str:
+def _claim_refusal(row: ScheduledPost, *, node, claim: Claim) -> str:
     if row.status != Status.PUBLISHING:
         return f"Not claimed: the post is {row.status}."
     if row.dispatcher_id != node.pk:
         return "Claimed by another node."
-    if row.claim_token != claim.get("claim_token"):
+    if row.claim_token != claim.claim_token:
         return "The claim expired and was taken over."
-    if row.version != claim.get("version"):
+    if row.version != claim.version:
         return "The post was edited after it was claimed."
     return ""
 

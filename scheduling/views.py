@@ -1,19 +1,47 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from feed.templatetags.psched import relative
-from psched.forms import add_service_errors
+from feed.views import feed_page
+from psched.lib.durations import relative_text
+from psched.lib.forms import add_service_errors
+from psched.lib.timeparse import zone_choices, zone_get
 
-from .forms import ScheduledPostForm
+from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
 from .selectors import scheduled_posts_history, scheduled_posts_upcoming, scheduled_posts_visible
 from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
-from .timeparse import zone_choices, zone_get
+
+
+@require_POST
+def compose(request):
+    """The "Schedule" button of the feed's compose form. Errors show on the feed page, next to
+    the fields, as "Post now"'s do."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("feed:index"))
+    form = ScheduleComposeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            post = scheduled_post_create(
+                author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            local = post.publish_at.astimezone(zone_get(post.timezone))
+            note = f" {post.time_note}" if post.time_note else ""
+            messages.success(
+                request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative_text(post.publish_at)}.{note}"
+            )
+            return redirect("scheduling:mine")
+    return feed_page(request, form)
 
 
 @login_required
@@ -42,13 +70,13 @@ def edit(request, pk):
                 text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
             )
         except ValidationError as error:
-            add_service_errors(form, error, "text")
+            add_service_errors(form, error)
         except Conflict as error:
             messages.error(request, str(error))
             return redirect("scheduling:mine")
         else:
             note = f" {post.time_note}" if post.time_note else ""
-            messages.success(request, f"Saved. It will be published {relative(post.publish_at)}.{note}")
+            messages.success(request, f"Saved. It will be published {relative_text(post.publish_at)}.{note}")
             return redirect("scheduling:mine")
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
@@ -72,10 +100,10 @@ def duplicate(request, pk):
                 author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
             )
         except ValidationError as error:
-            add_service_errors(form, error, "text")
+            add_service_errors(form, error)
         else:
             note = f" {copy.time_note}" if copy.time_note else ""
-            messages.success(request, f"Scheduled again: it will be published {relative(copy.publish_at)}.{note}")
+            messages.success(request, f"Scheduled again: it will be published {relative_text(copy.publish_at)}.{note}")
             return redirect("scheduling:mine")
     action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
     return render(request, "scheduling/edit.html", {

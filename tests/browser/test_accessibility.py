@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from .conftest import serious_accessibility_violations
 
-pytestmark = pytest.mark.integration  # real web, node and beat processes, and chromium
+pytestmark = [pytest.mark.integration, pytest.mark.browser]  # real web, node and beat processes, and chromium
 
 
 def check(page, path):

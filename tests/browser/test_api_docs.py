@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.integration  # real web, node and beat processes, and chromium
+pytestmark = [pytest.mark.integration, pytest.mark.browser]  # real web, node and beat processes, and chromium
 
 
 def test_it_serves_interactive_api_docs_from_this_server_only(stack, page):

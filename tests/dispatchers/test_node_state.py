@@ -32,13 +32,8 @@ def test_it_requires_the_csrf_token(staff, node):
     assert client.post("/dispatchers/n1/state/", {"state": "draining"}).status_code == 403
 
 
-def test_it_asks_before_draining(client, staff, node, alice):
-    from scheduling.services import scheduled_post_create
-    from datetime import timedelta
-    from django.utils import timezone
-
-    when = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-    scheduled_post_create(author=alice, text="routed", publish_at=when, timezone_name="UTC")
+def test_it_asks_before_draining(client, staff, node, alice, scheduled_post_factory):
+    scheduled_post_factory(alice, "routed")
     client.force_login(staff)
     response = client.get("/dispatchers/n1/state/?state=draining")
     page = response.content.decode()

@@ -6,7 +6,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from dispatchers.models import DispatcherNode
 from dispatchers.services import node_register
 from scheduling.models import ScheduledPost
-from tests.scheduling.helpers import schedule
 
 
 def scrape(client) -> dict:
@@ -20,8 +19,8 @@ def scrape(client) -> dict:
     return samples
 
 
-def test_it_exposes_counts_lateness_pending_and_tick_duration(client, alice, node):
-    posts = schedule(alice, 6)
+def test_it_exposes_counts_lateness_pending_and_tick_duration(client, alice, node, scheduled_posts_factory):
+    posts = scheduled_posts_factory(alice, 6)
     now = timezone.now()
     for post, lateness in zip(posts[:4], (30, 80, 700, 4000)):
         ScheduledPost.objects.filter(pk=post.pk).update(status="published", published_at=now, lateness_ms=lateness)
@@ -30,7 +29,7 @@ def test_it_exposes_counts_lateness_pending_and_tick_duration(client, alice, nod
         status="published", published_at=now - timedelta(hours=2), lateness_ms=99999
     )
     ScheduledPost.objects.filter(pk=posts[5].pk).update(status="failed")
-    schedule(alice, 2)
+    scheduled_posts_factory(alice, 2)
     DispatcherNode.objects.filter(pk=node.pk).update(last_tick_ms=37, last_seen=now)
     node_register(name="n2")
 

@@ -5,15 +5,15 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_cancel, scheduled_post_create
+from scheduling.services import scheduled_post_cancel
 
 
 def local(zone, **delta):
     return (timezone.now() + timedelta(**delta)).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def test_it_reschedules_a_cancelled_post_as_a_new_one(client, alice):
-    post = scheduled_post_create(author=alice, text="try again", publish_at=local("Asia/Tokyo", hours=2), timezone_name="Asia/Tokyo")
+def test_it_reschedules_a_cancelled_post_as_a_new_one(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "try again", after=timedelta(hours=2), zone="Asia/Tokyo")
     scheduled_post_cancel(scheduled_post_id=post.id, author=alice)
     client.force_login(alice)
     page = client.get("/scheduled/").content.decode()

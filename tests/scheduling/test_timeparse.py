@@ -3,7 +3,7 @@ from datetime import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from scheduling.timeparse import local_to_instant, parse_publish_at
+from psched.lib.timeparse import local_to_instant, parse_publish_at
 
 
 def test_it_takes_z_and_offsets():
@@ -29,14 +29,14 @@ def test_it_needs_a_zone_for_naive_times():
 
 @pytest.mark.parametrize("typed, meant", [("Tokyo", "Asia/Tokyo"), ("new york", "America/New_York"), ("europe/paris", "Europe/Paris")])
 def test_it_suggests_the_zone_a_short_name_means(typed, meant):
-    from scheduling.timeparse import zone_get
+    from psched.lib.timeparse import zone_get
 
     with pytest.raises(ValidationError, match=f"did you mean {meant}"):
         zone_get(typed)
 
 
 def test_it_suggests_nothing_for_a_name_that_is_no_city():
-    from scheduling.timeparse import zone_get
+    from psched.lib.timeparse import zone_get
 
     with pytest.raises(ValidationError) as error:
         zone_get("Mars")

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from feed.templatetags.psched import relative
+from psched.lib.durations import relative_text as relative
 
 
 @pytest.mark.parametrize("seconds, words", [
