@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.calendar import calendar
 from psched.lib.stats import percentile
 from stack import ROOT, VENV_BIN, Stack
 
@@ -329,6 +330,8 @@ TARGETS = [
     ("feed", "first_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
     ("feed", "deep_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
     ("burst", "worker_peak_rss_mb", "≤ 200 MB", lambda v: v <= 200),
+    ("calendar", "week_p50_ms", "≤ 300 ms", lambda v: v <= 300),
+    ("calendar", "month_p50_ms", "≤ 300 ms", lambda v: v <= 300),
 ]
 
 
@@ -376,7 +379,7 @@ def main():
     stack.start(nodes=("a", "b"))
     try:
         (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
-        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "feed"])
+        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "feed", "calendar"])
         if "steady" in wanted:
             results["scenarios"]["steady"] = steady(stack, author_id, *sizes["steady"])
         if "burst" in wanted:
@@ -389,6 +392,8 @@ def main():
             results["scenarios"]["scale"] = scale(stack, author_id, sizes["scale"])
         if "feed" in wanted:
             results["scenarios"]["feed"] = feed(stack, author_id, *sizes["feed"])
+        if "calendar" in wanted:
+            results["scenarios"]["calendar"] = calendar(count=10_000, progress=progress)
     finally:
         progress("stopping the stack")
         stack.stop()

@@ -275,25 +275,33 @@ def claims_record_failure(*, node: DispatcherNode, claims: list[Claim], error: s
     for claim in claims:
         by_token[claim.claim_token].append(claim.scheduled_post)
     for token, ids in by_token.items():
-        held = ScheduledPost.objects.filter(pk__in=ids, claim_token=token, status=Status.PUBLISHING, dispatcher=node)
-        by_attempts = defaultdict(list)
-        for pk, attempts in held.values_list("pk", "attempts"):
-            by_attempts[attempts].append(pk)
-        for attempts, group in by_attempts.items():
-            rows = ScheduledPost.objects.filter(pk__in=group, claim_token=token, status=Status.PUBLISHING)
-            if attempts >= settings.PSCHED_MAX_ATTEMPTS:
-                rows.update(status=Status.FAILED, claim_token="", lease_until=None, last_error=error, updated_at=now)
-                logger.error("%s scheduled posts failed after %s attempts: %s", len(group), attempts, error)
-            else:
-                rows.update(
-                    status=Status.PENDING,
-                    claim_token="",
-                    lease_until=None,
-                    last_error=error,
-                    due_at=now + timedelta(seconds=retry_delay(attempts)),
-                    updated_at=now,
+        with transaction.atomic():
+            # Locked, so an edit or cancel that commits first is not overwritten below.
+            held = list(
+                ScheduledPost.objects.select_for_update()
+                .filter(pk__in=ids, claim_token=token, status=Status.PUBLISHING, dispatcher=node)
+                .order_by("pk").only("pk", "attempts")
+            )
+            exhausted = [row.pk for row in held if row.attempts >= settings.PSCHED_MAX_ATTEMPTS]
+            retrying = [row for row in held if row.attempts < settings.PSCHED_MAX_ATTEMPTS]
+            if exhausted:
+                ScheduledPost.objects.filter(pk__in=exhausted).update(
+                    status=Status.FAILED, claim_token="", lease_until=None, last_error=error, updated_at=now
                 )
-                logger.warning("%s scheduled posts will be retried (attempt %s): %s", len(group), attempts, error)
+                logger.error("%s scheduled posts failed after their last attempt: %s", len(exhausted), error)
+            # Each post draws its own delay: posts that failed together must not retry together.
+            for row in retrying:
+                row.status, row.claim_token, row.lease_until = Status.PENDING, "", None
+                row.last_error, row.updated_at = error, now
+                row.due_at = now + timedelta(seconds=retry_delay(row.attempts))
+            if retrying:
+                ScheduledPost.objects.bulk_update(
+                    retrying, ["status", "claim_token", "lease_until", "last_error", "due_at", "updated_at"], batch_size=500
+                )
+                logger.warning(
+                    "%s scheduled posts will be retried (attempt %s): %s",
+                    len(retrying), ", ".join(sorted({str(row.attempts) for row in retrying})), error,
+                )
 
 
 # --- heartbeat --------------------------------------------------------------------------

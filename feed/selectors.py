@@ -14,7 +14,8 @@ LIVE_FEED_OVERLAP = timedelta(minutes=2)
 def post_feed(*, author_username: str | None = None):
     # Authors and nodes are fetched for the page afterwards: joined into the page's query,
     # MariaDB may drive the join from auth_user and sort the whole feed to find 50 rows.
-    posts = Post.objects.prefetch_related("author", "dispatcher").order_by("-id")
+    # scheduled_post__series: a series post's receipt says which occurrence of which series.
+    posts = Post.objects.prefetch_related("author", "dispatcher", "scheduled_post__series").order_by("-id")
     if author_username:
         posts = posts.filter(author__username=author_username)
     return posts

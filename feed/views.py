@@ -1,9 +1,13 @@
+import math
+from types import SimpleNamespace
+
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from rest_framework.throttling import ScopedRateThrottle
 
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices
@@ -16,7 +20,11 @@ from .services import post_create
 def index(request):
     """The feed, and the compose form's "Post now". Its "Schedule" button posts to a view of
     scheduling (the button's formaction); an old form that still sends it here is passed on."""
-    form = ComposeForm(request.POST or None, initial={"timezone": str(getattr(request, "user_zone", ""))})
+    # The calendar links here with a time to compose at: ?publish_at=<local>&timezone=<zone>.
+    form = ComposeForm(request.POST or None, initial={
+        "timezone": request.GET.get("timezone", "")[:64] or str(getattr(request, "user_zone", "")),
+        "publish_at": request.GET.get("publish_at", "")[:32],
+    })
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -24,6 +32,10 @@ def index(request):
             return redirect(reverse("scheduling:compose"), permanent=False, preserve_request=True)
         if form.is_valid():
             try:
+                wait = _posting_wait(request)
+                if wait is not None:
+                    form.add_error("text", f"You are posting too fast: try again in {wait} second{'s' if wait != 1 else ''}.")
+                    return feed_page(request, form, status=429)
                 post_create(author=request.user, text=form.cleaned_data["text"])
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -33,7 +45,15 @@ def index(request):
     return feed_page(request, form)
 
 
-def feed_page(request, form: ComposeForm):
+def _posting_wait(request) -> int | None:
+    """None when the user may post now; else the seconds to wait (the API's `posting` rate)."""
+    throttle = ScopedRateThrottle()
+    if throttle.allow_request(request, SimpleNamespace(throttle_scope="posting")):
+        return None
+    return max(1, math.ceil(throttle.wait() or 1))
+
+
+def feed_page(request, form: ComposeForm, status: int = 200):
     """The feed page around a compose form (scheduling renders it too, with its errors)."""
     author = request.GET.get("author", "").strip() or None
     try:
@@ -44,7 +64,7 @@ def feed_page(request, form: ComposeForm):
     return render(request, "feed/index.html", {
         "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
         "live_cursor": None if before else post_feed_cursor(), "oldest": posts[-1].id if posts else 0,
-    })
+    }, status=status)
 
 
 def new_posts(request):

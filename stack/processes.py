@@ -69,6 +69,7 @@ class Stack:
             "PSCHED_RETRY_MAX_SECONDS": "4",
             "PSCHED_CALLBACK_TIMEOUT": "5",
             "PSCHED_SCHEDULING_THROTTLE": "1000000/hour",
+            "PSCHED_POSTING_THROTTLE": "1000000/hour",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
@@ -88,11 +89,13 @@ class Stack:
             self.wait_node_ticking(node)
         return self
 
-    def start_web_only(self, *, users=("alice",)):
-        """The database and gunicorn, no nodes or beat (nor a Redis: the API does not need one)."""
+    def start_web_only(self, *, users=("alice",), workers: int = 2):
+        """The database and gunicorn, no nodes or beat (nor a Redis: the API does not need one,
+        and the throttle counters go to the database cache)."""
+        self.extra_env.setdefault("PSCHED_CACHE_URL", "db")
         self.create_database(users=users)
-        self.start_web()
-        wait_for(lambda: self.web_ready(), 30, what="web server")
+        self.start_web(workers=workers)
+        wait_for(lambda: self.web_ready(), 90, what="web server")  # 4 workers on a loaded machine
         return self
 
     def create_database(self, *, users):
@@ -166,10 +169,10 @@ class Stack:
             if result.returncode != 0:
                 raise AssertionError(f"{' '.join(argv)} failed (is RabbitMQ running?):\n{result.stdout}{result.stderr}")
 
-    def start_web(self):
+    def start_web(self, workers: int = 2):
         self.spawn("web", [
             str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.web_port}",
-            "--workers", "2", "--threads", "4", "--timeout", "60", "--log-level", "warning",
+            "--workers", str(workers), "--threads", "4", "--timeout", "60", "--log-level", "warning",
         ])
 
     def stop_web(self, sig=signal.SIGKILL):

@@ -6,10 +6,14 @@ from django.core.exceptions import ValidationError
 
 from dispatchers.services import node_credential_issue, node_register, node_tick_schedule_sync
 from psched.celery import app
+from scheduling.tasks import JOBS_QUEUE
 
 
 class Command(BaseCommand):
-    help = "Registers dispatcher node NAME if it is new, then runs a Celery worker on its queue dispatch.NAME."
+    help = (
+        "Registers dispatcher node NAME if it is new, then runs a Celery worker on its queue dispatch.NAME "
+        "and the shared queue scheduling.jobs."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name")
@@ -38,7 +42,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{'registered' if created else 'starting'} dispatcher node {name} on queue {node.queue}")
         app.worker_main([
             "worker",
-            "--queues", node.queue,
+            # Its own ticks, and the shared jobs (series materialization): any node may run those.
+            "--queues", f"{node.queue},{JOBS_QUEUE}",
             "--hostname", f"{name}@%h",
             "--pool", "threads",
             "--concurrency", str(concurrency),
