@@ -4,6 +4,7 @@ from types import SimpleNamespace
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from rest_framework.throttling import ScopedRateThrottle
@@ -12,7 +13,7 @@ from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices
 
 from .forms import ComposeForm
-from .selectors import post_feed_page
+from .selectors import post_feed_after, post_feed_cursor, post_feed_page
 from .services import post_create
 
 
@@ -62,4 +63,16 @@ def feed_page(request, form: ComposeForm, status: int = 200):
     posts, older = post_feed_page(before_id=before, author_username=author)
     return render(request, "feed/index.html", {
         "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
+        "live_cursor": None if before else post_feed_cursor(), "oldest": posts[-1].id if posts else 0,
     }, status=status)
+
+
+def new_posts(request):
+    """The live feed's poll: posts above `after` rendered with feed/_post.html (the page's own
+    markup, in the viewer's zone), and the cursor for the next poll in data-cursor."""
+    try:
+        after = max(0, int(request.GET.get("after", "")))
+    except ValueError:
+        return HttpResponseBadRequest("after: give the data-cursor of the previous answer (a whole number).")
+    posts, cursor = post_feed_after(after_id=after, author_username=request.GET.get("author", "").strip() or None)
+    return render(request, "feed/_new_posts.html", {"posts": posts, "cursor": cursor})

@@ -1,6 +1,6 @@
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
@@ -52,6 +52,7 @@ scheduled_post = view_by_method(
 urlpatterns = [
     path("", api_root, name="api-root"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("auth/token/", TokenApi.as_view(), name="api-token"),
     path("posts/", posts, name="api-posts"),
     path("posts/<int:pk>/", feed_api.PostDetailApi.as_view(), name="api-post"),

@@ -9,10 +9,12 @@ class ScheduledPostForm(forms.Form):
     validates both and says what is wrong."""
 
     text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": settings.PSCHED_MAX_POST_LENGTH, "data-counter": "true"}),
+        # No maxlength: it would cut a paste silently; the counter says how far over the text is.
+        widget=forms.Textarea(attrs={"rows": 3, "data-counter": "true"}),
         strip=False,
         required=False,
     )
+    max_length = settings.PSCHED_MAX_POST_LENGTH
     publish_at = forms.CharField(
         label="Publish at (local time)", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
         required=False,  # a draft may stay without one

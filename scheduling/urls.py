@@ -12,6 +12,7 @@ urlpatterns = [
     path("scheduled/<int:pk>/edit/", views.edit, name="edit"),
     path("scheduled/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("scheduled/<int:pk>/retry/", views.retry, name="retry"),
+    path("scheduled/<int:pk>/duplicate/", views.duplicate, name="duplicate"),
     path("scheduled/series/new/", planning_views.series_new, name="series-new"),
     path("scheduled/series/<int:pk>/edit/", planning_views.series_edit, name="series-edit"),
     path("scheduled/series/<int:pk>/stop/", planning_views.series_stop_view, name="series-stop"),

@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timeuntil
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from feed.views import feed_page
+from psched.lib.durations import relative_text
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices, zone_get
 
@@ -51,7 +51,7 @@ def compose(request):
             local = post.publish_at.astimezone(zone_get(post.timezone))
             note = f" {post.time_note}" if post.time_note else ""
             messages.success(
-                request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}"
+                request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative_text(post.publish_at)}.{note}"
             )
             return redirect("scheduling:mine")
     return feed_page(request, form)
@@ -103,9 +103,11 @@ def edit(request, pk):
             return redirect("scheduling:mine")
         else:
             note = f" {post.time_note}" if post.time_note else ""
-            messages.success(request, f"Saved. It will be published in {timeuntil(post.publish_at)}.{note}")
+            messages.success(request, f"Saved. It will be published {relative_text(post.publish_at)}.{note}")
             return redirect("scheduling:mine")
-    return render(request, "scheduling/edit.html", {"form": form, "post": post, "zones": zone_choices()})
+    return render(request, "scheduling/edit.html", {
+        "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
+    })
 
 
 def _same_time(data: dict, local: datetime) -> bool:
@@ -118,8 +120,43 @@ def _same_time(data: dict, local: datetime) -> bool:
 
 
 @login_required
-@require_POST
+def duplicate(request, pk):
+    """A new scheduled post from a published, failed or cancelled one ("Duplicate", "Reschedule"):
+    the form starts with its text and zone, and with its time while that is still ahead."""
+    post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
+    local = post.publish_at.astimezone(zone_get(post.timezone))
+    form = ScheduledPostForm(request.POST or None, initial={
+        "text": post.text, "timezone": post.timezone,
+        "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if post.publish_at > timezone.now() else "",
+    })
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            copy = scheduled_post_create(
+                author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            note = f" {copy.time_note}" if copy.time_note else ""
+            messages.success(request, f"Scheduled again: it will be published {relative_text(copy.publish_at)}.{note}")
+            return redirect("scheduling:mine")
+    action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
+    return render(request, "scheduling/edit.html", {
+        "form": form, "post": post, "zones": zone_choices(), "heading": f"{action} a post", "submit": "Schedule",
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def cancel(request, pk):
+    """GET asks to confirm (cancelling cannot be undone; Reschedule makes a new post); POST cancels."""
+    if request.method == "GET":
+        post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
+        if not post.is_editable:
+            messages.error(request, f"This post is {post.status}; it can no longer be cancelled.")
+            return redirect("scheduling:mine")
+        return render(request, "scheduling/confirm_cancel.html", {"post": post})
     try:
         post = scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
     except ScheduledPost.DoesNotExist:

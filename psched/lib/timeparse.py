@@ -16,11 +16,27 @@ def zone_get(name: str) -> ZoneInfo:
     # Only the zones tzdata lists: ZoneInfo alone also opens files that are not zones
     # (posixrules) and placeholder zones (Factory).
     if name.strip() not in _known_zones() or name.strip() == "Factory":
+        suggestion = zone_suggest(name)
+        if suggestion:
+            raise ValidationError(f"Unknown time zone {name[:100]!r}: did you mean {suggestion}?")
         raise ValidationError(f"Unknown time zone {name[:100]!r}: use an IANA name such as Europe/Paris or UTC.")
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(f"Unknown time zone {name[:100]!r}: use an IANA name such as Europe/Paris or UTC.") from None
+
+
+def zone_suggest(name: str) -> str:
+    """The IANA zone a short or differently written name means: "Tokyo" or "tokyo" → "Asia/Tokyo",
+    "new york" → "America/New_York"; "" when none or several match."""
+    wanted = name.strip().replace(" ", "_").casefold()[:100]
+    if not wanted:
+        return ""
+    matches = sorted(
+        zone for zone in zone_choices()
+        if zone.casefold() == wanted or zone.rsplit("/", 1)[-1].casefold() == wanted
+    )
+    return matches[0] if len(matches) == 1 else ""
 
 
 @cache

@@ -8,9 +8,14 @@ from scheduling.services import scheduled_post_create
 
 
 def test_it_is_for_staff_only(client, alice):
+    assert client.get("/dispatchers/")["Location"].startswith("/accounts/login/")
     client.force_login(alice)
     response = client.get("/dispatchers/")
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    # The site's own 403 page, not the admin's login form.
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This page is not for you" in page and "The dispatcher pages are for staff." in page
+    assert 'class="brand"' in page
 
 
 def test_it_shows_each_node_with_its_figures(client, staff, node, published):
@@ -23,7 +28,7 @@ def test_it_shows_each_node_with_its_figures(client, staff, node, published):
     assert "state-active" in row and "never" in row
     assert "<td>2</td>" in row  # published in the last hour
     assert "120 ms / 3.0 s" in row
-    assert 'value="draining"' in row
+    assert 'href="/dispatchers/n1/state/?state=draining"' in row and 'class="button danger"' in row
 
 
 def test_it_lists_the_next_due_posts_per_node(client, staff, node):

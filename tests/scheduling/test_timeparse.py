@@ -26,3 +26,20 @@ def test_it_resolves_a_fold_to_the_first_occurrence():
 def test_it_needs_a_zone_for_naive_times():
     with pytest.raises(ValidationError, match="no offset"):
         parse_publish_at(f"{NEXT_YEAR}-01-01T10:00:00")
+
+
+
+@pytest.mark.parametrize("typed, meant", [("Tokyo", "Asia/Tokyo"), ("new york", "America/New_York"), ("europe/paris", "Europe/Paris")])
+def test_it_suggests_the_zone_a_short_name_means(typed, meant):
+    from psched.lib.timeparse import zone_get
+
+    with pytest.raises(ValidationError, match=f"did you mean {meant}"):
+        zone_get(typed)
+
+
+def test_it_suggests_nothing_for_a_name_that_is_no_city():
+    from psched.lib.timeparse import zone_get
+
+    with pytest.raises(ValidationError) as error:
+        zone_get("Mars")
+    assert "did you mean" not in str(error.value)

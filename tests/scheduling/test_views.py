@@ -94,10 +94,15 @@ def test_it_refuses_to_retry_a_pending_post(client, alice, scheduled_post_factor
     assert "Only failed posts can be retried; this one is pending." in page
 
 
-def test_it_only_cancels_by_post(client, alice, scheduled_post_factory):
-    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
+def test_it_asks_before_cancelling_and_only_cancels_by_post(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "keep me", after=timedelta(minutes=3))
     client.force_login(alice)
-    assert client.get(f"/scheduled/{post.id}/cancel/").status_code == 405
+    response = client.get(f"/scheduled/{post.id}/cancel/")
+    page = response.content.decode()
+    assert response.status_code == 200 and "Cancel this post?" in page and "keep me" in page
+    assert f'action="/scheduled/{post.id}/cancel/"' in page
+    post.refresh_from_db()
+    assert post.status == ScheduledPost.Status.PENDING
 
 
 def test_it_requires_the_csrf_token_to_cancel(alice, scheduled_post_factory):

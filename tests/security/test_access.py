@@ -42,7 +42,7 @@ def test_a_scheduled_post_is_always_by_the_authenticated_user(api, alice, bob, i
 def test_only_staff_see_the_dispatcher_dashboard(client, alice, staff):
     assert client.get("/dispatchers/").status_code == 302
     client.force_login(alice)
-    assert client.get("/dispatchers/").status_code == 302  # to the admin login
+    assert client.get("/dispatchers/").status_code == 403
     client.force_login(staff)
     assert client.get("/dispatchers/").status_code == 200
 
