@@ -104,7 +104,7 @@ class Stack:
         self.extra_env.setdefault("PSCHED_CACHE_URL", "db")
         self.create_database(users=users)
         self.start_web(workers=workers)
-        wait_for(lambda: self.web_ready(), 90, what="web server")  # 4 workers on a loaded machine
+        wait_for(lambda: self.web_ready(), 120, what="web server")  # 4 workers on a loaded machine
         return self
 
     def create_database(self, *, users):
@@ -163,14 +163,14 @@ class Stack:
         """Kills the private Redis and starts an empty one on the same port: every queued tick
         and unacknowledged message is gone. MySQL is the record, so nothing may be lost."""
         self.kill("redis", signal.SIGKILL)
-        wait_for(lambda: not port_open(self.redis_port), 10, what="redis gone")
+        wait_for(lambda: not port_open(self.redis_port), 60, what="redis gone")
         self.start_redis()
 
     def start_redis(self):
         self.spawn("redis", [
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
         ])
-        wait_for(lambda: port_open(self.redis_port), 10, what="redis")
+        wait_for(lambda: port_open(self.redis_port), 60, what="redis")
 
     def create_vhost(self):
         for argv in (
@@ -190,7 +190,7 @@ class Stack:
     def stop_web(self, sig=signal.SIGKILL):
         """Really stops gunicorn (SIGKILL by default: callbacks in flight die with it)."""
         self.kill("web", sig)
-        wait_for(lambda: not port_open(self.web_port, self.web_address), 10, what="web server gone")
+        wait_for(lambda: not port_open(self.web_port, self.web_address), 60, what="web server gone")
 
     def start_node(self, node: str, process: str | None = None):
         """Starts a worker of `node`; `process` names a second worker of the same node."""
@@ -214,7 +214,7 @@ class Stack:
         except (OSError, urllib.error.URLError):
             return False
 
-    def wait_node_ticking(self, node: str, timeout: float = 90):
+    def wait_node_ticking(self, node: str, timeout: float = 120):
         start = self.query("SELECT NOW(6)")[0][0]
         wait_for(
             lambda: self.query("SELECT 1 FROM dispatchers_dispatchernode WHERE name=%s AND last_seen > %s", (node, start)),

@@ -70,7 +70,7 @@ def test_the_web_server_down_for_30_seconds_delays_posts_but_loses_none(stack_fa
     stack.stop_web()
     time.sleep(30)
     stack.start_web()
-    wait_for(stack.web_ready, 30, what="web server back")
+    wait_for(stack.web_ready, 120, what="web server back")
     assert_all_published_once(stack, ids)
     (retried, late) = stack.query(
         "SELECT SUM(attempts > 1), SUM(lateness_ms > 20000) FROM scheduling_scheduledpost")[0]
