@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import MySQLdb
@@ -246,10 +247,30 @@ class Stack:
             return error.code, json.loads(text) if text.startswith(("{", "[")) else text
 
     def schedule_spread(self, label: str, *, start: float, seconds: float, count: int = 1000) -> list[int]:
-        """Schedules count posts due evenly from start to start+seconds from now; returns their ids."""
+        """Schedules count posts due evenly over `seconds`, the first one at least `start` seconds
+        after the request is sent; returns their ids. The times are computed just before sending;
+        on a machine so loaded that the server, by the time it validated them, found the first
+        ones in the past (400, nothing created), they are sent again with the lead doubled, a
+        bounded number of times. A scenario times its faults from the real due times (due_range)."""
+        assert count <= 1000, "one bulk request (PSCHED_MAX_BULK)"
         step = seconds / count
-        created = self.schedule([{"text": f"{label} {i}", "publish_at": at(start + i * step)} for i in range(count)])
-        return [post["id"] for post in created]
+        lead = start
+        for _ in range(4):
+            items = [{"text": f"{label} {i}", "publish_at": at(lead + i * step)} for i in range(count)]
+            status, body = self.request("POST", "/api/scheduled-posts/", items)
+            if status == 201:
+                return [post["id"] for post in body]
+            if status != 400 or "in the past" not in str(body):
+                raise AssertionError((status, str(body)[:500]))
+            lead *= 2
+        raise AssertionError(f"publish_at still in the past with a lead of {lead / 2} s: {str(body)[:300]}")
+
+    def due_range(self, ids) -> tuple[datetime, datetime]:
+        """The first and last publish_at (UTC) of these posts, as stored."""
+        placeholders = ", ".join(["%s"] * len(ids))
+        first, last = self.query(
+            f"SELECT MIN(publish_at), MAX(publish_at) FROM scheduling_scheduledpost WHERE id IN ({placeholders})", tuple(ids))[0]
+        return first.replace(tzinfo=timezone.utc), last.replace(tzinfo=timezone.utc)
 
     def held_by(self, node: str) -> int:
         """How many posts the node holds claimed (status publishing)."""

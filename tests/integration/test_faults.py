@@ -45,9 +45,8 @@ def test_a_node_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(stac
 
 def test_beat_killed_and_restarted_and_two_beats_at_once_publish_each_post_once(stack_factory):
     stack = stack_factory().start()
-    begin = datetime.now(timezone.utc)
     ids = stack.schedule_spread("beats", start=4, seconds=16)
-    sleep_until(begin + timedelta(seconds=7))
+    sleep_until(stack.due_range(ids)[0] + timedelta(seconds=3))
     stack.kill("beat", signal.SIGKILL)  # no ticks at all for a while
     time.sleep(4)
     stack.start_beat("beat")
@@ -64,9 +63,8 @@ def test_the_web_server_down_for_30_seconds_delays_posts_but_loses_none(stack_fa
     # The outage must fit in the attempts: with the stack's short backoff (0.5 s doubling to 4 s)
     # the default 12 attempts cover only 18 to 35 s. Production's (1 s to 60 s) covers 3 to 6 minutes.
     stack = stack_factory(env={"PSCHED_MAX_ATTEMPTS": "40"}).start()
-    begin = datetime.now(timezone.utc)
     ids = stack.schedule_spread("webdown", start=4, seconds=12)
-    sleep_until(begin + timedelta(seconds=5))
+    sleep_until(stack.due_range(ids)[0] + timedelta(seconds=1))
     stack.stop_web()
     time.sleep(30)
     stack.start_web()
@@ -79,9 +77,8 @@ def test_the_web_server_down_for_30_seconds_delays_posts_but_loses_none(stack_fa
 
 def test_redis_restarted_empty_mid_run_loses_nothing(stack_factory):
     stack = stack_factory().start()
-    begin = datetime.now(timezone.utc)
     ids = stack.schedule_spread("redis", start=4, seconds=14)
-    sleep_until(begin + timedelta(seconds=9))
+    sleep_until(stack.due_range(ids)[0] + timedelta(seconds=5))
     before = stack.status_counts().get("published", 0)
     stack.restart_redis()
     assert_all_published_once(stack, ids)
@@ -90,9 +87,8 @@ def test_redis_restarted_empty_mid_run_loses_nothing(stack_factory):
 
 def test_database_connections_killed_every_quarter_second_lose_and_duplicate_nothing(stack_factory):
     stack = stack_factory().start()
-    begin = datetime.now(timezone.utc)
     ids = stack.schedule_spread("dbkill", start=4, seconds=12)
-    sleep_until(begin + timedelta(seconds=4))
+    sleep_until(stack.due_range(ids)[0])
     killed = stack.kill_db_connections(seconds=10)
     assert killed["connections"] > 20, killed
     assert_all_published_once(stack, ids)
@@ -117,9 +113,8 @@ def test_all_nodes_down_then_one_back_publishes_overdue_posts_late_but_once(stac
     stack = stack_factory().start()
     stack.kill("node-a", signal.SIGKILL)
     stack.kill("node-b", signal.SIGKILL)
-    begin = datetime.now(timezone.utc)
     ids = stack.schedule_spread("overdue", start=3, seconds=8)
-    sleep_until(begin + timedelta(seconds=14))  # every post is overdue, by 3 s at least
+    sleep_until(stack.due_range(ids)[1] + timedelta(seconds=3))  # every post is overdue, by 3 s at least
     assert stack.status_counts() == {"pending": len(ids)}
     stack.start_node("a")
     assert_all_published_once(stack, ids)

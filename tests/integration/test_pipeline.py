@@ -15,9 +15,9 @@ pytestmark = pytest.mark.integration
 
 def test_it_publishes_500_posts_exactly_once(stack_factory):
     stack = stack_factory().start()
-    created = stack.schedule([{"text": f"steady {i}", "publish_at": at(4 + i * 0.012)} for i in range(500)])
+    ids = stack.schedule_spread("steady", start=4, seconds=6, count=500)
     stack.wait_settled(500, timeout=90)
-    stack.assert_each_published_once([post["id"] for post in created])
+    stack.assert_each_published_once(ids)
     assert stack.status_counts() == {"published": 500}
     per_node = stack.published_per_node()
     assert set(per_node) == {"a", "b"}, per_node  # both nodes took a share
@@ -55,7 +55,7 @@ def test_a_cancel_and_an_edit_one_second_before_the_due_time_win(stack_factory):
 
 def test_a_node_killed_mid_batch_loses_and_duplicates_nothing(stack_factory):
     stack = stack_factory().start()
-    created = stack.schedule([{"text": f"kill {i}", "publish_at": at(5 + i * 0.02)} for i in range(600)])
+    ids = stack.schedule_spread("kill", start=5, seconds=12, count=600)
     # Kill node a while it holds claimed posts that it has not published yet.
     wait_for(lambda: stack.query(
         "SELECT COUNT(*) FROM scheduling_scheduledpost s JOIN dispatchers_dispatchernode n ON n.id = s.dispatcher_id "
@@ -65,22 +65,22 @@ def test_a_node_killed_mid_batch_loses_and_duplicates_nothing(stack_factory):
     time.sleep(15)
     stack.start_node("a")  # restarted later: it takes its share again
     stack.wait_settled(600, timeout=120)
-    stack.assert_each_published_once([post["id"] for post in created])
+    stack.assert_each_published_once(ids)
     assert stack.status_counts() == {"published": 600}
     print(f"killed node a holding {held} claims")
 
 
 def test_a_web_server_answering_503_delays_posts_but_loses_none(stack_factory):
     stack = stack_factory().start()
-    created = stack.schedule([{"text": f"outage {i}", "publish_at": at(5 + i * 0.03)} for i in range(300)])
-    wait_for(lambda: datetime.now(timezone.utc) >= datetime.fromisoformat(created[0]["publish_at"].replace("Z", "+00:00"))
-             - timedelta(seconds=1.5), 20, interval=0.05)
+    ids = stack.schedule_spread("outage", start=5, seconds=9, count=300)
+    first_due = stack.due_range(ids)[0]
+    wait_for(lambda: datetime.now(timezone.utc) >= first_due - timedelta(seconds=1.5), 60, interval=0.05)
     stack.proxy.mode = "503"
     time.sleep(20)
     stack.proxy.mode = "forward"
     stack.wait_settled(300, timeout=120)
     assert stack.proxy.seen["503"] > 0
-    stack.assert_each_published_once([post["id"] for post in created])
+    stack.assert_each_published_once(ids)
     assert stack.status_counts() == {"published": 300}
     (retried,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE attempts > 1")[0]
     assert retried > 0
