@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from stack import at, wait_for
+from stack import wait_for
 
 pytestmark = pytest.mark.integration
 
