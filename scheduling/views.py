@@ -184,11 +184,13 @@ def retry(request, pk):
 
 
 def _calendar_zone(request) -> tuple[str, str]:
-    """The zone the calendar is drawn in, and where it came from: the profile's zone, else
-    the browser's (a `tz` parameter, or the cookie calendar.js sets), else UTC."""
-    profile_zone = str(getattr(request, "user_zone", ""))  # accounts.middleware sets it
-    if profile_zone:
-        return profile_zone, "profile"
+    """The zone the calendar is drawn in, and where it came from: the viewer's zone (the
+    profile's, else the browser's `psched_zone` cookie), else a `tz` parameter or the cookie
+    calendar.js sets, else UTC."""
+    viewer_zone = str(getattr(request, "user_zone", ""))  # accounts.middleware sets it
+    if viewer_zone:
+        source = str(getattr(request, "user_zone_source", ""))
+        return viewer_zone, "profile" if source == "profile" else "browser"
     for candidate in (request.GET.get("tz"), request.COOKIES.get(CALENDAR_ZONE_COOKIE)):
         if candidate:
             try:

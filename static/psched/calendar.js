@@ -61,6 +61,24 @@
     return out;
   }
 
+  // The instant as the calendar zone's wall time with that zone's offset at it, e.g.
+  // 2031-07-01T10:15:00+09:00 (exact in a folded hour too: the offset says which one).
+  function zonedIso(date) {
+    var p = {};
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit"
+    }).formatToParts(date).forEach(function (part) { p[part.type] = part.value; });
+    var year = ("000" + p.year).slice(-4);
+    var wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+    var minutes = Math.round((wall - Math.floor(date.getTime() / 1000) * 1000) / 60000);
+    var sign = minutes < 0 ? "-" : "+";
+    minutes = Math.abs(minutes);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return year + "-" + p.month + "-" + p.day + "T" + p.hour + ":" + p.minute + ":" + p.second +
+      sign + pad(Math.floor(minutes / 60)) + ":" + pad(minutes % 60);
+  }
+
   // What to send for a post dropped on a target: in the week, the same minutes past the hour
   // as an instant (so a folded hour is exact); in the month, the same local time on that day.
   function patchBody(post, target, origin) {
@@ -70,9 +88,11 @@
         offset = new Date(post.dataset.at) - new Date(origin.dataset.start);
       }
       var at = new Date(new Date(target.dataset.start).getTime() + Math.max(0, offset));
-      // A draft takes the calendar's zone; a post keeps the zone it was written in.
-      var written = post.dataset.status === "draft" ? zone : post.dataset.zone || zone;
-      return { publish_at: at.toISOString(), timezone: written };
+      // A draft takes the calendar's zone: its wall time there, with that zone's offset (the
+      // server refuses an offset that is not the zone's). A post keeps the zone it was
+      // written in: the instant alone, with no timezone, moves it and keeps its zone.
+      if (post.dataset.status === "draft") return { publish_at: zonedIso(at), timezone: zone };
+      return { publish_at: at.toISOString() };
     }
     return { publish_at: target.dataset.date + "T" + (post.dataset.local || "09:00:00"), timezone: zone };
   }

@@ -52,7 +52,7 @@ def test_it_drags_a_post_to_the_next_day_and_saves_it(signed_in):
     expect(target.locator(chip)).to_contain_text("10:15")
     saved = api(page, "GET", f"/api/scheduled-posts/{post['id']}/")
     assert datetime.fromisoformat(saved["publish_at"]) == at + timedelta(days=1)
-    assert saved["status"] == "pending"
+    assert saved["status"] == "pending" and saved["timezone"] == "Asia/Tokyo"
     page.reload()
     expect(target.locator(f"#cal-post-{post['id']}")).to_be_visible()
 
@@ -99,6 +99,7 @@ def test_it_moves_a_post_with_the_keyboard(signed_in):
     expect(cell(page, at + timedelta(days=1, hours=1)).locator(f"#cal-post-{post['id']}")).to_contain_text("11:00")
     saved = api(page, "GET", f"/api/scheduled-posts/{post['id']}/")
     assert datetime.fromisoformat(saved["publish_at"]) == at + timedelta(days=1, hours=1)
+    assert saved["timezone"] == "Asia/Tokyo"
     # Escape leaves a post where it was.
     link.focus()
     link.press("m")
@@ -152,4 +153,21 @@ def test_it_schedules_a_draft_dragged_from_the_side_list(signed_in):
     expect(cell(page, at).locator(f"#cal-post-{draft['id']}")).to_contain_text("pending")
     saved = api(page, "GET", f"/api/scheduled-posts/{draft['id']}/")
     assert saved["status"] == "pending" and datetime.fromisoformat(saved["publish_at"]) == at
+    assert saved["timezone"] == "Asia/Tokyo"
+
+
+def test_it_moves_a_post_a_day_in_the_month_keeping_its_local_time(signed_in):
+    page = signed_in
+    at = a_weekday_ahead() + timedelta(minutes=30)
+    post = schedule(page, "a month move", at)
+    page.goto(f"/calendar/?view=month&date={at:%Y-%m-%d}")
+    expect(page.locator("#cal-zone")).to_contain_text("Times in Asia/Tokyo")
+    link = page.locator(f"#cal-post-{post['id']} a")
+    link.focus()
+    link.press("m")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    expect(page.locator("#cal-status")).to_contain_text("Moved “a month move” to")
+    saved = api(page, "GET", f"/api/scheduled-posts/{post['id']}/")
+    assert datetime.fromisoformat(saved["publish_at"]) == at + timedelta(days=1)
     assert saved["timezone"] == "Asia/Tokyo"

@@ -82,6 +82,14 @@ def test_it_takes_the_browsers_zone_when_the_profile_has_none(client, alice):
     assert "Times in <strong>Asia/Tokyo</strong>" in client.get("/calendar/?tz=Europe/Paris").content.decode()
 
 
+def test_it_takes_the_zone_the_site_has_from_the_browser(client, alice):
+    client.force_login(alice)
+    client.cookies["psched_zone"] = "Asia/Tokyo"  # set by site.js on any page
+    page = client.get("/calendar/").content.decode()
+    assert "Times in <strong>Asia/Tokyo</strong> (your browser" in page
+    assert 'data-zone="Asia/Tokyo" data-zone-source="browser"' in page
+
+
 def test_it_answers_a_bad_date_or_view_with_400_naming_the_field(client, alice):
     client.force_login(alice)
     response = client.get("/calendar/?date=2025-02-30")
