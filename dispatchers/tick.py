@@ -34,11 +34,13 @@ class TickReport:
 
 
 def publish_callback(*, node_name: str, credential: str, claims: list[dict]) -> list[dict]:
-    """POSTs claims to the main side's /api/posts/ and returns its per-item results.
-    Raises requests.RequestException when the call did not get an answer it can use."""
+    """POSTs claims to the main side's /api/posts/ and returns its per-item results: with
+    ?answer=ids each is {scheduled_post, post} or {scheduled_post, error} (the node has no use
+    for whole posts). Raises requests.RequestException when the call did not get an answer
+    it can use."""
     body = [{key: claim[key] for key in ("scheduled_post", "claim_token", "version")} for claim in claims]
     response = _session.post(
-        f"{settings.PSCHED_API_URL}/api/posts/",
+        f"{settings.PSCHED_API_URL}/api/posts/?answer=ids",
         json=body,
         headers={"Authorization": f"Node {node_name}:{credential}"},
         timeout=settings.PSCHED_CALLBACK_TIMEOUT,

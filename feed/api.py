@@ -107,7 +107,8 @@ class PostListApi(generics.ListAPIView):
             201: one_or_many("PostOrPosts", PostOutputSerializer, PostOutputSerializer(many=True)),
         },
         description="A user sends `{\"text\"}` and the post is published now. A dispatcher node sends a "
-                    "list of its claims and gets a list back: a Post each, or `{scheduled_post, error}`.",
+                    "list of its claims and gets a list back: a Post each, or `{scheduled_post, error}`. "
+                    "With `?answer=ids` the node gets `{scheduled_post, post}` (the Post's id) instead of each Post.",
     )
     def post(self, request):
         node = request_node(request)
@@ -132,13 +133,23 @@ class PostListApi(generics.ListAPIView):
                 raise
             # The node keeps its claim and retries with backoff; nothing was written.
             return Response({"detail": "The database is busy; retry."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        body = [
-            PostOutputSerializer(result.post).data if result.post else {"scheduled_post": result.scheduled_post_id, "error": result.error}
-            for result in results
-        ]
+        if request.query_params.get("answer") == "ids":
+            # What a node needs: which post each claim became, or why it was refused.
+            body = [
+                {"scheduled_post": result.scheduled_post_id, "post": result.post_id} if result.post_id
+                else {"scheduled_post": result.scheduled_post_id, "error": result.error}
+                for result in results
+            ]
+        else:
+            posts = post_feed().in_bulk([result.post_id for result in results if result.post_id])
+            body = [
+                PostOutputSerializer(posts[result.post_id]).data if result.post_id
+                else {"scheduled_post": result.scheduled_post_id, "error": result.error}
+                for result in results
+            ]
         if any(result.created for result in results):
             code = status.HTTP_201_CREATED
-        elif any(result.post for result in results):
+        elif any(result.post_id for result in results):
             code = status.HTTP_200_OK
         elif any(result.forbidden for result in results):
             code = status.HTTP_403_FORBIDDEN  # another node's posts: not ours to publish

@@ -29,7 +29,8 @@ class ScheduledPost(models.Model):
     claim_token = models.CharField(max_length=32, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    lateness_ms = models.IntegerField(null=True, blank=True)
+    # Milliseconds: 64 bits, since a post retried weeks late overflows 32 (24.8 days).
+    lateness_ms = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
