@@ -153,6 +153,18 @@ def scheduled_posts_route(*, scheduled_posts, nodes: list[DispatcherNode] | None
     return moved
 
 
+def scheduled_posts_assign(*, scheduled_posts: list[ScheduledPost]) -> None:
+    """Chooses a node for each new, unsaved post, so that it is inserted already routed (one
+    INSERT, no routing UPDATE). The id is not known yet: a random key stands in for it in
+    the same weighted rendezvous hashing, which spreads posts by weight all the same. The
+    posts keep no node when no active node has a weight; the sweep routes them later."""
+    nodes = list(DispatcherNode.objects.filter(state=State.ACTIVE, weight__gt=0).only("pk", "name", "weight"))
+    if not nodes:
+        return
+    for post in scheduled_posts:
+        post.dispatcher = node_for_post(post_id=random.getrandbits(63), nodes=nodes)
+
+
 # --- the sweep: cheap, idempotent, run by every node's tick ------------------------------
 
 def down_after() -> timedelta:

@@ -9,7 +9,7 @@ from django.db.models import BigIntegerField, Func, Value
 from django.db.models import DateTimeField as DateTimeFieldType
 from django.utils import timezone
 
-from dispatchers.services import scheduled_posts_route
+from dispatchers.services import scheduled_posts_assign
 from feed.models import Post
 from feed.services import post_text_clean
 from psched.db import is_retryable
@@ -79,7 +79,8 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
 
 
 def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
-    """Creates validated posts, all or nothing, and routes each to a dispatcher node."""
+    """Creates validated posts, all or nothing, each routed to a dispatcher node as it is
+    inserted. One post is one INSERT in autocommit: no transaction to open and commit."""
     rows = [
         ScheduledPost(
             author=author,
@@ -90,10 +91,18 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
         )
         for item in inputs
     ]
+    scheduled_posts_assign(scheduled_posts=rows)
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+        return rows
     with transaction.atomic():
-        created = ScheduledPost.objects.bulk_create(rows)
-        scheduled_posts_route(scheduled_posts=created)
-    return created
+        if connection.features.can_return_rows_from_bulk_insert:
+            return ScheduledPost.objects.bulk_create(rows)
+        # MySQL 8 returns no ids from a multi-row INSERT (MariaDB and SQLite do): one INSERT
+        # each, so every post answers with its id.
+        for row in rows:
+            row.save(force_insert=True)
+    return rows
 
 
 def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> ScheduledPost:
