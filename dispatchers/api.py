@@ -1,7 +1,7 @@
 from rest_framework import generics, permissions, serializers
 from rest_framework.response import Response
 
-from .selectors import node_overview
+from .selectors import node_overview, schedule_figures_cached
 
 
 class NodeOverviewSerializer(serializers.Serializer):
@@ -26,4 +26,5 @@ class DispatcherListApi(generics.GenericAPIView):
     pagination_class = None
 
     def get(self, request):
-        return Response(NodeOverviewSerializer(node_overview(), many=True).data)
+        overview = node_overview(figures=schedule_figures_cached()["nodes"])
+        return Response(NodeOverviewSerializer(overview, many=True).data)

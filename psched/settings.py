@@ -255,6 +255,8 @@ PSCHED_BATCH_SIZE = env_int("PSCHED_BATCH_SIZE", 500, minimum=1, maximum=1000)
 PSCHED_CLAIM_LIMIT = env_int("PSCHED_CLAIM_LIMIT", 2000, minimum=1)
 # A node whose last tick is older than this many tick intervals (and at least 5 s) is down.
 PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
+# How old the dashboard's and /metrics' figures over the whole schedule may get (0: none).
+PSCHED_FIGURES_SECONDS = env_float("PSCHED_FIGURES_SECONDS", 10.0, minimum=0.0)
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
 # /healthz waits this long for the broker before calling it down.
 PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, minimum=0.1)
