@@ -47,7 +47,12 @@ GUNICORN_SIZE = ["--workers", "4", "--threads", "4", "--timeout", "120", "--log-
 
 class BenchStack(Stack):
     """The integration stack, with gunicorn sized for throughput, and the floor endpoints
-    (bench/floor) served the same way on a port of their own."""
+    (bench/floor) served the same way on a port of their own. Nodes call gunicorn directly:
+    the fault proxy the tests put in between would be measured too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra_env["PSCHED_API_URL"] = f"http://127.0.0.1:{self.web_port}"
 
     def start_web(self):
         self.spawn("web", [str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.web_port}", *GUNICORN_SIZE])
