@@ -78,6 +78,21 @@ def _port_answers(port: int) -> bool:
         return False
 
 
+def warm_up(stack: Stack, requests: int = 64):
+    """Every gunicorn worker imports psched's URLs and views on its first request: without
+    this, the imports land in the first scenario's figures (a third of the burst profile)."""
+    def get():
+        connection = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=60)
+        connection.request("GET", "/api/")
+        connection.getresponse().read()
+
+    threads = [threading.Thread(target=get) for _ in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def setup_django(stack: Stack):
     os.environ.update({k: v for k, v in stack.env.items() if k in (
         "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "PSCHED_API_URL")})
@@ -284,6 +299,7 @@ def intake(stack, clients, seconds, profile=False):
         stack.kill("floor")
         stack.start_web()
         wait_for(lambda: stack.web_ready(), 30, what="web server")
+        warm_up(stack)
     figures.update(
         floor_bare_rps=bare["requests_per_second"], floor_drf_insert_rps=drf["requests_per_second"],
         floor_errors=bare["errors"] + drf["errors"],
@@ -459,30 +475,39 @@ def py_spy(stack, process: str, name: str, seconds: int) -> subprocess.Popen:
     )
 
 
-def profile_summary(name: str, top: int = 12) -> list[tuple[str, float]]:
-    """The functions that hold the most samples (anywhere on the stack), as % of all samples.
-    Our own frames and the libraries' are named by file and function."""
+OUR_CODE = ("feed/", "scheduling/", "dispatchers/", "psched/", "accounts/")
+
+
+def profile_summary(name: str, top: int = 10) -> dict:
+    """From py-spy's collapsed stacks: the share of samples in each of our functions (anywhere
+    on the stack), and in each file where the time is spent (the innermost frame)."""
     path = PROFILES / f"{name}.txt"
     if not path.exists():
-        return []
-    totals, samples = {}, 0
+        return {}
+    ours, leaves, samples = {}, {}, 0
     for line in path.read_text().splitlines():
-        stack_, _, count = line.rpartition(" ")
+        frames, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
-        samples += int(count)
+        count = int(count)
+        samples += count
         seen = set()
-        for frame in stack_.split(";"):
+        for frame in frames.split(";")[1:]:  # the first is the process
             function, _, where = frame.partition(" (")
-            where = where.split(":")[0].rstrip(")")
-            where = where.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
-            key = f"{function} ({where})"
-            if key not in seen:
-                seen.add(key)
-                totals[key] = totals.get(key, 0) + int(count)
-    ranked = sorted(totals.items(), key=lambda item: -item[1])
-    interesting = [(key, round(100 * n / samples, 1)) for key, n in ranked if not key.startswith(("<module>", "run (", "_bootstrap"))]
-    return interesting[:top]
+            filename = where.rsplit(":", 1)[0].split("site-packages/")[-1].replace(str(ROOT) + "/", "")
+            if filename.startswith(OUR_CODE):
+                key = f"{filename}: {function}"
+                if key not in seen:
+                    seen.add(key)
+                    ours[key] = ours.get(key, 0) + count
+        innermost = frames.split(";")[-1].partition(" (")[2].rsplit(":", 1)[0]
+        innermost = innermost.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
+        leaves[innermost] = leaves.get(innermost, 0) + count
+
+    def ranked(totals):
+        return [(key, round(100 * n / samples, 1)) for key, n in sorted(totals.items(), key=lambda item: -item[1])[:top]]
+
+    return {"samples": samples, "our_functions": ranked(ours), "innermost_files": ranked(leaves)}
 
 
 # --- report -----------------------------------------------------------------------------
@@ -549,11 +574,17 @@ def write_docs(results):
     start, end = text.index("<!-- results -->"), text.index("<!-- /results -->") + len("<!-- /results -->")
     text = text[:start] + block + text[end:]
     if results.get("profiles") and "<!-- profiles -->" in text:
-        lines = ["<!-- profiles -->", f"py-spy, {results['finished_at']}: the share of samples in which each function "
-                 "is on the stack (collapsed stacks in docs/profiles/).", ""]
-        for name, top in results["profiles"].items():
-            lines += [f"**{name}**", "", "| function | % of samples |", "|---|---|"]
-            lines += [f"| `{function}` | {share} |" for function, share in top] + [""]
+        lines = ["<!-- profiles -->", f"py-spy at 200 samples/s, {results['finished_at']} "
+                 f"({'quick' if results['quick'] else 'full'} run); the collapsed stacks are in docs/profiles/.", ""]
+        for name, summary in results["profiles"].items():
+            lines += [f"**{name}** ({summary['samples']} samples of busy threads)", "",
+                      "| our function (on the stack) | % | file where the time is spent | % |", "|---|---|---|---|"]
+            rows = max(len(summary["our_functions"]), len(summary["innermost_files"]))
+            for index in range(rows):
+                left = summary["our_functions"][index] if index < len(summary["our_functions"]) else ("", "")
+                right = summary["innermost_files"][index] if index < len(summary["innermost_files"]) else ("", "")
+                lines.append(f"| {'`' + left[0] + '`' if left[0] else ''} | {left[1]} | {'`' + right[0] + '`' if right[0] else ''} | {right[1]} |")
+            lines.append("")
         start = text.index("<!-- profiles -->")
         end = text.index("<!-- /profiles -->") + len("<!-- /profiles -->")
         text = text[:start] + "\n".join(lines) + "<!-- /profiles -->" + text[end:]
@@ -582,6 +613,7 @@ def main():
     results = {"quick": q, "started_at": now_utc().isoformat(timespec="seconds"), "machine": machine(), "scenarios": {}}
     progress(f"starting the stack (database {stack.database})")
     stack.start(nodes=("a", "b"))
+    warm_up(stack)
     try:
         (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
         wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "dashboard", "feed"])
