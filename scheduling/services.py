@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, Func, Value
 from django.db.models import DateTimeField as DateTimeFieldType
 from django.utils import timezone
@@ -91,7 +91,21 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
         )
         for item in inputs
     ]
+    if connection.in_atomic_block:  # a failed INSERT cannot be retried inside the caller's transaction
+        scheduled_posts_assign(scheduled_posts=rows, cached=False)
+        return _scheduled_posts_insert(rows)
     scheduled_posts_assign(scheduled_posts=rows)
+    try:
+        return _scheduled_posts_insert(rows)
+    except IntegrityError:
+        # The process's list of nodes (a second old at most) named one removed since.
+        for row in rows:
+            row.pk, row._state.adding = None, True
+        scheduled_posts_assign(scheduled_posts=rows, cached=False)
+        return _scheduled_posts_insert(rows)
+
+
+def _scheduled_posts_insert(rows: list[ScheduledPost]) -> list[ScheduledPost]:
     if len(rows) == 1:
         rows[0].save(force_insert=True)
         return rows
