@@ -9,7 +9,7 @@ TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
 # Integration scenarios are independent: run them side by side.
 PYTEST_ARGS       ?= -n 4
 
-.PHONY: install run test test-sqlite bench clean
+.PHONY: install run lint test test-fast test-sqlite bench clean
 
 $(VENV)/.installed: requirements.txt
 	@if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
@@ -39,16 +39,26 @@ run: install
 	@echo "== starting web on http://127.0.0.1:$(PORT)/, dispatcher node 'local' and beat (Ctrl-C stops all)"
 	DEBUG=1 PORT=$(PORT) PSCHED_API_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
-test: install /usr/bin/chromium
-	SECRET_KEY=test-secret-key $(PY) manage.py collectstatic --noinput -v0
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) SECRET_KEY=test-secret-key \
-	  $(VENV)/bin/pytest $(PYTEST_ARGS)
-	$(MAKE) test-sqlite
+# The apps' imports run one way (.importlinter, docs/architecture.md).
+lint: install
+	$(VENV)/bin/lint-imports
 
-# The embedded database takes the other claim path (a conditional UPDATE, no SKIP LOCKED).
-test-sqlite: install
-	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 SECRET_KEY=test-secret-key \
-	  $(VENV)/bin/pytest -p no:xdist -q tests/dispatchers tests/scheduling
+# Everything: the import contract, units, integration and browser tests on MariaDB, then the
+# units on SQLite. (pytest.ini selects the test settings, psched.settings.test: a fixed secret,
+# fast hashing.)
+test: install /usr/bin/chromium
+	$(VENV)/bin/lint-imports
+	$(PY) manage.py collectstatic --noinput -v0
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(MAKE) test-fast
+
+# The units on the embedded database, no processes or browser: under a minute. SQLite also
+# takes the other claim path (a conditional UPDATE, no SKIP LOCKED).
+test-fast: install
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 \
+	  $(VENV)/bin/pytest -q -m "not integration and not browser" $(FAST_ARGS)
+test-sqlite: test-fast
 
 clean:
 	rm -rf var/broker var/*.sqlite3*
@@ -57,4 +67,4 @@ clean:
 # (bench/floor), with py-spy profiles; updates docs/benchmarks.md. QUICK=1: a few minutes.
 bench: install /usr/bin/wrk
 	$(PY) -m pip install -q -r bench/requirements.txt
-	$(PY) bench/run.py --profile $(if $(QUICK),--quick)
+	$(PY) -m bench.run --profile $(if $(QUICK),--quick)

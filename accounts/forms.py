@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from scheduling.timeparse import zone_get
+from psched.lib.timeparse import zone_get
 
 
 class SignupForm(UserCreationForm):

@@ -3,7 +3,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
-from scheduling.timeparse import zone_choices
+from psched.lib.timeparse import zone_choices
 
 from .forms import ProfileForm, SignupForm
 from .services import user_set_timezone, user_timezone

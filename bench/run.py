@@ -3,7 +3,7 @@ would judge them. Starts and stops everything itself (a private Redis, gunicorn,
 run_dispatcher nodes and beat, on a fresh MariaDB database), prints a table, writes
 docs/benchmarks.json and updates docs/benchmarks.md.
 
-    .venv/bin/python bench/run.py [--quick]      (make bench, make bench QUICK=1)
+    .venv/bin/python -m bench.run [--quick]      (make bench, make bench QUICK=1)
 """
 import argparse
 import base64
@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import threading
@@ -22,10 +21,8 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.integration.stack import MYSQL, VENV_BIN, Stack, free_port, wait_for  # noqa: E402
+from psched.lib.stats import percentile
+from stack import MYSQL, ROOT, VENV_BIN, Stack, free_port, wait_for
 
 DOCS = ROOT / "docs"
 PROFILES = DOCS / "profiles"
@@ -33,13 +30,6 @@ PROFILES = DOCS / "profiles"
 
 def progress(message: str):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def pct(values, fraction):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 GUNICORN_SIZE = ["--workers", "4", "--threads", "4", "--timeout", "120", "--log-level", "warning"]
@@ -111,7 +101,7 @@ def create_scheduled(author_id: int, times: list[datetime], prefix: str):
     from django.contrib.auth import get_user_model
 
     from scheduling.services import ScheduleInput, scheduled_posts_create
-    from scheduling.timeparse import ParsedTime
+    from psched.lib.timeparse import ParsedTime
 
     author = get_user_model().objects.get(pk=author_id)
     created = 0
@@ -171,8 +161,8 @@ def steady(stack, author_id, count, seconds):
     lost, dupes = lost_and_duplicated(stack, "steady")
     return {
         "posts": count, "over_seconds": seconds,
-        "lateness_p50_ms": pct(late, 0.5), "lateness_p95_ms": pct(late, 0.95),
-        "lateness_p99_ms": pct(late, 0.99), "lateness_max_ms": max(late) if late else None,
+        "lateness_p50_ms": percentile(late, 0.5), "lateness_p95_ms": percentile(late, 0.95),
+        "lateness_p99_ms": percentile(late, 0.99), "lateness_max_ms": max(late) if late else None,
         "lost": lost, "duplicated": dupes,
     }
 
@@ -355,8 +345,8 @@ def scale(stack, author_id, count):
         columns = [c[0] for c in cursor.description]
         plan = [dict(zip(columns, row)) for row in cursor.fetchall()]
     return {
-        "pending": count, "idle_tick_p50_ms": round(pct(durations, 0.5), 2),
-        "idle_tick_p99_ms": round(pct(durations, 0.99), 2),
+        "pending": count, "idle_tick_p50_ms": round(percentile(durations, 0.5), 2),
+        "idle_tick_p99_ms": round(percentile(durations, 0.99), 2),
         "claim_plan_key": plan[0].get("key"), "claim_plan_rows": plan[0].get("rows"),
     }
 
@@ -382,8 +372,8 @@ def feed(stack, author_id, count, requests_per_depth):
             body = response.read()
             latencies.append((time.perf_counter() - started) * 1000)
             assert response.status == 200, body[:200]
-        results[f"{name}_p50_ms"] = round(pct(latencies, 0.5), 1)
-        results[f"{name}_p99_ms"] = round(pct(latencies, 0.99), 1)
+        results[f"{name}_p50_ms"] = round(percentile(latencies, 0.5), 1)
+        results[f"{name}_p99_ms"] = round(percentile(latencies, 0.99), 1)
     return results
 
 
@@ -456,8 +446,8 @@ def dashboard_and_metrics(stack, author_id, published, requests):
             assert response.status == 200, (path, response.status, body[:200])
             if index >= 20:
                 latencies.append((time.perf_counter() - started) * 1000)
-        results[f"{name}_p50_ms"] = round(pct(latencies, 0.5), 1)
-        results[f"{name}_p99_ms"] = round(pct(latencies, 0.99), 1)
+        results[f"{name}_p50_ms"] = round(percentile(latencies, 0.5), 1)
+        results[f"{name}_p99_ms"] = round(percentile(latencies, 0.99), 1)
     return results
 
 

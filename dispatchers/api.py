@@ -1,10 +1,129 @@
-from rest_framework import generics, permissions, serializers
+from django.conf import settings
+from django.db import OperationalError
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from feed.api import PostOutputSerializer, post_serialize
+from feed.selectors import post_feed
+from psched.lib.api import StrictCharField, datetime_text
+from psched.lib.db import is_retryable, retry_on_deadlock
+from scheduling.services import Claim, scheduled_posts_publish
+
+from .authentication import NodeCredentialAuthentication, request_node
 from .selectors import node_overview, schedule_figures_cached
 
 
+class ClaimInputSerializer(serializers.Serializer):
+    """A claim's shape, for the schema; claims_clean checks the same rules for a whole batch."""
+
+    scheduled_post = serializers.IntegerField(min_value=1)
+    claim_token = StrictCharField(max_length=32)
+    version = serializers.IntegerField(min_value=1)
+
+
+def claims_clean(data) -> list[Claim]:
+    """A node's list of claims: [{"scheduled_post": int, "claim_token": str, "version": int}].
+    Checked by hand rather than by a serializer, since a batch holds up to PSCHED_MAX_BULK."""
+    if not isinstance(data, list) or not data:
+        raise ParseError("A dispatcher node sends a non-empty JSON list of claims.")
+    if len(data) > settings.PSCHED_MAX_BULK:
+        raise serializers.ValidationError({"non_field_errors": [f"At most {settings.PSCHED_MAX_BULK} claims per request."]})
+    errors, claims = [], []
+    for item in data:
+        problems = {}
+        if not isinstance(item, dict):
+            errors.append({"non_field_errors": ["Each claim is an object."]})
+            continue
+        for field in ("scheduled_post", "version"):
+            value = item.get(field)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems[field] = ["A positive integer is required."]
+        token = item.get("claim_token")
+        if not isinstance(token, str) or not 0 < len(token) <= 32:
+            problems["claim_token"] = ["A claim token of 1 to 32 characters is required."]
+        errors.append(problems)
+        if not problems:
+            claims.append(Claim(scheduled_post=item["scheduled_post"], claim_token=token, version=item["version"]))
+    if any(errors):
+        raise serializers.ValidationError(errors)
+    return claims
+
+
+class IsNode(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return request_node(request) is not None
+
+
+class NodePublishApi(APIView):
+    """`POST /api/posts/` with `Authorization: Node <name>:<credential>`: the node's claims,
+    each published once. psched/api_urls.py sends Node-scheme POSTs here, others to the feed."""
+
+    authentication_classes = [NodeCredentialAuthentication]
+    permission_classes = [IsNode]
+
+    @extend_schema(
+        request=ClaimInputSerializer(many=True),
+        responses={201: PostOutputSerializer(many=True)},
+        description="A Post for each claim, or `{scheduled_post, error}`. With `?answer=ids` (what nodes "
+                    "send) `{scheduled_post, post}` with the Post's id instead of the Post.",
+    )
+    def post(self, request):
+        claims = claims_clean(request.data)
+        try:
+            results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(node=request_node(request), claims=claims)
+        except OperationalError as error:
+            if not is_retryable(error):
+                raise
+            # The node keeps its claim and retries with backoff; nothing was written.
+            return Response({"detail": "The database is busy; retry."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        if request.query_params.get("answer") == "ids":
+            # What a node needs: which post each claim became, or why it was refused.
+            body = [
+                {"scheduled_post": result.scheduled_post_id, "post": result.post_id} if result.post_id
+                else {"scheduled_post": result.scheduled_post_id, "error": result.error}
+                for result in results
+            ]
+        else:
+            posts = post_feed().in_bulk([result.post_id for result in results if result.post_id])
+            body = [
+                post_serialize(posts[result.post_id]) if result.post_id
+                else {"scheduled_post": result.scheduled_post_id, "error": result.error}
+                for result in results
+            ]
+        if any(result.created for result in results):
+            code = status.HTTP_201_CREATED
+        elif any(result.post_id for result in results):
+            code = status.HTTP_200_OK
+        elif any(result.forbidden for result in results):
+            code = status.HTTP_403_FORBIDDEN  # another node's posts: not ours to publish
+        else:
+            code = status.HTTP_409_CONFLICT  # edited, cancelled or taken over since the claim
+        return Response(body, status=code)
+
+
+def node_overview_serialize(row: dict) -> dict:
+    """One row of selectors.node_overview as the API answers it (NodeOverviewSerializer's fields)."""
+    return {
+        "name": row["name"],
+        "queue": row["queue"],
+        "state": row["state"],
+        "weight": row["weight"],
+        "last_tick": datetime_text(row["last_tick"]),
+        "pending": row["pending"],
+        "publishing": row["publishing"],
+        "published_last_hour": row["published_last_hour"],
+        "lateness_p50_ms": row["lateness_p50_ms"],
+        "lateness_p99_ms": row["lateness_p99_ms"],
+        "lateness_max_ms": row["lateness_max_ms"],
+    }
+
+
 class NodeOverviewSerializer(serializers.Serializer):
+    # The schema of node_overview_serialize; tests/dispatchers/test_serialize.py keeps both in step.
+
     name = serializers.CharField()
     queue = serializers.CharField()
     state = serializers.CharField()
@@ -27,4 +146,4 @@ class DispatcherListApi(generics.GenericAPIView):
 
     def get(self, request):
         overview = node_overview(figures=schedule_figures_cached()["nodes"])
-        return Response(NodeOverviewSerializer(overview, many=True).data)
+        return Response([node_overview_serialize(row) for row in overview])

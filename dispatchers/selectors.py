@@ -6,14 +6,10 @@ from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from psched.lib.cache import figures_cached
+from psched.lib.stats import percentile_rank
 from scheduling.models import ScheduledPost
 
 from .models import DispatcherNode
-
-
-def percentile_rank(count: int, fraction: float) -> int:
-    """The index of the fraction's percentile among count sorted values (nearest rank)."""
-    return min(count - 1, max(0, round(fraction * (count - 1))))
 
 
 def _lateness_figures(recent) -> dict:

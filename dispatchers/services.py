@@ -15,8 +15,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from psched.db import retry_on_deadlock
+from psched.lib.db import retry_on_deadlock
 from scheduling.models import ScheduledPost
+from scheduling.services import Claim
 
 from .models import DispatcherNode, hash_credential
 
@@ -150,8 +151,8 @@ def scheduled_posts_route(*, scheduled_posts, nodes: list[DispatcherNode] | None
             post.dispatcher = target
     moved = 0
     for node_pk, ids in by_node.items():
-        for start in range(0, len(ids), 1000):
-            moved += ScheduledPost.objects.filter(pk__in=ids[start:start + 1000], status=Status.PENDING).update(
+        for start in range(0, len(ids), settings.PSCHED_MAX_BULK):
+            moved += ScheduledPost.objects.filter(pk__in=ids[start:start + settings.PSCHED_MAX_BULK], status=Status.PENDING).update(
                 dispatcher_id=node_pk
             )
     return moved
@@ -187,6 +188,11 @@ def scheduled_posts_assign(*, scheduled_posts: list[ScheduledPost], cached: bool
     nodes = _routing_nodes_read(cached=cached)
     for post in scheduled_posts:
         post.dispatcher = node_for_post(post_id=random.getrandbits(63), nodes=nodes) if nodes else None
+
+
+def scheduled_posts_assign_creating(*, scheduled_posts, fresh: bool, **signal) -> None:
+    """Receives scheduling's scheduled_posts_creating (connected in DispatchersConfig.ready)."""
+    scheduled_posts_assign(scheduled_posts=scheduled_posts, cached=not fresh)
 
 
 # --- the sweep: cheap, idempotent, run by every node's tick ------------------------------
@@ -262,7 +268,7 @@ def sweep(*, now: datetime, nodes: list[DispatcherNode], judge_others: bool = Tr
 
 # --- claims -----------------------------------------------------------------------------
 
-def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, limit: int) -> list[dict]:
+def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, limit: int) -> list[Claim]:
     """Claims the node's pending posts due by horizon, atomically. Two nodes (or two ticks)
     never get the same row: SKIP LOCKED where the database has it, and always a conditional
     UPDATE that only moves rows still pending on this node."""
@@ -286,7 +292,7 @@ def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, l
         )
     claimed = ScheduledPost.objects.filter(pk__in=ids, claim_token=token).order_by("due_at", "pk")
     return [
-        {"scheduled_post": pk, "claim_token": token, "version": version, "due_at": due_at}
+        Claim(scheduled_post=pk, claim_token=token, version=version, due_at=due_at)
         for pk, version, due_at in claimed.values_list("pk", "version", "due_at")
     ]
 
@@ -297,14 +303,14 @@ def retry_delay(attempts: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def claims_record_failure(*, node: DispatcherNode, claims: list[dict], error: str, now: datetime | None = None) -> None:
+def claims_record_failure(*, node: DispatcherNode, claims: list[Claim], error: str, now: datetime | None = None) -> None:
     """A callback that did not get through: back off in the row (not in worker memory), or give
     up after PSCHED_MAX_ATTEMPTS. Rows no longer held by this claim are left alone."""
     now = now or timezone.now()
     error = error[:2000]
     by_token = defaultdict(list)
     for claim in claims:
-        by_token[claim["claim_token"]].append(claim["scheduled_post"])
+        by_token[claim.claim_token].append(claim.scheduled_post)
     for token, ids in by_token.items():
         held = ScheduledPost.objects.filter(pk__in=ids, claim_token=token, status=Status.PUBLISHING, dispatcher=node)
         by_attempts = defaultdict(list)

@@ -9,6 +9,8 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from scheduling.services import Claim
+
 from .models import DispatcherNode
 from .services import (
     claim_due_posts,
@@ -33,12 +35,17 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
 
 
-def publish_callback(*, node_name: str, credential: str, claims: list[dict]) -> list[dict]:
+def claim_serialize(claim: Claim) -> dict:
+    """A claim as the callback's body carries it (dispatchers.api.claims_clean reads it back)."""
+    return {"scheduled_post": claim.scheduled_post, "claim_token": claim.claim_token, "version": claim.version}
+
+
+def publish_callback(*, node_name: str, credential: str, claims: list[Claim]) -> list[dict]:
     """POSTs claims to the main side's /api/posts/ and returns its per-item results: with
     ?answer=ids each is {scheduled_post, post} or {scheduled_post, error} (the node has no use
     for whole posts). Raises requests.RequestException when the call did not get an answer
     it can use."""
-    body = [{key: claim[key] for key in ("scheduled_post", "claim_token", "version")} for claim in claims]
+    body = [claim_serialize(claim) for claim in claims]
     response = _session.post(
         f"{settings.PSCHED_API_URL}/api/posts/?answer=ids",
         json=body,
@@ -54,7 +61,7 @@ def publish_callback(*, node_name: str, credential: str, claims: list[dict]) -> 
     raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
 
 
-def _publish_batch(node: DispatcherNode, credential: str, batch: list[dict], report: TickReport) -> None:
+def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport) -> None:
     try:
         results = publish_callback(node_name=node.name, credential=credential, claims=batch)
     except (requests.RequestException, ValueError) as error:
@@ -98,16 +105,16 @@ def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport
         now = timezone.now()
 
 
-def _publish_when_due(node: DispatcherNode, credential: str, claims: list[dict], report: TickReport, *, sleep) -> None:
+def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim], report: TickReport, *, sleep) -> None:
     """Sends the claims (sorted by due_at) in batches, each as soon as its posts are due."""
     position = 0
     while position < len(claims):
-        wait = (claims[position]["due_at"] - timezone.now()).total_seconds()
+        wait = (claims[position].due_at - timezone.now()).total_seconds()
         if wait > 0:
             sleep(wait)
         now = timezone.now()
         batch = []
-        while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position]["due_at"] <= now:
+        while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= now:
             batch.append(claims[position])
             position += 1
         _publish_batch(node, credential, batch, report)

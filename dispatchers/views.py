@@ -4,8 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.services import user_timezone
-from scheduling.timeparse import zone_get
+from psched.lib.timeparse import zone_get
 
 from .charts import lateness_chart, per_minute_chart
 from .models import DispatcherNode
@@ -19,7 +18,7 @@ STATE_ACTIONS = {"draining": "Drain", "active": "Activate"}
 @staff_member_required
 def dashboard(request):
     now = timezone.now()
-    zone = zone_get(user_timezone(user=request.user) or "UTC")
+    zone = zone_get(str(getattr(request, "user_zone", "")) or "UTC")  # accounts.middleware sets it
     figures = schedule_figures_cached()  # counted over the whole schedule: a few seconds old
     nodes = node_overview(figures=figures["nodes"])
     next_due = nodes_next_due()

@@ -3,8 +3,8 @@ from django.conf import settings
 
 
 class ComposeForm(forms.Form):
-    """One form, two actions: "Post now" uses only the text; "Schedule" also a local date-time
-    and a zone. The rules themselves live in the services."""
+    """One form, two actions: "Post now" (feed) uses only the text; "Schedule" (scheduling's
+    ScheduleComposeForm) also a local date-time and a zone. The rules live in the services."""
 
     text = forms.CharField(
         label="What's happening?",
@@ -23,9 +23,3 @@ class ComposeForm(forms.Form):
     )
     # Set by the button that was pressed.
     action = forms.ChoiceField(choices=[("now", "Post now"), ("schedule", "Schedule")], required=False)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("action") == "schedule" and not data.get("publish_at"):
-            self.add_error("publish_at", "Pick the date and time to publish at.")
-        return data

@@ -6,7 +6,15 @@ from .models import Post
 
 
 def post_text_clean(text) -> str:
-    """The one rule for post text, shared by posts and scheduled posts."""
+    """The one rule for post text, shared by posts and scheduled posts. Raises a
+    ValidationError that names the field `text`."""
+    try:
+        return _text_clean(text)
+    except ValidationError as error:
+        raise ValidationError({"text": error.messages}) from None
+
+
+def _text_clean(text) -> str:
     if text is None:
         raise ValidationError("This field is required.")
     if not isinstance(text, str):

@@ -2,12 +2,10 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.utils.timesince import timeuntil
+from django.urls import reverse
 
-from accounts.services import user_timezone
-from psched.forms import add_service_errors
-from scheduling.services import scheduled_post_create
-from scheduling.timeparse import zone_choices, zone_get
+from psched.lib.forms import add_service_errors
+from psched.lib.timeparse import zone_choices
 
 from .forms import ComposeForm
 from .selectors import post_feed_page
@@ -15,20 +13,27 @@ from .services import post_create
 
 
 def index(request):
-    zone = user_timezone(user=request.user)
-    form = ComposeForm(request.POST or None, initial={"timezone": zone})
+    """The feed, and the compose form's "Post now". Its "Schedule" button posts to a view of
+    scheduling (the button's formaction); an old form that still sends it here is passed on."""
+    form = ComposeForm(request.POST or None, initial={"timezone": str(getattr(request, "user_zone", ""))})
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        if request.POST.get("action") == "schedule":
+            return redirect(reverse("scheduling:compose"), permanent=False, preserve_request=True)
         if form.is_valid():
             try:
-                if form.cleaned_data["action"] == "schedule":
-                    return _schedule(request, form.cleaned_data)
                 post_create(author=request.user, text=form.cleaned_data["text"])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
                 messages.success(request, "Posted.")
                 return redirect("feed:index")
-            except ValidationError as error:
-                add_service_errors(form, error, "text")
+    return feed_page(request, form)
+
+
+def feed_page(request, form: ComposeForm):
+    """The feed page around a compose form (scheduling renders it too, with its errors)."""
     author = request.GET.get("author", "").strip() or None
     try:
         before = max(0, int(request.GET.get("before", ""))) or None
@@ -38,13 +43,3 @@ def index(request):
     return render(request, "feed/index.html", {
         "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
     })
-
-
-def _schedule(request, data):
-    post = scheduled_post_create(
-        author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
-    )
-    local = post.publish_at.astimezone(zone_get(post.timezone))
-    note = f" {post.time_note}" if post.time_note else ""
-    messages.success(request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}")
-    return redirect("scheduling:mine")

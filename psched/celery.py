@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 from celery import Celery, signals
 
@@ -7,6 +8,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psched.settings")
 app = Celery("psched")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def broker_folders_ensure(sender, source, **kwargs):
+    """The file-system broker (the default in development) needs its folders before the first message."""
+    options = source.get("broker_transport_options") or {}
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        if key in options:
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
 
 
 @signals.after_setup_logger.connect

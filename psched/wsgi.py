@@ -1,6 +1,6 @@
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psched.settings")
+from psched.startup import settings_load
+
+settings_load()
 application = get_wsgi_application()

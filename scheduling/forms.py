@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 
+from feed.forms import ComposeForm
+
 
 class ScheduledPostForm(forms.Form):
     """Editing a scheduled post: its text, and a local date-time in an IANA zone. The service
@@ -20,3 +22,13 @@ class ScheduledPostForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off"}),
         error_messages={"required": "Give an IANA time zone such as Europe/Paris."},
     )
+
+
+class ScheduleComposeForm(ComposeForm):
+    """The feed's compose form, sent by its "Schedule" button: a time is needed."""
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("publish_at"):
+            self.add_error("publish_at", "Pick the date and time to publish at.")
+        return data

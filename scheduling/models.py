@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .timeparse import local_to_instant, zone_get
+from psched.lib.timeparse import local_to_instant, zone_get
 
 
 class ScheduledPost(models.Model):

@@ -9,24 +9,21 @@ from django.db.models import BigIntegerField, Func, Value
 from django.db.models import DateTimeField as DateTimeFieldType
 from django.utils import timezone
 
-from dispatchers.services import scheduled_posts_assign
 from feed.models import Post
 from feed.services import post_text_clean
-from psched.db import is_retryable
+from psched.lib.db import is_retryable
+from psched.lib.errors import Conflict
+from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
 from .selectors import users_by_username
-from .timeparse import ParsedTime, parse_publish_at, zone_get
+from .signals import scheduled_posts_creating
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
 
 Status = ScheduledPost.Status
 logger = logging.getLogger("scheduling")
-
-
-class Conflict(Exception):
-    """The post is in a state that does not allow the change (HTTP 409)."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +76,9 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
 
 
 def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
-    """Creates validated posts, all or nothing, each routed to a dispatcher node as it is
-    inserted. One post is one INSERT in autocommit: no transaction to open and commit."""
+    """Creates validated posts, all or nothing. The receivers of scheduled_posts_creating
+    (dispatchers: the node of each post) act before the INSERT, so that one post is one
+    INSERT in autocommit: no transaction to open and commit, no routing UPDATE."""
     rows = [
         ScheduledPost(
             author=author,
@@ -92,16 +90,17 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
         for item in inputs
     ]
     if connection.in_atomic_block:  # a failed INSERT cannot be retried inside the caller's transaction
-        scheduled_posts_assign(scheduled_posts=rows, cached=False)
+        scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=True)
         return _scheduled_posts_insert(rows)
-    scheduled_posts_assign(scheduled_posts=rows)
+    scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=False)
     try:
         return _scheduled_posts_insert(rows)
     except IntegrityError:
-        # The process's list of nodes (a second old at most) named one removed since.
+        # A receiver's cached view (dispatchers: the nodes, a second old at most) named a row
+        # removed since: once more, from fresh reads.
         for row in rows:
             row.pk, row._state.adding = None, True
-        scheduled_posts_assign(scheduled_posts=rows, cached=False)
+        scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=True)
         return _scheduled_posts_insert(rows)
 
 
@@ -191,6 +190,17 @@ def scheduled_post_retry(*, scheduled_post_id: int, author=None) -> ScheduledPos
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A node's hold on a scheduled post: made by the tick, sent over HTTP (dispatchers
+    serializes it at that edge), checked when publishing, and used to record a failure."""
+
+    scheduled_post: int
+    claim_token: str
+    version: int
+    due_at: datetime | None = None  # the node's own knowledge; not part of the callback
+
+
+@dataclass(frozen=True)
 class PublishResult:
     scheduled_post_id: int
     post_id: int | None = None
@@ -200,7 +210,7 @@ class PublishResult:
 
 
 @transaction.atomic
-def scheduled_posts_publish(*, node, claims: list[dict]) -> list[PublishResult]:
+def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]:
     """The main side of a node's callback, in one transaction: lock the rows, check each is still
     claimed by this node with this token and version, insert its Post, mark it published.
     A repeat returns the existing Post, so nothing is ever published twice.
@@ -209,13 +219,13 @@ def scheduled_posts_publish(*, node, claims: list[dict]) -> list[PublishResult]:
     copies the posts into the feed (author and text from the scheduled post, never from the
     request) and one UPDATE marks them published. A row the database refuses is published
     on its own, so it fails alone (marked failed, with the reason) instead of its batch."""
-    ids = sorted({claim["scheduled_post"] for claim in claims})
+    ids = sorted({claim.scheduled_post for claim in claims})
     locked = ScheduledPost.objects.select_for_update().filter(pk__in=ids).order_by("pk")
     rows = {row[0]: row for row in locked.values_list("pk", "status", "dispatcher_id", "claim_token", "version")}
     existing = dict(Post.objects.filter(scheduled_post_id__in=ids).values_list("scheduled_post_id", "pk"))
     refusals, to_publish = {}, {}
     for claim in claims:
-        pk = claim["scheduled_post"]
+        pk = claim.scheduled_post
         row = rows.get(pk)
         if row is None or pk in existing or pk in refusals or pk in to_publish:
             continue
@@ -229,7 +239,7 @@ def scheduled_posts_publish(*, node, claims: list[dict]) -> list[PublishResult]:
     created = dict(Post.objects.filter(scheduled_post_id__in=to_publish).values_list("scheduled_post_id", "pk"))
     results = []
     for claim in claims:
-        pk = claim["scheduled_post"]
+        pk = claim.scheduled_post
         if pk in created:
             results.append(PublishResult(pk, post_id=created[pk], created=True))
         elif pk in existing:
@@ -311,16 +321,16 @@ class MillisecondsSince(Func):
         )
 
 
-def _claim_refusal(row: tuple, *, node, claim: dict) -> str:
+def _claim_refusal(row: tuple, *, node, claim: Claim) -> str:
     """row: (pk, status, dispatcher_id, claim_token, version) as locked."""
     _, status, dispatcher_id, claim_token, version = row
     if status != Status.PUBLISHING:
         return f"Not claimed: the post is {status}."
     if dispatcher_id != node.pk:
         return "Claimed by another node."
-    if claim_token != claim.get("claim_token"):
+    if claim_token != claim.claim_token:
         return "The claim expired and was taken over."
-    if version != claim.get("version"):
+    if version != claim.version:
         return "The post was edited after it was claimed."
     return ""
 

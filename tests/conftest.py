@@ -1,4 +1,5 @@
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,11 +10,16 @@ from rest_framework.test import APIClient
 from dispatchers.services import node_credential_issue, node_register
 from feed.models import Post
 from scheduling.models import ScheduledPost
+from scheduling.services import schedule_input_clean, scheduled_post_create, scheduled_posts_create
 
 
 def pytest_configure(config):
     # Tests render pages without collectstatic; whitenoise warns that STATIC_ROOT is missing.
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+    # The embedded test database is a file in var/ (see psched/settings/database.py).
+    from django.conf import settings
+
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture
@@ -63,8 +69,39 @@ def node_client(node):
     return client
 
 
-def in_seconds(seconds: float) -> str:
-    return (timezone.now() + timedelta(seconds=seconds)).isoformat()
+@pytest.fixture
+def in_seconds():
+    """in_seconds(seconds): an ISO 8601 time that many seconds from now."""
+
+    def make(seconds: float) -> str:
+        return (timezone.now() + timedelta(seconds=seconds)).isoformat()
+
+    return make
+
+
+@pytest.fixture
+def scheduled_post_factory():
+    """make(author, text, after=, zone=): one post scheduled through the service, as the form
+    does it: a local time (to the second) `after` from now in `zone`."""
+
+    def make(author, text="later", *, after=timedelta(hours=1), zone="UTC"):
+        local = (timezone.now() + after).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S")
+        return scheduled_post_create(author=author, text=text, publish_at=local, timezone_name=zone)
+
+    return make
+
+
+@pytest.fixture
+def scheduled_posts_factory():
+    """make(author, count, seconds=): count posts ("post 0", ...) due in `seconds`, created in
+    bulk and routed to the active nodes, as the API does it."""
+
+    def make(author, count, *, seconds=60):
+        publish_at = (timezone.now() + timedelta(seconds=seconds)).isoformat()
+        inputs = [schedule_input_clean(text=f"post {i}", publish_at=publish_at) for i in range(count)]
+        return scheduled_posts_create(author=author, inputs=inputs)
+
+    return make
 
 
 @pytest.fixture

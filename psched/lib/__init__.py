@@ -1,1 +1,1 @@
-"""Helpers shared by the apps; imports no app."""
+"""Helpers shared by the apps. Imports no app (lint-imports checks it), so any app may use it."""

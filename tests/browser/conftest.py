@@ -1,25 +1,14 @@
-"""A real psched for the browser: its own MariaDB database, gunicorn (DEBUG off, static files
-from whitenoise), one dispatcher node and beat, all on 127.0.0.1; and Debian's chromium,
-driven headless by Playwright."""
-import os
+"""A real psched for the browser (the shared process stack: its own MariaDB database and Redis,
+gunicorn with DEBUG off and static files from whitenoise, one dispatcher node and beat, all on
+127.0.0.1); and Debian's chromium, driven headless by Playwright."""
 import re
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import dj_database_url
-import MySQLdb
 import pytest
-import requests
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from stack import ROOT, Stack
+
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,112 +18,21 @@ CHROMIUM_ARGS = [
 STAFF_PASSWORD = "staff-browser-password-1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Stack:
-    """The processes of one psched, started from the repo root with their own environment."""
-
-    def __init__(self, tmp: Path):
-        suffix = secrets.token_hex(4)
-        self.tmp = tmp
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.node_name = f"browser-{suffix}"
-        self.staff_username = f"staff-{suffix}"
-        main_db = dj_database_url.parse(os.environ["DATABASE_URL"])
-        if not main_db["ENGINE"].endswith("mysql"):
-            pytest.skip("the browser tests need MariaDB or MySQL (DATABASE_URL=mysql://…)")
-        self.db = {**main_db, "NAME": f"psched_browser_{suffix}"}
-        broker = urlsplit(os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": re.sub(r"/[^/]*$", f"/{self.db['NAME']}", os.environ["DATABASE_URL"]),
-            # Ticks go to the queue of this run's node only, so a shared Redis database is safe.
-            "CELERY_BROKER_URL": urlunsplit(broker._replace(path="/14")) if broker.scheme == "redis" else broker.geturl(),
-            "SECRET_KEY": "browser-test-secret-key",
-            "DEBUG": "0",
-            "STATIC_ROOT": str(tmp / "static"),
-            "PSCHED_API_URL": self.url,
-            "PSCHED_TICK_SECONDS": "1",
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD,
-        }
-        self.processes: dict[str, subprocess.Popen] = {}
-
-    def _mysql(self, statement: str) -> None:
-        connection = MySQLdb.connect(
-            host=self.db["HOST"] or "127.0.0.1", port=int(self.db["PORT"] or 3306),
-            user=self.db["USER"] or "root", password=self.db["PASSWORD"] or "",
-        )
-        try:
-            connection.cursor().execute(statement)
-        finally:
-            connection.close()
-
-    def manage(self, *args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, timeout=300)
-
-    def start(self) -> None:
-        self._mysql(f"CREATE DATABASE `{self.db['NAME']}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        self.manage("migrate", "--noinput", "-v0")
-        self.manage("collectstatic", "--noinput", "-v0")
-        self.manage("createsuperuser", "--noinput", "--username", self.staff_username, "--email", "staff@example.com")
-        self._spawn("web", str(BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4",
-                    "--no-control-socket")
-        self._spawn("node", sys.executable, "manage.py", "run_dispatcher", self.node_name, "--loglevel", "WARNING")
-        self._spawn(
-            "beat", str(BIN / "celery"), "-A", "psched", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
-            "--pidfile=", "--loglevel", "WARNING",
-        )
-        self._wait_for_web()
-
-    def _spawn(self, name: str, *command: str) -> None:
-        log = open(self.tmp / f"{name}.log", "wb")
-        # Its own session, so stopping it also stops the workers it forked (gunicorn).
-        self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def _wait_for_web(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.log(name)}")
-            try:
-                if requests.get(f"{self.url}/", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:  # not listening yet, or still loading
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"the web server did not answer on {self.url} within {timeout} s:\n{self.log('web')}")
-
-    def log(self, name: str) -> str:
-        path = self.tmp / f"{name}.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        self._mysql(f"DROP DATABASE IF EXISTS `{self.db['NAME']}`")
-
-
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("stack"))
+    """The shared process stack with one node, static files collected and a staff account."""
+    suffix = secrets.token_hex(4)
+    stack = Stack("browser", env={
+        "STATIC_ROOT": str(tmp_path_factory.mktemp("static")), "LOG_LEVEL": "WARNING",
+        "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD,
+    })
+    stack.node_name = f"browser-{suffix}"
+    stack.staff_username = f"staff-{suffix}"
+    stack.staff_password = STAFF_PASSWORD
     try:
-        stack.start()
+        stack.manage("collectstatic", "--noinput", "-v0")
+        stack.start(nodes=(stack.node_name,), users=())
+        stack.manage("createsuperuser", "--noinput", "--username", stack.staff_username, "--email", "staff@example.com")
         yield stack
     finally:
         stack.stop()

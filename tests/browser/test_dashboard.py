@@ -1,15 +1,14 @@
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import STAFF_PASSWORD
 
-pytestmark = pytest.mark.integration  # real web, node and beat processes, and chromium
+pytestmark = [pytest.mark.integration, pytest.mark.browser]  # real web, node and beat processes, and chromium
 
 
 def test_it_shows_staff_the_node_and_the_charts(stack, page):
     page.goto("/accounts/login/?next=/dispatchers/")
     page.get_by_label("Username").fill(stack.staff_username)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_label("Password").fill(stack.staff_password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{stack.url}/dispatchers/")
     row = page.locator(f"#node-{stack.node_name}")

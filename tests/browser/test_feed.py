@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.integration  # real web, node and beat processes, and chromium
+pytestmark = [pytest.mark.integration, pytest.mark.browser]  # real web, node and beat processes, and chromium
 TOKYO = ZoneInfo("Asia/Tokyo")  # the browser's zone in these tests (UTC+09:00)
 
 

@@ -2,7 +2,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.integration  # real web, node and beat processes, and chromium
+pytestmark = [pytest.mark.integration, pytest.mark.browser]  # real web, node and beat processes, and chromium
 
 
 def test_it_signs_up_and_lands_on_the_feed(signed_in):

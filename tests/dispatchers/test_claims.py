@@ -12,21 +12,12 @@ from dispatchers.services import (
     node_register,
 )
 from scheduling.models import ScheduledPost
-from scheduling.services import schedule_input_clean, scheduled_posts_create
 
 Status = ScheduledPost.Status
 
 
-def schedule(author, count, seconds=60):
-    inputs = [
-        schedule_input_clean(text=f"post {i}", publish_at=(timezone.now() + timedelta(seconds=seconds)).isoformat())
-        for i in range(count)
-    ]
-    return scheduled_posts_create(author=author, inputs=inputs)
-
-
-def test_it_claims_due_posts_once(alice, node):
-    schedule(alice, 5)
+def test_it_claims_due_posts_once(alice, node, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 5)
     later = timezone.now() + timedelta(seconds=61)
     first = claim_due_posts(node=node, now=timezone.now(), horizon=later, limit=100)
     second = claim_due_posts(node=node, now=timezone.now(), horizon=later, limit=100)
@@ -35,23 +26,23 @@ def test_it_claims_due_posts_once(alice, node):
     assert ScheduledPost.objects.filter(status=Status.PUBLISHING, attempts=1).count() == 5
 
 
-def test_it_leaves_posts_that_are_not_due(alice, node):
-    schedule(alice, 3, seconds=120)
+def test_it_leaves_posts_that_are_not_due(alice, node, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 3, seconds=120)
     assert claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(seconds=1), limit=100) == []
 
 
-def test_it_only_claims_its_own_posts(alice, node):
-    schedule(alice, 4)
+def test_it_only_claims_its_own_posts(alice, node, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 4)
     other, _ = node_register(name="n2")
     later = timezone.now() + timedelta(seconds=61)
     assert claim_due_posts(node=other, now=timezone.now(), horizon=later, limit=100) == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_never_gives_a_row_to_two_concurrent_claims(django_user_model):
+def test_it_never_gives_a_row_to_two_concurrent_claims(django_user_model, scheduled_posts_factory):
     author = django_user_model.objects.create_user("racer")
     node, _ = node_register(name="race")
-    schedule(author, 300)
+    scheduled_posts_factory(author, 300)
     later = timezone.now() + timedelta(seconds=61)
     results, barrier = [], threading.Barrier(4)
 
@@ -60,7 +51,7 @@ def test_it_never_gives_a_row_to_two_concurrent_claims(django_user_model):
         try:
             got = []
             while batch := claim_due_posts(node=node, now=timezone.now(), horizon=later, limit=25):
-                got += [c["scheduled_post"] for c in batch]
+                got += [c.scheduled_post for c in batch]
             results.append(got)
         finally:
             connection.close()
@@ -75,8 +66,8 @@ def test_it_never_gives_a_row_to_two_concurrent_claims(django_user_model):
     assert len(set(claimed)) == 300
 
 
-def test_it_releases_expired_leases(alice, node, settings):
-    schedule(alice, 2)
+def test_it_releases_expired_leases(alice, node, settings, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 2)
     horizon = timezone.now() + timedelta(seconds=61)
     claim_due_posts(node=node, now=timezone.now(), horizon=horizon, limit=100)
     # The lease runs from the horizon, so posts claimed ahead are not taken while they wait.
@@ -85,9 +76,9 @@ def test_it_releases_expired_leases(alice, node, settings):
     assert ScheduledPost.objects.filter(status=Status.PENDING, claim_token="").count() == 2
 
 
-def test_it_backs_off_then_fails(alice, node, settings):
+def test_it_backs_off_then_fails(alice, node, settings, scheduled_posts_factory):
     settings.PSCHED_MAX_ATTEMPTS = 2
-    (post,) = schedule(alice, 1)
+    (post,) = scheduled_posts_factory(alice, 1)
     horizon = timezone.now() + timedelta(days=1)
     claims = claim_due_posts(node=node, now=timezone.now(), horizon=horizon, limit=10)
     claims_record_failure(node=node, claims=claims, error="main side answered 503")
@@ -102,8 +93,8 @@ def test_it_backs_off_then_fails(alice, node, settings):
     assert post.attempts == 2
 
 
-def test_a_failure_report_does_not_touch_a_lost_claim(alice, node):
-    (post,) = schedule(alice, 1)
+def test_a_failure_report_does_not_touch_a_lost_claim(alice, node, scheduled_posts_factory):
+    (post,) = scheduled_posts_factory(alice, 1)
     claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=10)
     ScheduledPost.objects.filter(pk=post.pk).update(status=Status.CANCELLED, claim_token="")
     claims_record_failure(node=node, claims=claims, error="timeout")

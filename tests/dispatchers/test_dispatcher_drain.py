@@ -6,11 +6,10 @@ from django.core.management import CommandError, call_command
 from dispatchers.models import DispatcherNode
 from dispatchers.services import node_register
 from scheduling.models import ScheduledPost
-from tests.scheduling.helpers import schedule
 
 
-def test_it_drains_a_node_and_hands_its_pending_posts_over(alice, node):
-    schedule(alice, 20)
+def test_it_drains_a_node_and_hands_its_pending_posts_over(alice, node, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 20)
     other, _ = node_register(name="n2")
     out = StringIO()
     call_command("dispatcher_drain", "n1", stdout=out)
@@ -26,8 +25,8 @@ def test_it_names_the_known_nodes_for_an_unknown_one(node):
         call_command("dispatcher_drain", "zz", stdout=StringIO())
 
 
-def test_it_says_when_no_other_node_can_take_the_posts(alice, node):
-    schedule(alice, 4)
+def test_it_says_when_no_other_node_can_take_the_posts(alice, node, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 4)
     out = StringIO()
     call_command("dispatcher_drain", "n1", stdout=out)
     assert ScheduledPost.objects.filter(dispatcher=node).count() == 4

@@ -4,7 +4,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from dispatchers.services import node_register
-from tests.scheduling.helpers import schedule
 
 
 def run(*args) -> str:
@@ -13,11 +12,11 @@ def run(*args) -> str:
     return out.getvalue()
 
 
-def test_it_lists_nodes_with_state_weight_last_tick_pending_and_publishing(alice, node):
+def test_it_lists_nodes_with_state_weight_last_tick_pending_and_publishing(alice, node, scheduled_posts_factory):
     node_register(name="n2", weight=50)
     node.last_seen = timezone.now()
     node.save()
-    schedule(alice, 3)
+    scheduled_posts_factory(alice, 3)
     lines = run().splitlines()
     assert lines[0].split() == ["NAME", "STATE", "WEIGHT", "LAST", "TICK", "PENDING", "PUBLISHING"]
     assert lines[1].split()[:3] == ["n1", "active", "100"]

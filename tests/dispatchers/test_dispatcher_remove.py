@@ -6,11 +6,10 @@ from django_celery_beat.models import PeriodicTask
 from dispatchers.models import DispatcherNode
 from dispatchers.services import node_register
 from scheduling.models import ScheduledPost
-from tests.scheduling.helpers import schedule
 
 
-def test_it_hands_the_posts_over_then_removes_the_node(alice, node):
-    schedule(alice, 10)
+def test_it_hands_the_posts_over_then_removes_the_node(alice, node, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 10)
     other, _ = node_register(name="n2")
     out = StringIO()
     call_command("dispatcher_remove", "n1", stdout=out)

@@ -9,7 +9,6 @@ from django.utils import timezone
 from dispatchers.models import DispatcherNode
 from dispatchers.selectors import node_overview, schedule_status
 from scheduling.models import ScheduledPost
-from tests.scheduling.helpers import schedule
 
 
 def run() -> str:
@@ -18,9 +17,9 @@ def run() -> str:
     return out.getvalue()
 
 
-def test_it_shows_nodes_counts_lateness_and_ticking(alice, node):
+def test_it_shows_nodes_counts_lateness_and_ticking(alice, node, scheduled_posts_factory):
     DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now())
-    posts = schedule(alice, 4)
+    posts = scheduled_posts_factory(alice, 4)
     ScheduledPost.objects.filter(pk=posts[0].pk).update(status="failed")
     ScheduledPost.objects.filter(pk__in=[posts[1].pk, posts[2].pk]).update(
         status="published", published_at=timezone.now(), lateness_ms=120

@@ -5,21 +5,22 @@ from django.db import connection
 from django.utils import timezone
 
 from dispatchers.services import claim_due_posts, node_credential_issue, node_credential_revoke, node_register
+from dispatchers.tick import claim_serialize
 from feed.models import Post
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_cancel, scheduled_post_update
-from tests.dispatchers.test_claims import schedule
+from scheduling.services import Claim, scheduled_post_cancel, scheduled_post_update
 
 Status = ScheduledPost.Status
 
 
 def claim_all(node):
+    """The node's due posts claimed, as the callback's body carries them."""
     claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=1000)
-    return [{k: c[k] for k in ("scheduled_post", "claim_token", "version")} for c in claims]
+    return [claim_serialize(claim) for claim in claims]
 
 
-def test_it_publishes_claimed_posts_once(alice, node, node_client):
-    schedule(alice, 3)
+def test_it_publishes_claimed_posts_once(alice, node, node_client, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 3)
     claims = claim_all(node)
     response = node_client.post("/api/posts/", claims, format="json")
     assert response.status_code == 201
@@ -32,8 +33,8 @@ def test_it_publishes_claimed_posts_once(alice, node, node_client):
     assert ScheduledPost.objects.filter(status=Status.PUBLISHED, lateness_ms__isnull=False).count() == 3
 
 
-def test_it_takes_the_author_from_the_scheduled_post(alice, node, node_client):
-    schedule(alice, 1)
+def test_it_takes_the_author_from_the_scheduled_post(alice, node, node_client, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 1)
     claims = claim_all(node)
     claims[0].update(author="mallory", author_id=999, text="injected")
     node_client.post("/api/posts/", claims, format="json")
@@ -42,8 +43,8 @@ def test_it_takes_the_author_from_the_scheduled_post(alice, node, node_client):
     assert post.text != "injected"
 
 
-def test_an_edit_after_the_claim_wins(alice, node, node_client):
-    (post,) = schedule(alice, 1)
+def test_an_edit_after_the_claim_wins(alice, node, node_client, scheduled_posts_factory):
+    (post,) = scheduled_posts_factory(alice, 1)
     claims = claim_all(node)
     scheduled_post_update(scheduled_post_id=post.pk, author=alice, text="edited")
     response = node_client.post("/api/posts/", claims, format="json")
@@ -54,16 +55,16 @@ def test_an_edit_after_the_claim_wins(alice, node, node_client):
     assert node_client.post("/api/posts/", claims, format="json").json()[0]["text"] == "edited"
 
 
-def test_a_cancel_after_the_claim_wins(alice, node, node_client):
-    (post,) = schedule(alice, 1)
+def test_a_cancel_after_the_claim_wins(alice, node, node_client, scheduled_posts_factory):
+    (post,) = scheduled_posts_factory(alice, 1)
     claims = claim_all(node)
     scheduled_post_cancel(scheduled_post_id=post.pk, author=alice)
     assert node_client.post("/api/posts/", claims, format="json").status_code == 409
     assert not Post.objects.exists()
 
 
-def test_another_node_cannot_publish_my_claims(alice, node, api):
-    schedule(alice, 1)
+def test_another_node_cannot_publish_my_claims(alice, node, api, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 1)
     claims = claim_all(node)
     other, _ = node_register(name="n2")
     secret = node_credential_issue(node=other)
@@ -75,8 +76,8 @@ def test_another_node_cannot_publish_my_claims(alice, node, api):
     assert not Post.objects.exists()
 
 
-def test_a_revoked_or_wrong_credential_is_refused(alice, node, node_client, api):
-    schedule(alice, 1)
+def test_a_revoked_or_wrong_credential_is_refused(alice, node, node_client, api, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 1)
     claims = claim_all(node)
     client = api()
     client.credentials(HTTP_AUTHORIZATION="Node n1:not-the-secret")
@@ -86,8 +87,8 @@ def test_a_revoked_or_wrong_credential_is_refused(alice, node, node_client, api)
     assert not Post.objects.exists()
 
 
-def test_a_new_credential_replaces_the_old_one(alice, node, node_client):
-    schedule(alice, 1)
+def test_a_new_credential_replaces_the_old_one(alice, node, node_client, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 1)
     claims = claim_all(node)
     fresh = node_credential_issue(node=node)
     assert node_client.post("/api/posts/", claims, format="json").status_code == 403  # the old secret
@@ -96,8 +97,8 @@ def test_a_new_credential_replaces_the_old_one(alice, node, node_client):
     assert Post.objects.count() == 1
 
 
-def test_a_node_cannot_publish_a_post_it_has_not_claimed(alice, node, node_client):
-    (pending,) = schedule(alice, 1)
+def test_a_node_cannot_publish_a_post_it_has_not_claimed(alice, node, node_client, scheduled_posts_factory):
+    (pending,) = scheduled_posts_factory(alice, 1)
     response = node_client.post("/api/posts/", [
         {"scheduled_post": pending.pk, "claim_token": "0" * 32, "version": 1},
     ], format="json")
@@ -106,26 +107,26 @@ def test_a_node_cannot_publish_a_post_it_has_not_claimed(alice, node, node_clien
     assert not Post.objects.exists()
 
 
-def test_a_node_credential_gives_no_user_rights(alice, node, node_client):
-    (pending,) = schedule(alice, 1)
+def test_a_node_credential_gives_no_user_rights(alice, node, node_client, scheduled_posts_factory):
+    (pending,) = scheduled_posts_factory(alice, 1)
     assert node_client.get("/api/scheduled-posts/").status_code in (401, 403)
     assert node_client.delete(f"/api/scheduled-posts/{pending.pk}/").status_code in (401, 403)
     assert node_client.get("/api/dispatchers/").status_code in (401, 403)
     assert ScheduledPost.objects.get().status == Status.PENDING
 
 
-def test_a_user_cannot_publish_claims(alice, node, api):
-    schedule(alice, 1)
+def test_a_user_cannot_publish_claims(alice, node, api, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 1)
     claims = claim_all(node)
     response = api(alice).post("/api/posts/", claims, format="json")
     assert response.status_code == 400
     assert not Post.objects.exists()
 
 
-def test_a_late_callback_after_the_lease_expired_is_refused(alice, node, node_client, settings):
+def test_a_late_callback_after_the_lease_expired_is_refused(alice, node, node_client, settings, scheduled_posts_factory):
     from dispatchers.services import leases_release_expired
 
-    schedule(alice, 1)
+    scheduled_posts_factory(alice, 1)
     stale = claim_all(node)
     leases_release_expired(now=timezone.now() + timedelta(days=1, seconds=settings.PSCHED_LEASE_SECONDS + 1))
     fresh = claim_all(node)
@@ -134,20 +135,20 @@ def test_a_late_callback_after_the_lease_expired_is_refused(alice, node, node_cl
     assert Post.objects.count() == 1
 
 
-def test_a_post_that_failed_and_is_retried_is_published_once(alice, node, node_client, settings):
+def test_a_post_that_failed_and_is_retried_is_published_once(alice, node, node_client, settings, scheduled_posts_factory):
     from dispatchers.services import claims_record_failure
     from scheduling.services import scheduled_post_retry
 
     settings.PSCHED_MAX_ATTEMPTS = 1
-    (post,) = schedule(alice, 1)
+    (post,) = scheduled_posts_factory(alice, 1)
     lost_answer = claim_all(node)
     node_client.post("/api/posts/", lost_answer, format="json")  # published, but the node never heard
-    claims_record_failure(node=node, claims=lost_answer, error="timeout")  # so it reports a failure
+    claims_record_failure(node=node, claims=[Claim(**c) for c in lost_answer], error="timeout")  # so it reports a failure
     post.refresh_from_db()
     assert post.status == Status.PUBLISHED  # the report does not undo a publication
 
-    (other,) = schedule(alice, 1)
-    claims_record_failure(node=node, claims=claim_all(node), error="main side down")
+    (other,) = scheduled_posts_factory(alice, 1)
+    claims_record_failure(node=node, claims=[Claim(**c) for c in claim_all(node)], error="main side down")
     other.refresh_from_db()
     assert other.status == Status.FAILED
     scheduled_post_retry(scheduled_post_id=other.pk, author=alice)
@@ -158,8 +159,8 @@ def test_a_post_that_failed_and_is_retried_is_published_once(alice, node, node_c
     assert Post.objects.count() == 2
 
 
-def test_it_answers_a_node_with_ids_when_asked(alice, node, node_client):
-    schedule(alice, 2)
+def test_it_answers_a_node_with_ids_when_asked(alice, node, node_client, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 2)
     claims = claim_all(node)
     stale = {**claims[1], "claim_token": "0" * 32}
     response = node_client.post("/api/posts/?answer=ids", [claims[0], stale], format="json")
@@ -174,9 +175,9 @@ def test_it_answers_a_node_with_ids_when_asked(alice, node, node_client):
     assert again.json() == [{"scheduled_post": claims[0]["scheduled_post"], "post": post.pk}]
 
 
-def test_it_records_lateness_of_weeks(alice, node, node_client):
+def test_it_records_lateness_of_weeks(alice, node, node_client, scheduled_posts_factory):
     # 30 days is 2.6e9 ms, beyond a 32-bit column: it once failed the whole batch with a 500.
-    schedule(alice, 2)
+    scheduled_posts_factory(alice, 2)
     claims = claim_all(node)
     weeks_ago = timezone.now() - timedelta(days=30)
     ScheduledPost.objects.filter(pk=claims[0]["scheduled_post"]).update(publish_at=weeks_ago)
@@ -207,8 +208,8 @@ def poisoned_feed(transactional_db):
         cursor.execute("DROP TRIGGER poison")
 
 
-def test_one_row_the_database_refuses_does_not_fail_its_batch(poisoned_feed, alice, node, node_client):
-    posts = schedule(alice, 3)
+def test_one_row_the_database_refuses_does_not_fail_its_batch(poisoned_feed, alice, node, node_client, scheduled_posts_factory):
+    posts = scheduled_posts_factory(alice, 3)
     ScheduledPost.objects.filter(pk=posts[1].pk).update(text="poison")
     claims = claim_all(node)
     response = node_client.post("/api/posts/?answer=ids", claims, format="json")

@@ -9,7 +9,7 @@ from dispatchers.tick import run_tick
 from feed.models import Post
 from scheduling.models import ScheduledPost
 from scheduling.services import ScheduleInput, scheduled_posts_create
-from scheduling.timeparse import ParsedTime
+from psched.lib.timeparse import ParsedTime
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,21 +8,6 @@ from django.utils import timezone
 from accounts.services import user_set_timezone
 from feed.models import Post
 from feed.services import post_create
-from scheduling.models import ScheduledPost
-
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def last_sunday(month: int) -> str:
-    """Next year's last Sunday of the month: when Europe's clocks change (March, October)."""
-    day = datetime(timezone.now().year + 1, month + 1, 1) - timedelta(days=1)
-    return (day - timedelta(days=(day.weekday() + 1) % 7)).strftime("%Y-%m-%d")
-
-
-def local_in(zone, **delta) -> str:
-    return (timezone.now() + timedelta(**delta)).astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def test_it_shows_the_feed_newest_first(client, alice):
     post_create(author=alice, text="first")
     post_create(author=alice, text="second")
@@ -59,50 +44,6 @@ def test_it_refuses_text_over_the_limit(client, alice, settings):
     response = client.post("/", {"text": "x" * 501, "action": "now"})
     assert "the limit is 500" in response.context["form"].errors["text"][0]
 
-
-def test_it_schedules_a_local_time_in_a_zone(client, alice):
-    client.force_login(alice)
-    local = local_in(PARIS, hours=2)
-    response = client.post("/", {"text": "later", "action": "schedule", "publish_at": local, "timezone": "Europe/Paris"})
-    assert response.status_code == 302 and response["Location"] == "/scheduled/"
-    row = ScheduledPost.objects.get()
-    assert row.timezone == "Europe/Paris"
-    expected = datetime.fromisoformat(local).replace(tzinfo=PARIS).astimezone(dt_timezone.utc)
-    assert row.publish_at == expected
-    assert "Scheduled for" in client.get("/scheduled/").content.decode()
-
-
-def test_it_asks_for_a_time_to_schedule(client, alice):
-    client.force_login(alice)
-    response = client.post("/", {"text": "later", "action": "schedule", "publish_at": "", "timezone": "UTC"})
-    assert response.context["form"].errors["publish_at"] == ["Pick the date and time to publish at."]
-    assert not ScheduledPost.objects.exists()
-
-
-def test_it_shows_a_time_in_the_past_next_to_the_field(client, alice):
-    client.force_login(alice)
-    response = client.post("/", {"text": "x", "action": "schedule", "publish_at": "2020-01-01T10:00", "timezone": "UTC"})
-    assert "is in the past" in response.context["form"].errors["publish_at"][0]
-
-
-def test_it_explains_a_dst_gap(client, alice):
-    client.force_login(alice)
-    response = client.post("/", {"text": "x", "action": "schedule", "publish_at": f"{last_sunday(3)}T02:30", "timezone": "Europe/Paris"})
-    assert "does not exist in Europe/Paris" in response.context["form"].errors["publish_at"][0]
-
-
-def test_it_names_an_unknown_zone(client, alice):
-    client.force_login(alice)
-    response = client.post("/", {"text": "x", "action": "schedule", "publish_at": local_in(PARIS, hours=1), "timezone": "Mars/Olympus"})
-    assert "Unknown time zone" in response.context["form"].errors["timezone"][0]
-
-
-def test_it_says_which_occurrence_of_a_dst_fold_it_took(client, alice):
-    client.force_login(alice)
-    response = client.post(
-        "/", {"text": "x", "action": "schedule", "publish_at": f"{last_sunday(10)}T02:30", "timezone": "Europe/Paris"}, follow=True
-    )
-    assert "happens twice in Europe/Paris; psched uses the first one (UTC+02:00)" in response.content.decode()
 
 
 def test_it_prefills_the_zone_from_the_profile(client, alice):

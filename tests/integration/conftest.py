@@ -1,6 +1,6 @@
 import pytest
 
-from .stack import Stack
+from stack import Stack
 
 
 @pytest.fixture

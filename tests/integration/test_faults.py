@@ -8,8 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .stack import wait_for
-from .test_pipeline import assert_each_published_once, at
+from stack import at, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +38,7 @@ def held_by(stack, node: str) -> int:
 
 def assert_all_published_once(stack, ids):
     stack.wait_settled(len(ids), timeout=150)
-    assert_each_published_once(stack, ids)
+    stack.assert_each_published_once(ids)
     assert stack.status_counts() == {"published": len(ids)}
     (posts,) = stack.query("SELECT COUNT(*) FROM feed_post")[0]
     assert posts == len(ids)

@@ -8,28 +8,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .stack import wait_for
+from stack import at, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def at(seconds_from_now: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=seconds_from_now)).isoformat()
-
-
-def assert_each_published_once(stack, expected_ids):
-    counts = stack.publication_counts()
-    lost = [pk for pk in expected_ids if counts.get(pk, 0) == 0]
-    twice = [pk for pk in expected_ids if counts.get(pk, 0) > 1]
-    assert not lost, f"{len(lost)} posts never published, e.g. {lost[:5]}; logs in {stack.logs}"
-    assert not twice, f"{len(twice)} posts published more than once, e.g. {twice[:5]}"
 
 
 def test_it_publishes_500_posts_exactly_once(stack_factory):
     stack = stack_factory().start()
     created = stack.schedule([{"text": f"steady {i}", "publish_at": at(4 + i * 0.012)} for i in range(500)])
     stack.wait_settled(500, timeout=90)
-    assert_each_published_once(stack, [post["id"] for post in created])
+    stack.assert_each_published_once([post["id"] for post in created])
     assert stack.status_counts() == {"published": 500}
     per_node = stack.published_per_node()
     assert set(per_node) == {"a", "b"}, per_node  # both nodes took a share
@@ -77,7 +65,7 @@ def test_a_node_killed_mid_batch_loses_and_duplicates_nothing(stack_factory):
     time.sleep(15)
     stack.start_node("a")  # restarted later: it takes its share again
     stack.wait_settled(600, timeout=120)
-    assert_each_published_once(stack, [post["id"] for post in created])
+    stack.assert_each_published_once([post["id"] for post in created])
     assert stack.status_counts() == {"published": 600}
     print(f"killed node a holding {held} claims")
 
@@ -92,7 +80,7 @@ def test_a_web_server_answering_503_delays_posts_but_loses_none(stack_factory):
     stack.proxy.mode = "forward"
     stack.wait_settled(300, timeout=120)
     assert stack.proxy.seen["503"] > 0
-    assert_each_published_once(stack, [post["id"] for post in created])
+    stack.assert_each_published_once([post["id"] for post in created])
     assert stack.status_counts() == {"published": 300}
     (retried,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE attempts > 1")[0]
     assert retried > 0

@@ -2,7 +2,7 @@
 Redis: same processes, same promise."""
 import pytest
 
-from .test_pipeline import assert_each_published_once, at
+from stack import at
 
 pytestmark = pytest.mark.integration
 
@@ -12,7 +12,7 @@ def test_it_publishes_300_posts_exactly_once_over_rabbitmq(stack_factory):
     assert stack.env["CELERY_BROKER_URL"].startswith("amqp://")
     created = stack.schedule([{"text": f"rabbit {i}", "publish_at": at(4 + i * 0.02)} for i in range(300)])
     stack.wait_settled(300, timeout=90)
-    assert_each_published_once(stack, [post["id"] for post in created])
+    stack.assert_each_published_once([post["id"] for post in created])
     assert stack.status_counts() == {"published": 300}
     per_node = stack.published_per_node()
     assert set(per_node) == {"a", "b"}, per_node

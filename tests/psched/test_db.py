@@ -1,7 +1,7 @@
 import pytest
 from django.db import OperationalError
 
-from psched.db import retry_on_deadlock
+from psched.lib.db import retry_on_deadlock
 
 
 def test_it_retries_a_deadlock():

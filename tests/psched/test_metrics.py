@@ -9,7 +9,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from dispatchers.models import DispatcherNode
 from dispatchers.services import node_register
 from scheduling.models import ScheduledPost
-from tests.scheduling.helpers import schedule
 
 
 def scrape(client) -> dict:
@@ -23,8 +22,8 @@ def scrape(client) -> dict:
     return samples
 
 
-def test_it_exposes_counts_lateness_pending_and_tick_duration(client, alice, node):
-    posts = schedule(alice, 6)
+def test_it_exposes_counts_lateness_pending_and_tick_duration(client, alice, node, scheduled_posts_factory):
+    posts = scheduled_posts_factory(alice, 6)
     now = timezone.now()
     for post, lateness in zip(posts[:4], (30, 80, 700, 4000)):
         ScheduledPost.objects.filter(pk=post.pk).update(status="published", published_at=now, lateness_ms=lateness)
@@ -33,7 +32,7 @@ def test_it_exposes_counts_lateness_pending_and_tick_duration(client, alice, nod
         status="published", published_at=now - timedelta(hours=2), lateness_ms=99999
     )
     ScheduledPost.objects.filter(pk=posts[5].pk).update(status="failed")
-    schedule(alice, 2)
+    scheduled_posts_factory(alice, 2)
     DispatcherNode.objects.filter(pk=node.pk).update(last_tick_ms=37, last_seen=now)
     node_register(name="n2")
 
@@ -62,9 +61,9 @@ def test_it_works_with_an_empty_database(client, db):
     assert samples[("psched_publish_lateness_milliseconds_count", ())] == 0
 
 
-def test_it_serves_counts_from_the_cache_between_refreshes(client, alice, node, settings):
+def test_it_serves_counts_from_the_cache_between_refreshes(client, alice, node, settings, scheduled_posts_factory):
     settings.PSCHED_FIGURES_SECONDS = 60
-    schedule(alice, 3)
+    scheduled_posts_factory(alice, 3)
     scrape(client)
     with CaptureQueriesContext(connection) as queries:
         samples = scrape(client)
@@ -73,11 +72,11 @@ def test_it_serves_counts_from_the_cache_between_refreshes(client, alice, node, 
     assert not [query["sql"] for query in queries if "scheduling_scheduledpost" in query["sql"]]
 
 
-def test_it_refreshes_stale_counts_behind_the_scrape(client, alice, node, settings, transactional_db):
+def test_it_refreshes_stale_counts_behind_the_scrape(client, alice, node, settings, transactional_db, scheduled_posts_factory):
     settings.PSCHED_FIGURES_SECONDS = 0.2
-    schedule(alice, 1)
+    scheduled_posts_factory(alice, 1)
     assert scrape(client)[("psched_node_pending", (("node", "n1"),))] == 1
-    schedule(alice, 2)
+    scheduled_posts_factory(alice, 2)
     deadline = time.monotonic() + 30
     while scrape(client)[("psched_node_pending", (("node", "n1"),))] != 3:
         assert time.monotonic() < deadline, "the stale count was never refreshed"

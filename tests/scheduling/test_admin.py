@@ -1,19 +1,9 @@
-from datetime import timedelta
-
-from django.utils import timezone
-
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_create
 
 
-def schedule(author, text="later"):
-    when = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-    return scheduled_post_create(author=author, text=text, publish_at=when, timezone_name="UTC")
-
-
-def test_it_filters_and_searches(client, admin_user, alice, bob, node):
-    schedule(alice, text="alpha plan")
-    schedule(bob, text="beta plan")
+def test_it_filters_and_searches(client, admin_user, alice, bob, node, scheduled_post_factory):
+    scheduled_post_factory(alice, text="alpha plan")
+    scheduled_post_factory(bob, text="beta plan")
     client.force_login(admin_user)
     page = client.get("/admin/scheduling/scheduledpost/", {"status__exact": "pending", "q": "beta"}).content.decode()
     results = page.split('id="result_list"')[1].split("</table>")[0]
@@ -23,8 +13,8 @@ def test_it_filters_and_searches(client, admin_user, alice, bob, node):
     assert "By status" in filters and "By dispatcher" in filters and "By author" in filters
 
 
-def test_it_cancels_the_selected_posts(client, admin_user, alice, node, published):
-    pending = schedule(alice)
+def test_it_cancels_the_selected_posts(client, admin_user, alice, node, published, scheduled_post_factory):
+    pending = scheduled_post_factory(alice)
     done = published(alice)
     client.force_login(admin_user)
     page = client.post(
@@ -36,8 +26,8 @@ def test_it_cancels_the_selected_posts(client, admin_user, alice, node, publishe
     assert ScheduledPost.objects.get(pk=done.pk).status == "published"
 
 
-def test_it_retries_the_selected_failed_posts(client, admin_user, alice, node):
-    post = schedule(alice)
+def test_it_retries_the_selected_failed_posts(client, admin_user, alice, node, scheduled_post_factory):
+    post = scheduled_post_factory(alice)
     ScheduledPost.objects.filter(pk=post.pk).update(status="failed", attempts=12)
     client.force_login(admin_user)
     page = client.post(

@@ -4,7 +4,6 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_create
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -13,20 +12,16 @@ def local_in(zone, **delta) -> str:
     return (timezone.now() + timedelta(**delta)).astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def schedule(author, zone="Europe/Paris"):
-    return scheduled_post_create(author=author, text="draft", publish_at=local_in(ZoneInfo(zone), hours=1), timezone_name=zone)
-
-
-def test_it_prefills_the_local_time_in_the_posts_zone(client, alice):
-    post = schedule(alice)
+def test_it_prefills_the_local_time_in_the_posts_zone(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "draft", zone="Europe/Paris")
     client.force_login(alice)
     page = client.get(f"/scheduled/{post.id}/edit/").content.decode()
     assert f'value="{post.publish_at.astimezone(PARIS):%Y-%m-%dT%H:%M:%S}"' in page
     assert 'value="Europe/Paris"' in page and "draft</textarea>" in page
 
 
-def test_it_changes_text_and_time(client, alice):
-    post = schedule(alice)
+def test_it_changes_text_and_time(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "draft", zone="Europe/Paris")
     client.force_login(alice)
     local = local_in(ZoneInfo("America/New_York"), hours=2)
     response = client.post(f"/scheduled/{post.id}/edit/", {"text": "final", "publish_at": local, "timezone": "America/New_York"})
@@ -36,8 +31,8 @@ def test_it_changes_text_and_time(client, alice):
     assert post.publish_at == datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("America/New_York")).astimezone(dt_timezone.utc)
 
 
-def test_it_shows_errors_next_to_the_fields(client, alice):
-    post = schedule(alice)
+def test_it_shows_errors_next_to_the_fields(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "draft", zone="Europe/Paris")
     client.force_login(alice)
     response = client.post(f"/scheduled/{post.id}/edit/", {"text": " ", "publish_at": "2020-01-01T00:00", "timezone": "UTC"})
     assert response.status_code == 200
@@ -48,16 +43,16 @@ def test_it_shows_errors_next_to_the_fields(client, alice):
     assert post.text == "draft"
 
 
-def test_it_asks_for_a_time_and_a_zone(client, alice):
-    post = schedule(alice)
+def test_it_asks_for_a_time_and_a_zone(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "draft", zone="Europe/Paris")
     client.force_login(alice)
     errors = client.post(f"/scheduled/{post.id}/edit/", {"text": "x", "publish_at": "", "timezone": ""}).context["form"].errors
     assert errors["publish_at"] == ["Pick the date and time to publish at."]
     assert errors["timezone"] == ["Give an IANA time zone such as Europe/Paris."]
 
 
-def test_it_says_when_the_post_was_published_meanwhile(client, alice):
-    post = schedule(alice)
+def test_it_says_when_the_post_was_published_meanwhile(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "draft", zone="Europe/Paris")
     client.force_login(alice)
     ScheduledPost.objects.filter(pk=post.pk).update(status="published")
     response = client.post(
@@ -68,8 +63,8 @@ def test_it_says_when_the_post_was_published_meanwhile(client, alice):
     assert post.text == "draft"
 
 
-def test_it_reports_the_dst_fold_it_resolved(client, alice):
-    post = schedule(alice)
+def test_it_reports_the_dst_fold_it_resolved(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "draft", zone="Europe/Paris")
     client.force_login(alice)
     page = client.post(
         f"/scheduled/{post.id}/edit/", {"text": "x", "publish_at": "2030-10-27T02:30", "timezone": "Europe/Paris"}, follow=True
@@ -77,7 +72,7 @@ def test_it_reports_the_dst_fold_it_resolved(client, alice):
     assert "Saved." in page and "2030-10-27 02:30 happens twice in Europe/Paris; psched uses the first one (UTC+02:00)" in page
 
 
-def test_it_does_not_show_someone_elses_post(client, alice, bob):
-    post = schedule(bob)
+def test_it_does_not_show_someone_elses_post(client, alice, bob, scheduled_post_factory):
+    post = scheduled_post_factory(bob, "draft", zone="Europe/Paris")
     client.force_login(alice)
     assert client.get(f"/scheduled/{post.id}/edit/").status_code == 404

@@ -3,10 +3,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost
-from tests.conftest import in_seconds
 
 
-def test_it_schedules_one(api, alice, node):
+def test_it_schedules_one(api, alice, node, in_seconds):
     response = api(alice).post("/api/scheduled-posts/", {"text": "later", "publish_at": in_seconds(60)}, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -16,7 +15,7 @@ def test_it_schedules_one(api, alice, node):
     assert body["timezone"] == "UTC"
 
 
-def test_it_schedules_a_list_all_or_nothing(api, alice, node):
+def test_it_schedules_a_list_all_or_nothing(api, alice, node, in_seconds):
     good = [{"text": f"p{i}", "publish_at": in_seconds(60 + i)} for i in range(3)]
     assert api(alice).post("/api/scheduled-posts/", good, format="json").status_code == 201
     assert ScheduledPost.objects.count() == 3
@@ -27,7 +26,7 @@ def test_it_schedules_a_list_all_or_nothing(api, alice, node):
     assert ScheduledPost.objects.count() == 3
 
 
-def test_it_refuses_more_than_1000(api, alice):
+def test_it_refuses_more_than_1000(api, alice, in_seconds):
     items = [{"text": "x", "publish_at": in_seconds(60)}] * 1001
     response = api(alice).post("/api/scheduled-posts/", items, format="json")
     assert response.status_code == 400
@@ -60,7 +59,7 @@ def test_it_explains_bad_times(api, alice):
     assert not ScheduledPost.objects.exists()
 
 
-def test_it_lists_own_posts_by_publish_at(api, alice, bob, staff):
+def test_it_lists_own_posts_by_publish_at(api, alice, bob, staff, in_seconds):
     for user, seconds in [(alice, 300), (alice, 100), (bob, 200)]:
         api(user).post("/api/scheduled-posts/", {"text": "x", "publish_at": in_seconds(seconds)}, format="json")
     mine = api(alice).get("/api/scheduled-posts/").json()["results"]
@@ -71,7 +70,7 @@ def test_it_lists_own_posts_by_publish_at(api, alice, bob, staff):
     assert api(alice).get("/api/scheduled-posts/?status=bogus").status_code == 400
 
 
-def test_it_edits_and_cancels_only_own(api, alice, bob):
+def test_it_edits_and_cancels_only_own(api, alice, bob, in_seconds):
     created = api(alice).post("/api/scheduled-posts/", {"text": "x", "publish_at": in_seconds(60)}, format="json").json()
     url = f"/api/scheduled-posts/{created['id']}/"
     assert api(bob).get(url).status_code == 404
@@ -85,12 +84,12 @@ def test_it_edits_and_cancels_only_own(api, alice, bob):
     assert api(alice).patch(url, {"text": "again"}, format="json").status_code == 409
 
 
-def test_it_refuses_anonymous(api, db):
+def test_it_refuses_anonymous(api, db, in_seconds):
     assert api().get("/api/scheduled-posts/").status_code == 401
     assert api().post("/api/scheduled-posts/", {"text": "x", "publish_at": in_seconds(60)}, format="json").status_code == 401
 
 
-def test_it_names_missing_and_mistyped_fields(api, alice):
+def test_it_names_missing_and_mistyped_fields(api, alice, in_seconds):
     items = [{"publish_at": in_seconds(60)}, {"text": "x"}, {"text": 5, "publish_at": in_seconds(60)}, "not an object"]
     response = api(alice).post("/api/scheduled-posts/", items, format="json")
     assert response.status_code == 400
@@ -102,7 +101,7 @@ def test_it_names_missing_and_mistyped_fields(api, alice):
     assert not ScheduledPost.objects.exists()
 
 
-def test_it_inserts_one_post_routed_in_one_query(api, alice, node, django_assert_max_num_queries):
+def test_it_inserts_one_post_routed_in_one_query(api, alice, node, in_seconds, django_assert_max_num_queries):
     client = api(alice)
     client.get("/api/scheduled-posts/")  # the token is looked up once per request either way
     # The token, the active nodes, the INSERT: no routing UPDATE, no transaction around it.
@@ -113,7 +112,7 @@ def test_it_inserts_one_post_routed_in_one_query(api, alice, node, django_assert
     assert ScheduledPost.objects.get(pk=response.json()["id"]).dispatcher_id == node.pk
 
 
-def test_it_answers_ids_and_routes_where_bulk_inserts_return_no_ids(api, alice, node, monkeypatch):
+def test_it_answers_ids_and_routes_where_bulk_inserts_return_no_ids(api, alice, node, in_seconds, monkeypatch):
     # MySQL 8: Django gets no primary keys back from a multi-row INSERT (MariaDB, SQLite do).
     from django.db import connection
 

@@ -3,7 +3,7 @@ from datetime import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from scheduling.timeparse import local_to_instant, parse_publish_at
+from psched.lib.timeparse import local_to_instant, parse_publish_at
 
 
 def test_it_takes_z_and_offsets():

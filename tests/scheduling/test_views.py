@@ -2,21 +2,14 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.test import Client
-from django.utils import timezone
 
 from accounts.services import user_set_timezone
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_create
 
 
-def schedule(author, text="later", minutes=3, zone="UTC"):
-    when = (timezone.now() + timedelta(minutes=minutes)).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M:%S")
-    return scheduled_post_create(author=author, text=text, publish_at=when, timezone_name=zone)
-
-
-def test_it_lists_upcoming_posts_in_my_zone_with_a_relative_time(client, alice):
+def test_it_lists_upcoming_posts_in_my_zone_with_a_relative_time(client, alice, scheduled_post_factory):
     user_set_timezone(user=alice, timezone_name="Asia/Tokyo")
-    post = schedule(alice, text="soon", minutes=3)
+    post = scheduled_post_factory(alice, "soon", after=timedelta(minutes=3))
     client.force_login(alice)
     page = client.get("/scheduled/").content.decode()
     local = post.publish_at.astimezone(ZoneInfo("Asia/Tokyo"))
@@ -25,9 +18,9 @@ def test_it_lists_upcoming_posts_in_my_zone_with_a_relative_time(client, alice):
     assert f'href="/scheduled/{post.id}/edit/"' in page
 
 
-def test_it_shows_only_my_posts(client, alice, bob):
-    schedule(alice, text="alice's plan")
-    schedule(bob, text="bob's plan")
+def test_it_shows_only_my_posts(client, alice, bob, scheduled_post_factory):
+    scheduled_post_factory(alice, "alice's plan", after=timedelta(minutes=3))
+    scheduled_post_factory(bob, "bob's plan", after=timedelta(minutes=3))
     client.force_login(alice)
     page = client.get("/scheduled/").content.decode()
     assert "alice&#x27;s plan" in page and "bob" not in page
@@ -40,8 +33,8 @@ def test_it_shows_the_receipt_of_a_published_post(client, alice, published):
     assert "by node n1 after 1 attempt," in page and "420 ms late" in page
 
 
-def test_it_shows_a_failed_posts_error_and_a_retry_button(client, alice):
-    post = schedule(alice)
+def test_it_shows_a_failed_posts_error_and_a_retry_button(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
     ScheduledPost.objects.filter(pk=post.pk).update(status="failed", attempts=12, last_error="POST /api/posts/ answered 502")
     client.force_login(alice)
     page = client.get("/scheduled/").content.decode()
@@ -49,16 +42,16 @@ def test_it_shows_a_failed_posts_error_and_a_retry_button(client, alice):
     assert f'action="/scheduled/{post.id}/retry/"' in page
 
 
-def test_it_shows_a_dst_fold_note(client, alice):
-    post = schedule(alice)
+def test_it_shows_a_dst_fold_note(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
     # 2030-10-27 00:30 UTC is 02:30 CEST, the first of the two 02:30s in Paris that night.
     ScheduledPost.objects.filter(pk=post.pk).update(publish_at="2030-10-27T00:30:00Z", timezone="Europe/Paris")
     client.force_login(alice)
     assert "2030-10-27 02:30 happens twice in Europe/Paris" in client.get("/scheduled/").content.decode()
 
 
-def test_it_cancels_my_post(client, alice):
-    post = schedule(alice)
+def test_it_cancels_my_post(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
     client.force_login(alice)
     response = client.post(f"/scheduled/{post.id}/cancel/")
     assert response.status_code == 302 and response["Location"] == "/scheduled/"
@@ -66,8 +59,8 @@ def test_it_cancels_my_post(client, alice):
     assert post.status == "cancelled"
 
 
-def test_it_does_not_cancel_someone_elses_post(client, alice, bob):
-    post = schedule(bob)
+def test_it_does_not_cancel_someone_elses_post(client, alice, bob, scheduled_post_factory):
+    post = scheduled_post_factory(bob, after=timedelta(minutes=3))
     client.force_login(alice)
     assert client.post(f"/scheduled/{post.id}/cancel/").status_code == 404
     post.refresh_from_db()
@@ -81,8 +74,8 @@ def test_it_explains_why_a_published_post_cannot_be_cancelled(client, alice, pub
     assert "already published; it can no longer be cancelled" in page
 
 
-def test_it_retries_a_failed_post(client, alice):
-    post = schedule(alice)
+def test_it_retries_a_failed_post(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
     ScheduledPost.objects.filter(pk=post.pk).update(status="failed", attempts=12)
     client.force_login(alice)
     client.post(f"/scheduled/{post.id}/retry/")
@@ -90,21 +83,21 @@ def test_it_retries_a_failed_post(client, alice):
     assert post.status == "pending" and post.attempts == 0
 
 
-def test_it_refuses_to_retry_a_pending_post(client, alice):
-    post = schedule(alice)
+def test_it_refuses_to_retry_a_pending_post(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
     client.force_login(alice)
     page = client.post(f"/scheduled/{post.id}/retry/", follow=True).content.decode()
     assert "Only failed posts can be retried; this one is pending." in page
 
 
-def test_it_only_cancels_by_post(client, alice):
-    post = schedule(alice)
+def test_it_only_cancels_by_post(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
     client.force_login(alice)
     assert client.get(f"/scheduled/{post.id}/cancel/").status_code == 405
 
 
-def test_it_requires_the_csrf_token_to_cancel(alice):
-    post = schedule(alice)
+def test_it_requires_the_csrf_token_to_cancel(alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
     assert client.post(f"/scheduled/{post.id}/cancel/").status_code == 403

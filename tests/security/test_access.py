@@ -7,12 +7,6 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from feed.models import Post
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_create
-from tests.conftest import in_seconds
-
-
-def schedule_one(author, text="later"):
-    return scheduled_post_create(author=author, text=text, publish_at=in_seconds(300))
 
 
 # --- authorship ---------------------------------------------------------------------------
@@ -26,7 +20,7 @@ def test_a_post_is_always_by_the_authenticated_user(api, alice, bob):
     assert Post.objects.get().author == alice
 
 
-def test_a_scheduled_post_is_always_by_the_authenticated_user(api, alice, bob):
+def test_a_scheduled_post_is_always_by_the_authenticated_user(api, alice, bob, in_seconds):
     client = api(alice)
     one = client.post("/api/scheduled-posts/", {
         "text": "one", "publish_at": in_seconds(300), "author": "bob", "author_id": bob.pk,
@@ -61,9 +55,9 @@ def test_only_staff_see_the_dispatchers_api(api, alice, staff):
     assert api(staff).get("/api/dispatchers/").status_code == 200
 
 
-def test_only_staff_see_other_users_scheduled_posts(api, client, alice, bob, staff):
-    bobs = schedule_one(bob, text="bob's secret plan")
-    schedule_one(alice, text="alice's")
+def test_only_staff_see_other_users_scheduled_posts(api, client, alice, bob, staff, scheduled_post_factory):
+    bobs = scheduled_post_factory(bob, text="bob's secret plan")
+    scheduled_post_factory(alice, text="alice's")
     as_alice = api(alice)
     assert [p["text"] for p in as_alice.get("/api/scheduled-posts/").json()["results"]] == ["alice's"]
     assert [p["text"] for p in as_alice.get("/api/scheduled-posts/?author=bob").json()["results"]] == ["alice's"]
@@ -81,13 +75,13 @@ def test_only_staff_see_other_users_scheduled_posts(api, client, alice, bob, sta
 
 # --- CSRF, throttling, headers ------------------------------------------------------------
 
-def test_session_writes_to_the_api_need_the_csrf_token(alice):
+def test_session_writes_to_the_api_need_the_csrf_token(alice, scheduled_post_factory):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(alice)
     refused = client.post("/api/posts/", {"text": "forged"}, format="json")
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
-    refused = client.delete(f"/api/scheduled-posts/{schedule_one(alice).pk}/")
+    refused = client.delete(f"/api/scheduled-posts/{scheduled_post_factory(alice).pk}/")
     assert refused.status_code == 403
     token = client.get("/").cookies["csrftoken"].value
     accepted = client.post("/api/posts/", {"text": "real"}, format="json", HTTP_X_CSRFTOKEN=token)
@@ -123,7 +117,7 @@ def test_the_token_endpoint_is_throttled(api, alice, low_rates):
     assert "Retry-After" in refused
 
 
-def test_scheduling_is_throttled(api, alice, low_rates):
+def test_scheduling_is_throttled(api, alice, low_rates, in_seconds):
     client = api(alice)
     codes = [client.post("/api/scheduled-posts/", {"text": f"p{i}", "publish_at": in_seconds(300)}, format="json").status_code
              for i in range(3)]

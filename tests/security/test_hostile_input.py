@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dispatchers.services import claim_due_posts, node_credential_issue, node_credential_revoke, node_register
+from dispatchers.tick import claim_serialize
 from feed.models import Post
 from scheduling.models import ScheduledPost
 from scheduling.services import scheduled_post_create, scheduled_posts_publish
@@ -141,13 +142,12 @@ def world(alice, bob):
     horizon = timezone.now() + timedelta(days=1)
 
     def claim():
-        return [{k: c[k] for k in ("scheduled_post", "claim_token", "version")}
-                for c in claim_due_posts(node=n1, now=timezone.now(), horizon=horizon, limit=10)]
+        return claim_due_posts(node=n1, now=timezone.now(), horizon=horizon, limit=10)
 
     published = scheduled_post_create(author=alice, text="published", publish_at=later)
     scheduled_posts_publish(node=n1, claims=claim())
     scheduled_post_create(author=alice, text="claimed", publish_at=later)
-    claims = claim()
+    claims = [claim_serialize(c) for c in claim()]
     pending = scheduled_post_create(author=alice, text="pending", publish_at=later)
     bobs = scheduled_post_create(author=bob, text="bob's", publish_at=later)
     n2, _ = node_register(name="n2")

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.stack import VENV_BIN, Stack
+from stack import VENV_BIN, Stack
 
 pytestmark = pytest.mark.integration
 

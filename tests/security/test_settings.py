@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "PSCHED_HTTPS", "PSCHED_ENV")}
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "PSCHED_HTTPS", "PSCHED_ENV", "DJANGO_SETTINGS_MODULE")}
     environment.update(DATABASE_URL="sqlite:///:memory:", CELERY_BROKER_URL="memory://", **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
                           capture_output=True, text=True, timeout=120)
@@ -45,10 +45,10 @@ def test_production_refuses_a_weak_secret_key():
         assert "SECRET_KEY is too weak" in result.stderr
 
 
-def test_a_missing_secret_key_is_refused_without_debug():
-    result = manage("check")
+def test_production_refuses_a_missing_secret_key():
+    result = manage("check", **{**PRODUCTION, "SECRET_KEY": ""})
     assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert result.stderr.strip() == "psched: SECRET_KEY must be set when PSCHED_ENV=production (var/secret_key is for development)."
 
 
 def test_an_unknown_environment_name_is_refused():

@@ -1,115 +1,36 @@
-"""A whole psched on 127.0.0.1 for integration tests: a private Redis (or, with broker="amqp",
+"""A whole psched on 127.0.0.1 for integration, browser and fuzz tests and the benchmark: a private Redis (or, with broker="amqp",
 a private vhost on the local RabbitMQ), a fresh MariaDB database, gunicorn, dispatcher nodes
 and beat as real processes. Each Stack is independent (own database, own broker, own ports),
 so scenarios can run in parallel.
 
 Nodes call back through a FaultProxy in front of gunicorn, so a test can make the callback
 target answer 503 or refuse connections without touching psched's code."""
-import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import MySQLdb
 
-ROOT = Path(__file__).resolve().parents[2]
+from .proxy import FaultProxy
+from .waiting import free_port, port_open, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "artifacts" / "integration"
 MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "passwd": ""}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class FaultProxy:
-    """Forwards HTTP to the web server, or fails on purpose: mode "forward", "503" or "refuse"."""
-
-    def __init__(self, target_port: int):
-        self.target_port = target_port
-        self.mode = "forward"
-        self.port = free_port()
-        self.seen = {"forward": 0, "503": 0, "refuse": 0}
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _relay(self):
-                mode = proxy.mode
-                proxy.seen[mode] += 1
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                if mode == "refuse":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                if mode == "503":
-                    payload = b'{"detail": "unavailable"}'
-                    self.send_response(503)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                upstream = http.client.HTTPConnection("127.0.0.1", proxy.target_port, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
-                try:
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    response = upstream.getresponse()
-                    data = response.read()
-                except OSError:
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                finally:
-                    upstream.close()
-                self.send_response(response.status)
-                for key, value in response.getheaders():
-                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = _relay
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class Stack:
+    """One psched's processes, started from the repo root with their own environment (production
+    settings, DEBUG off); logs in artifacts/integration/<id>/."""
+
     def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None):
         self.name = name
         self.id = f"{name}_{uuid.uuid4().hex[:8]}"
@@ -117,6 +38,7 @@ class Stack:
         self.logs = ARTIFACTS / self.id
         self.logs.mkdir(parents=True, exist_ok=True)
         self.web_port = free_port()
+        self.url = f"http://127.0.0.1:{self.web_port}"
         self.proxy = FaultProxy(self.web_port)
         self.processes: dict[str, subprocess.Popen] = {}
         self.broker = broker
@@ -135,6 +57,8 @@ class Stack:
         )
         return {
             **os.environ,
+            # The processes run as deployed, not with the test settings of the pytest that started them.
+            "DJANGO_SETTINGS_MODULE": "psched.settings",
             "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{self.database}",
             "CELERY_BROKER_URL": broker_url,
             "SECRET_KEY": "integration-secret",
@@ -224,14 +148,14 @@ class Stack:
         """Kills the private Redis and starts an empty one on the same port: every queued tick
         and unacknowledged message is gone. MySQL is the record, so nothing may be lost."""
         self.kill("redis", signal.SIGKILL)
-        wait_for(lambda: not _port_open(self.redis_port), 10, what="redis gone")
+        wait_for(lambda: not port_open(self.redis_port), 10, what="redis gone")
         self.start_redis()
 
     def start_redis(self):
         self.spawn("redis", [
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--save", "", "--appendonly", "no",
         ])
-        wait_for(lambda: _port_open(self.redis_port), 10, what="redis")
+        wait_for(lambda: port_open(self.redis_port), 10, what="redis")
 
     def create_vhost(self):
         for argv in (
@@ -251,7 +175,7 @@ class Stack:
     def stop_web(self, sig=signal.SIGKILL):
         """Really stops gunicorn (SIGKILL by default: callbacks in flight die with it)."""
         self.kill("web", sig)
-        wait_for(lambda: not _port_open(self.web_port), 10, what="web server gone")
+        wait_for(lambda: not port_open(self.web_port), 10, what="web server gone")
 
     def start_node(self, node: str):
         self.spawn(f"node-{node}", [str(VENV_BIN / "python"), "manage.py", "run_dispatcher", node, "--loglevel", "INFO"])
@@ -300,6 +224,13 @@ class Stack:
         except urllib.error.HTTPError as error:
             text = error.read().decode()
             return error.code, json.loads(text) if text.startswith(("{", "[")) else text
+
+    def assert_each_published_once(self, expected_ids):
+        counts = self.publication_counts()
+        lost = [pk for pk in expected_ids if counts.get(pk, 0) == 0]
+        twice = [pk for pk in expected_ids if counts.get(pk, 0) > 1]
+        assert not lost, f"{len(lost)} posts never published, e.g. {lost[:5]}; logs in {self.logs}"
+        assert not twice, f"{len(twice)} posts published more than once, e.g. {twice[:5]}"
 
     def schedule(self, items: list[dict], user: str = "alice") -> list[dict]:
         created = []
@@ -371,9 +302,3 @@ class Stack:
             wait_for(settled, timeout, interval=0.5, what=f"{expected_published} published posts")
         except AssertionError as error:
             raise AssertionError(f"{error}; status counts now {self.status_counts()}; logs in {self.logs}") from None
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0

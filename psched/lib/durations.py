@@ -1,10 +1,8 @@
-from django import template
+"""How long something took or how late it was, as people read it; shared by every app's
+pages through each app's template filters."""
 
-register = template.Library()
 
-
-@register.filter
-def duration_ms(value):
+def duration_text(value) -> str:
     """412 → "412 ms", 3250 → "3.2 s", 125000 → "2 min 5 s"; None → "—"."""
     if value is None or value == "":
         return "—"
@@ -18,9 +16,8 @@ def duration_ms(value):
     return f"{sign}{minutes} min {seconds} s"
 
 
-@register.filter
-def ago(value, now):
+def ago_text(value, now) -> str:
     """How long before now value was, for a heartbeat: "0.4 s ago", "2 min 5 s ago"."""
     if value is None:
         return "never"
-    return f"{duration_ms(round((now - value).total_seconds() * 1000))} ago"
+    return f"{duration_text(round((now - value).total_seconds() * 1000))} ago"

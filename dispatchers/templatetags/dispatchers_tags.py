@@ -1,0 +1,7 @@
+from django import template
+
+from psched.lib.durations import ago_text, duration_text
+
+register = template.Library()
+register.filter("duration_ms", duration_text)
+register.filter("ago", ago_text)

@@ -1,0 +1,87 @@
+"""API-wide pieces: the one place where errors become answers (every error is JSON, bad input
+is a 4xx, never a 500), a text field that takes only text, and schema helpers."""
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, ValidationError
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import PolymorphicProxySerializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.authentication import get_authorization_header
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import Conflict
+
+
+def exception_handler(exc, context):
+    """Service errors become HTTP answers here, and only here: a Django ValidationError is a 400
+    naming its fields, Conflict a 409, a missing object a 404."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": f"The request body is too large. Send at most {settings.PSCHED_MAX_BULK} posts per request."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, ValidationError):
+        exc = serializers.ValidationError(validation_error_detail(exc))
+    elif isinstance(exc, Conflict):
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, ObjectDoesNotExist):
+        exc = exceptions.NotFound(f"No such {_model_name(exc)}.")
+    return drf_exception_handler(exc, context)
+
+
+def validation_error_detail(error: ValidationError) -> dict:
+    """`{"field": ["message"]}`; errors that name no field go under non_field_errors."""
+    if hasattr(error, "error_dict"):
+        return error.message_dict
+    return {"non_field_errors": error.messages}
+
+
+def _model_name(error: ObjectDoesNotExist) -> str:
+    for model in apps.get_models():
+        if type(error) is model.DoesNotExist:
+            return model._meta.verbose_name
+    return "object"
+
+
+def view_by_auth_scheme(default, *, method: str, **by_scheme):
+    """One URL, two views: a `method` request whose `Authorization` header uses one of
+    by_scheme's keywords (`Node=...`) goes to that view, everything else to default."""
+
+    @csrf_exempt  # each view makes its own CSRF decision (DRF: session auth only)
+    def view(request, *args, **kwargs):
+        if request.method == method:
+            parts = get_authorization_header(request).split()
+            chosen = by_scheme.get(parts[0].decode(errors="replace")) if parts else None
+            if chosen is not None:
+                return chosen(request, *args, **kwargs)
+        return default(request, *args, **kwargs)
+
+    # drf-spectacular documents the URL from the default view's class.
+    view.cls, view.initkwargs = default.cls, default.initkwargs
+    return view
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, booleans, lists and objects instead of turning them
+    into text: `{"text": 5}` is a mistake the client should hear about."""
+
+    default_error_messages = {"invalid": "Send a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def one_or_many(name: str, one, many) -> PolymorphicProxySerializer:
+    """For the OpenAPI schema: a body that is either one object or a list (`oneOf`)."""
+    return PolymorphicProxySerializer(component_name=name, serializers=[one, many], resource_type_field_name=None, many=False)
+
+
+def datetime_text(value) -> str | None:
+    """An instant as the API writes it (DRF's DateTimeField format), None for None."""
+    return _datetime_field.to_representation(value) if value is not None else None
+
+
+_datetime_field = serializers.DateTimeField()

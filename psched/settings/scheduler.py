@@ -1,0 +1,21 @@
+"""psched's own knobs: post length, ticks, leases, retries, batches."""
+from psched.lib.env import env_float, env_int, env_str
+
+PSCHED_MAX_POST_LENGTH = env_int("PSCHED_MAX_POST_LENGTH", 500, minimum=1)
+PSCHED_MAX_BULK = 1000
+PSCHED_TICK_SECONDS = env_int("PSCHED_TICK_SECONDS", 1, minimum=1, maximum=3600)
+PSCHED_API_URL = env_str("PSCHED_API_URL", "http://127.0.0.1:8000").rstrip("/")
+# A claim's lease: long enough for one tick's look-ahead plus a slow callback.
+PSCHED_LEASE_SECONDS = env_float("PSCHED_LEASE_SECONDS", 30.0, minimum=1.0)
+PSCHED_MAX_ATTEMPTS = env_int("PSCHED_MAX_ATTEMPTS", 12, minimum=1)
+PSCHED_RETRY_BASE_SECONDS = env_float("PSCHED_RETRY_BASE_SECONDS", 1.0, minimum=0.01)
+PSCHED_RETRY_MAX_SECONDS = env_float("PSCHED_RETRY_MAX_SECONDS", 60.0, minimum=0.1)
+PSCHED_BATCH_SIZE = env_int("PSCHED_BATCH_SIZE", 500, minimum=1, maximum=PSCHED_MAX_BULK)
+PSCHED_CLAIM_LIMIT = env_int("PSCHED_CLAIM_LIMIT", 2000, minimum=1)
+# A node whose last tick is older than this many tick intervals (and at least 5 s) is down.
+PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
+# How old the dashboard's and /metrics' figures over the whole schedule may get (0: none).
+PSCHED_FIGURES_SECONDS = env_float("PSCHED_FIGURES_SECONDS", 10.0, minimum=0.0)
+PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
+# /healthz waits this long for the broker before calling it down.
+PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, minimum=0.1)
