@@ -32,10 +32,6 @@ class ScheduleInput:
     when: ParsedTime
 
 
-def _errors_of(error: ValidationError, field: str) -> dict:
-    return error.message_dict if hasattr(error, "error_dict") else {field: error.messages}
-
-
 def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None = None) -> ParsedTime:
     """Validates a publish time; raises ValidationError naming publish_at or timezone."""
     now = now or timezone.now()
@@ -64,12 +60,12 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
     try:
         text = post_text_clean(text)
     except ValidationError as error:
-        errors.update(_errors_of(error, "text"))
+        errors.update(error.message_dict)
     when = None
     try:
         when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name, now=now)
     except ValidationError as error:
-        errors.update(_errors_of(error, "publish_at"))
+        errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
     return ScheduleInput(text=text, when=when)
@@ -142,13 +138,13 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
         try:
             post.text = post_text_clean(text)
         except ValidationError as error:
-            errors.update(_errors_of(error, "text"))
+            errors.update(error.message_dict)
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
             post.publish_at, post.timezone = when.instant, when.zone
         except ValidationError as error:
-            errors.update(_errors_of(error, "publish_at"))
+            errors.update(error.message_dict)
     elif timezone_name is not None:
         errors["publish_at"] = ["Give publish_at together with timezone."]
     if errors:
