@@ -602,9 +602,9 @@ def main():
     setup_django(stack)
     results = {"quick": q, "started_at": now_utc().isoformat(timespec="seconds"), "machine": machine(), "scenarios": {}}
     progress(f"starting the stack (database {stack.database})")
-    stack.start(nodes=("a", "b"))
-    warm_up(stack)
-    try:
+    try:  # a stack that fails to start (a slow machine) is stopped all the same
+        stack.start(nodes=("a", "b"))
+        warm_up(stack)
         (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
         wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "dashboard", "feed"])
         scenarios = results["scenarios"]
