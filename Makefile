@@ -31,6 +31,16 @@ install: $(VENV)/.installed
 	@echo "== installing chromium, the browser the tests in tests/browser drive headless (apt: chromium)"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium
 
+# The multi-host scenarios (tests/integration/test_hosts.py) put test hosts in network
+# namespaces, reach MariaDB and Redis through socat, and skew host clocks with libfaketime.
+/usr/bin/faketime:
+	@echo "== installing faketime, which skews the clocks of test hosts (apt: faketime)"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq faketime
+
+/usr/bin/socat:
+	@echo "== installing socat, which forwards test hosts to MariaDB and Redis (apt: socat)"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq socat
+
 run: install
 	@mkdir -p var
 	DEBUG=1 $(PY) manage.py migrate --noinput -v0
@@ -46,7 +56,7 @@ lint: install
 # Everything: the import contract, units, integration and browser tests on MariaDB, then the
 # units on SQLite. (pytest.ini selects the test settings, psched.settings.test: a fixed secret,
 # fast hashing.)
-test: install /usr/bin/chromium
+test: install /usr/bin/chromium /usr/bin/faketime /usr/bin/socat
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \

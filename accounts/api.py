@@ -1,10 +1,10 @@
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.throttling import ScopedRateThrottle
+
+from .throttling import LoginFailuresThrottle, LoginThrottle
 
 
 class TokenApi(ObtainAuthToken):
-    """`{"username", "password"}` → `{"token"}`. Throttled per client address, so passwords
-    cannot be guessed at speed (429 with Retry-After)."""
+    """`{"username", "password"}` → `{"token"}`. Throttled per client address and per username
+    that failed too often, so passwords cannot be guessed at speed (429 with Retry-After)."""
 
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "token"
+    throttle_classes = [LoginThrottle, LoginFailuresThrottle]

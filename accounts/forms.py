@@ -5,7 +5,9 @@ from psched.lib.timeparse import zone_get
 
 
 class SignupForm(UserCreationForm):
-    pass
+    def validate_password_for_user(self, user, password_field_name="password1"):
+        # A weak password is a fault of the password field, not of its confirmation.
+        super().validate_password_for_user(user, password_field_name="password1")
 
 
 class ProfileForm(forms.Form):

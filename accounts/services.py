@@ -1,3 +1,6 @@
+from functools import cache
+from zoneinfo import available_timezones
+
 from django.contrib.auth import get_user_model
 
 from .models import Profile
@@ -8,6 +11,27 @@ def user_timezone(*, user) -> str:
         return ""
     profile = Profile.objects.filter(user=user).only("timezone").first()
     return profile.timezone if profile else ""
+
+
+# Set by static/psched/site.js to the browser's IANA zone, so pages can be rendered in it.
+BROWSER_ZONE_COOKIE = "psched_zone"
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) - {"Factory", "localtime"}
+
+
+def viewer_timezone(*, request) -> tuple[str, str]:
+    """The zone every time on a page is shown in, and where it came from: the profile's zone
+    ("profile"), else the browser's, sent in a cookie ("browser"), else ("", "") for UTC."""
+    zone = user_timezone(user=request.user) if hasattr(request, "user") else ""
+    if zone:
+        return zone, "profile"
+    cookie = request.COOKIES.get(BROWSER_ZONE_COOKIE, "")
+    if cookie in _known_zones():
+        return cookie, "browser"
+    return "", ""
 
 
 def user_set_timezone(*, user, timezone_name: str) -> Profile:

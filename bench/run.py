@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
+from bench.calendar import calendar
 from psched.lib.stats import percentile
 from stack import MYSQL, ROOT, VENV_BIN, Stack, free_port, wait_for
 
@@ -539,6 +540,8 @@ TARGETS = [
     ("feed", "first_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
     ("feed", "deep_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
     ("burst", "worker_peak_rss_mb", "≤ 200 MB", lambda v: v <= 200),
+    ("calendar", "week_p50_ms", "≤ 300 ms", lambda v: v <= 300),
+    ("calendar", "month_p50_ms", "≤ 300 ms", lambda v: v <= 300),
 ]
 
 
@@ -606,7 +609,7 @@ def main():
         stack.start(nodes=("a", "b"))
         warm_up(stack)
         (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
-        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "dashboard", "feed"])
+        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "dashboard", "feed", "calendar"])
         scenarios = results["scenarios"]
         if "steady" in wanted:
             scenarios["steady"] = steady(stack, author_id, *sizes["steady"])
@@ -626,6 +629,8 @@ def main():
             results["scenarios"]["dashboard"] = dashboard_and_metrics(stack, author_id, *sizes["dashboard"])
         if "feed" in wanted:
             results["scenarios"]["feed"] = feed(stack, author_id, *sizes["feed"])
+        if "calendar" in wanted:
+            results["scenarios"]["calendar"] = calendar(count=10_000, progress=progress)
     finally:
         progress("stopping the stack")
         stack.stop()

@@ -1,5 +1,4 @@
 import hashlib
-import hmac
 
 from django.db import models
 
@@ -21,7 +20,9 @@ class DispatcherNode(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
     # How long the node's last tick took, for /metrics.
     last_tick_ms = models.PositiveIntegerField(null=True, blank=True)
-    credential_hash = models.CharField(max_length=64, blank=True)
+    # How far the node's host clock was ahead of the database's at its last tick (negative:
+    # behind). Only reported: every decision uses the database clock.
+    clock_offset_ms = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,4 +40,20 @@ class DispatcherNode(models.Model):
         return f"tick {self.queue}"
 
     def credential_matches(self, secret: str) -> bool:
-        return bool(self.credential_hash) and hmac.compare_digest(self.credential_hash, hash_credential(secret))
+        # Looked up by its hash: timing tells nothing about a 256-bit secret behind SHA-256.
+        return bool(secret) and self.credentials.filter(secret_hash=hash_credential(secret)).exists()
+
+
+class NodeCredential(models.Model):
+    """One callback credential of a node, stored hashed. A node may hold several: each worker
+    started without PSCHED_NODE_CREDENTIAL issues its own, so workers of one node never revoke
+    each other's; rotating or revoking (dispatcher_credential) replaces them all."""
+
+    node = models.ForeignKey(DispatcherNode, on_delete=models.CASCADE, related_name="credentials")
+    secret_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Touched by the node's ticks now and then (not on every one): unused ones are pruned.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"credential of {self.node.name}"

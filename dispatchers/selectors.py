@@ -3,9 +3,8 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMinute
-from django.utils import timezone
-
 from psched.lib.cache import figures_cached
+from psched.lib.db import db_now
 from psched.lib.stats import percentile_rank
 from scheduling.models import ScheduledPost
 
@@ -29,7 +28,7 @@ def _lateness_figures(recent) -> dict:
 def node_figures(*, now=None, window=timedelta(hours=1)) -> dict[int, dict]:
     """Per node id: pending and publishing posts, and the window's published posts and
     lateness. Counts over the whole schedule: read them through node_figures_cached()."""
-    now = now or timezone.now()
+    now = now or db_now()
     figures = {}
     in_flight = (
         ScheduledPost.objects.filter(status__in=[ScheduledPost.Status.PENDING, ScheduledPost.Status.PUBLISHING])
@@ -58,6 +57,9 @@ def node_overview(*, now=None, window=timedelta(hours=1), figures: dict | None =
             "state": node.state,
             "weight": node.weight,
             "last_tick": node.last_seen,
+            "clock_offset_ms": node.clock_offset_ms,
+            "clock_offset": clock_offset_text(node.clock_offset_ms),
+            "clock_warning": clock_offset_warning(node.clock_offset_ms),
             "pending": node_figures_.get(ScheduledPost.Status.PENDING, 0),
             "publishing": node_figures_.get(ScheduledPost.Status.PUBLISHING, 0),
             "published_last_hour": node_figures_.get("published", 0),
@@ -70,7 +72,7 @@ def node_overview(*, now=None, window=timedelta(hours=1), figures: dict | None =
 
 def schedule_figures() -> dict:
     """Everything the dashboard and /metrics show that is counted over the schedule."""
-    now = timezone.now()
+    now = db_now()
     return {
         "nodes": node_figures(now=now),
         "counts": scheduled_post_counts(),
@@ -106,7 +108,7 @@ def _published_since(since):
 def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> list[dict]:
     """How many posts published in the window fell in each lateness bucket, in one query:
     [{"range", "label", "count"}, …] from the least late to the latest."""
-    now = now or timezone.now()
+    now = now or db_now()
     counts = {}
     for index, (_, _, low, high) in enumerate(LATENESS_BUCKETS):
         bucket = Q()
@@ -124,7 +126,7 @@ def lateness_histogram(*, now=None, window=timedelta(hours=1)) -> list[dict]:
 
 def published_per_minute(*, now=None, minutes: int = 60) -> list[tuple[datetime, int]]:
     """Posts published in each of the last `minutes` minutes (UTC minute starts), oldest first."""
-    now = now or timezone.now()
+    now = now or db_now()
     first = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
     rows = (
         _published_since(first)
@@ -165,18 +167,38 @@ def node_ticked_recently(*, node: DispatcherNode, now) -> bool:
     return node.last_seen is not None and now - node.last_seen <= tick_recent_window()
 
 
+def clock_offset_text(offset_ms: int | None) -> str:
+    """A node's clock offset for people: "+30.0 s" (ahead of the database clock), "-0.2 s"."""
+    if offset_ms is None:
+        return "unknown"
+    return f"{round(offset_ms / 1000, 1) + 0.0:+.1f} s"  # + 0.0: no "-0.0 s" for a few ms behind
+
+
+def clock_offset_warning(offset_ms: int | None) -> str:
+    """A warning when a node's clock is off by more than PSCHED_CLOCK_WARN_SECONDS. psched
+    works the same either way (the database clock decides); the host's NTP needs a look."""
+    if offset_ms is None or abs(offset_ms) <= settings.PSCHED_CLOCK_WARN_SECONDS * 1000:
+        return ""
+    direction = "ahead of" if offset_ms > 0 else "behind"
+    return f"clock {abs(offset_ms) / 1000:.1f} s {direction} the database's: check NTP on this host"
+
+
 def nodes_health(*, now=None) -> dict:
     """Each node's state and last tick, whether it is fine (not down, ticked recently), and
-    whether any node ticked recently at all: if none did, beat is not running."""
-    now = now or timezone.now()
-    nodes = {
-        node.name: {
+    whether any node ticked recently at all: if none did, beat is not running. A node's clock
+    offset is a warning, never a failure."""
+    now = now or db_now()
+    nodes = {}
+    for node in DispatcherNode.objects.all():
+        nodes[node.name] = {
             "state": node.state,
             "last_tick": node.last_seen,
             "ok": node.state != DispatcherNode.State.DOWN and node_ticked_recently(node=node, now=now),
+            "clock_offset_ms": node.clock_offset_ms,
         }
-        for node in DispatcherNode.objects.all()
-    }
+        warning = clock_offset_warning(node.clock_offset_ms)
+        if warning:
+            nodes[node.name]["warning"] = warning
     newest = DispatcherNode.objects.aggregate(newest=Max("last_seen"))["newest"]
     return {"nodes": nodes, "ticking": newest is not None and now - newest <= tick_recent_window(), "last_tick": newest}
 
@@ -189,7 +211,7 @@ def scheduled_post_counts() -> dict[str, int]:
 
 def schedule_status(*, now=None, window=timedelta(hours=1)) -> dict:
     """What psched_status shows: counts per status, and the window's lateness (p50, p99)."""
-    now = now or timezone.now()
+    now = now or db_now()
     lateness = _lateness_figures(_published_since(now - window))
     return {
         "counts": scheduled_post_counts(),
@@ -205,7 +227,7 @@ LATENESS_BUCKETS_MS = (50, 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000,
 
 def lateness_cumulative_buckets(*, now=None, window=timedelta(hours=1)) -> dict:
     """Cumulative counts per lateness bucket of the window's published posts, in one query."""
-    now = now or timezone.now()
+    now = now or db_now()
     figures = _published_since(now - window).aggregate(
         count=Count("pk"),
         total_ms=Sum("lateness_ms"),
@@ -226,6 +248,7 @@ def node_metrics(*, figures: dict | None = None) -> list[dict]:
     return [
         {"name": node.name, "state": node.state,
          "pending": figures.get(node.pk, {}).get(ScheduledPost.Status.PENDING, 0),
-         "last_tick_ms": node.last_tick_ms, "last_tick": node.last_seen}
+         "last_tick_ms": node.last_tick_ms, "last_tick": node.last_seen,
+         "clock_offset_ms": node.clock_offset_ms}
         for node in DispatcherNode.objects.all()
     ]

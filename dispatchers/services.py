@@ -12,14 +12,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from psched.lib.db import retry_on_deadlock
+from psched.lib.db import db_now, retry_on_deadlock
 from scheduling.models import ScheduledPost
 from scheduling.services import Claim
 
-from .models import DispatcherNode, hash_credential
+from .models import DispatcherNode, NodeCredential, hash_credential
 
 logger = logging.getLogger("dispatchers")
 Status = ScheduledPost.Status
@@ -31,7 +30,9 @@ TICK_TASK = "dispatchers.tick"
 
 def node_tick_schedule_sync(*, node: DispatcherNode) -> PeriodicTask:
     """The node's PeriodicTask: beat sends it a tick every PSCHED_TICK_SECONDS on its queue.
-    A tick expires after a few intervals, so a dead node's queue does not pile up."""
+    No Celery expiry: it compares beat's clock with the worker's. A stale or repeated tick is
+    dropped by the heartbeat instead (on the database clock), and dispatchers.beat keeps a
+    stopped node's queue from piling up."""
     every = settings.PSCHED_TICK_SECONDS
     # Not get_or_create: nodes starting at once may each create one; any of them will do.
     interval = IntervalSchedule.objects.filter(every=every, period=IntervalSchedule.SECONDS).order_by("pk").first()
@@ -46,7 +47,7 @@ def node_tick_schedule_sync(*, node: DispatcherNode) -> PeriodicTask:
             "queue": node.queue,
             "routing_key": node.queue,
             "exchange": node.queue,
-            "expire_seconds": max(2, every * 3),
+            "expire_seconds": None,
             "enabled": True,
             "description": f"Tick of dispatcher node {node.name}: claim and publish its due posts.",
         },
@@ -64,17 +65,40 @@ def node_register(*, name: str, weight: int = 100) -> tuple[DispatcherNode, bool
     return node, created
 
 
+# A credential no tick has used for this long is pruned when the node gets a new one.
+CREDENTIAL_IDLE = timedelta(days=1)
+# How often a tick marks its credential as used (not on every tick: it costs a write).
+CREDENTIAL_TOUCH_EVERY = timedelta(minutes=10)
+
+
+@transaction.atomic
 def node_credential_issue(*, node: DispatcherNode) -> str:
-    """A new credential for the node; the old one stops working at once."""
+    """A new credential for the node, replacing all it had: the old ones stop working at once."""
+    NodeCredential.objects.filter(node=node).delete()
+    return node_credential_add(node=node)
+
+
+def node_credential_add(*, node: DispatcherNode) -> str:
+    """One more credential for the node, for a worker that starts without one: the node's
+    other workers keep theirs. Credentials left unused by stopped workers are pruned."""
     secret = secrets.token_urlsafe(32)
-    DispatcherNode.objects.filter(pk=node.pk).update(credential_hash=hash_credential(secret))
-    node.credential_hash = hash_credential(secret)
+    now = db_now()
+    NodeCredential.objects.filter(node=node, created_at__lt=now - CREDENTIAL_IDLE).filter(
+        Q(last_used_at=None) | Q(last_used_at__lt=now - CREDENTIAL_IDLE)
+    ).delete()
+    NodeCredential.objects.create(node=node, secret_hash=hash_credential(secret), last_used_at=now)
     return secret
 
 
 def node_credential_revoke(*, node: DispatcherNode) -> None:
-    DispatcherNode.objects.filter(pk=node.pk).update(credential_hash="")
-    node.credential_hash = ""
+    NodeCredential.objects.filter(node=node).delete()
+
+
+def node_credential_touch(*, node: DispatcherNode, secret: str, now: datetime) -> None:
+    """Marks the credential a tick runs with as in use (at most every CREDENTIAL_TOUCH_EVERY)."""
+    NodeCredential.objects.filter(
+        node=node, secret_hash=hash_credential(secret), last_used_at__lt=now - CREDENTIAL_TOUCH_EVERY
+    ).update(last_used_at=now)
 
 
 @transaction.atomic
@@ -208,24 +232,46 @@ def may_judge_others(*, now: datetime, previous_tick: datetime | None) -> bool:
     return previous_tick is not None and now - previous_tick < down_after() / 2
 
 
+# How long a registered node that has never ticked may take to start before it counts as down.
+NEVER_TICKED_GRACE = timedelta(minutes=1)
+
+
 def nodes_mark_silent_down(*, now: datetime, nodes: list[DispatcherNode]) -> list[str]:
-    """Active nodes among `nodes` (all of them, fresh) that have not ticked for down_after()."""
+    """Active nodes among `nodes` (all of them, fresh) that have not ticked for down_after(),
+    by the database clock (`now`). Their claims go back to pending at once, so their posts go
+    out through the others within a tick or two instead of after the lease: a late callback
+    of a node we were wrong about is refused by the claim token."""
     limit = now - down_after()
-    names = [
-        node.name for node in nodes
-        if node.state == State.ACTIVE and (node.last_seen or node.created_at) < limit
-    ]
-    if names:
+    names = []
+    for node in nodes:
+        # A node that never ticked is still starting (a worker can take many seconds to be ready).
+        silent_since = node.last_seen or node.created_at + NEVER_TICKED_GRACE
+        if node.state != State.ACTIVE or silent_since >= limit:
+            continue
         # Conditional: a node that ticked since we read it stays active.
-        DispatcherNode.objects.filter(name__in=names, state=State.ACTIVE).filter(
-            Q(last_seen__lt=limit) | Q(last_seen=None)
+        marked = DispatcherNode.objects.filter(pk=node.pk, state=State.ACTIVE).filter(
+            Q(last_seen__lt=limit) | Q(last_seen=None, created_at__lt=limit - NEVER_TICKED_GRACE)
         ).update(state=State.DOWN)
-        for node in nodes:
-            if node.name in names:
-                node.state = State.DOWN
+        if marked:
+            node.state = State.DOWN
+            names.append(node.name)
+            claims_release(node=node)
+    if names:
         routing_nodes_forget()
         logger.warning("dispatcher nodes down (no tick for %ss): %s", down_after().seconds, ", ".join(names))
     return names
+
+
+def claims_release(*, node: DispatcherNode) -> int:
+    """The posts a node holds claimed go back to pending (the sweep reroutes them). Ids first,
+    then a keyed UPDATE: a ranged one deadlocked with publish transactions on MariaDB."""
+    held = ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING)
+    ids = list(held.values_list("pk", flat=True)[:5000])
+    if not ids:
+        return 0
+    released = held.filter(pk__in=ids).update(status=Status.PENDING, claim_token="", lease_until=None)
+    logger.warning("released %s scheduled posts claimed by node %s, which is down", released, node.name)
+    return released
 
 
 def leases_release_expired(*, now: datetime) -> int:
@@ -305,52 +351,80 @@ def retry_delay(attempts: int) -> float:
 
 def claims_record_failure(*, node: DispatcherNode, claims: list[Claim], error: str, now: datetime | None = None) -> None:
     """A callback that did not get through: back off in the row (not in worker memory), or give
-    up after PSCHED_MAX_ATTEMPTS. Rows no longer held by this claim are left alone."""
-    now = now or timezone.now()
+    up after PSCHED_MAX_ATTEMPTS. Rows no longer held by this claim are left alone. The
+    not-before time is on the database clock, like every other instant of the pipeline."""
+    now = now or db_now()
     error = error[:2000]
     by_token = defaultdict(list)
     for claim in claims:
         by_token[claim.claim_token].append(claim.scheduled_post)
     for token, ids in by_token.items():
-        held = ScheduledPost.objects.filter(pk__in=ids, claim_token=token, status=Status.PUBLISHING, dispatcher=node)
-        by_attempts = defaultdict(list)
-        for pk, attempts in held.values_list("pk", "attempts"):
-            by_attempts[attempts].append(pk)
-        for attempts, group in by_attempts.items():
-            rows = ScheduledPost.objects.filter(pk__in=group, claim_token=token, status=Status.PUBLISHING)
-            if attempts >= settings.PSCHED_MAX_ATTEMPTS:
-                rows.update(status=Status.FAILED, claim_token="", lease_until=None, last_error=error, updated_at=now)
-                logger.error("%s scheduled posts failed after %s attempts: %s", len(group), attempts, error)
-            else:
-                rows.update(
-                    status=Status.PENDING,
-                    claim_token="",
-                    lease_until=None,
-                    last_error=error,
-                    due_at=now + timedelta(seconds=retry_delay(attempts)),
-                    updated_at=now,
+        with transaction.atomic():
+            # Locked, so an edit or cancel that commits first is not overwritten below.
+            held = list(
+                ScheduledPost.objects.select_for_update()
+                .filter(pk__in=ids, claim_token=token, status=Status.PUBLISHING, dispatcher=node)
+                .order_by("pk").only("pk", "attempts")
+            )
+            exhausted = [row.pk for row in held if row.attempts >= settings.PSCHED_MAX_ATTEMPTS]
+            retrying = [row for row in held if row.attempts < settings.PSCHED_MAX_ATTEMPTS]
+            if exhausted:
+                ScheduledPost.objects.filter(pk__in=exhausted).update(
+                    status=Status.FAILED, claim_token="", lease_until=None, last_error=error, updated_at=now
                 )
-                logger.warning("%s scheduled posts will be retried (attempt %s): %s", len(group), attempts, error)
+                logger.error("%s scheduled posts failed after their last attempt: %s", len(exhausted), error)
+            # Each post draws its own delay: posts that failed together must not retry together.
+            for row in retrying:
+                row.status, row.claim_token, row.lease_until = Status.PENDING, "", None
+                row.last_error, row.updated_at = error, now
+                row.due_at = now + timedelta(seconds=retry_delay(row.attempts))
+            if retrying:
+                ScheduledPost.objects.bulk_update(
+                    retrying, ["status", "claim_token", "lease_until", "last_error", "due_at", "updated_at"], batch_size=500
+                )
+                logger.warning(
+                    "%s scheduled posts will be retried (attempt %s): %s",
+                    len(retrying), ", ".join(sorted({str(row.attempts) for row in retrying})), error,
+                )
 
 
 # --- heartbeat --------------------------------------------------------------------------
 
-def node_heartbeat(*, name: str, now: datetime) -> tuple[DispatcherNode, datetime | None, list[DispatcherNode]]:
-    """Records the tick; a node that ticks is alive, so a down node comes back active.
-    Returns the node, its previous last_seen, and every node (for the sweep)."""
+def tick_min_gap() -> timedelta:
+    """A tick that starts sooner than this after the node's previous one is a repeat (two
+    beats, or a backlog of ticks a stopped worker finds at start): it is dropped."""
+    return timedelta(seconds=settings.PSCHED_TICK_SECONDS / 2)
+
+
+def node_heartbeat(
+    *, name: str, now: datetime, clock_offset: float | None = None
+) -> tuple[DispatcherNode, datetime | None, list[DispatcherNode]] | None:
+    """Records the tick at `now` (the database clock) with the node's measured clock offset;
+    a node that ticks is alive, so a down node comes back active. Returns the node, its
+    previous last_seen, and every node (for the sweep); None when the tick is a repeat of one
+    that just ran (see tick_min_gap), decided by one conditional UPDATE so that two workers
+    of the node cannot both take it."""
     nodes = list(DispatcherNode.objects.all())
     node = next((node for node in nodes if node.name == name), None)
     if node is None:
         raise DispatcherNode.DoesNotExist(f"no dispatcher node {name!r}")
     previous = node.last_seen
-    if node.state == State.DOWN:
-        DispatcherNode.objects.filter(pk=node.pk).update(last_seen=now, state=State.ACTIVE)
-        node.state = State.ACTIVE
-        routing_nodes_forget()
-        logger.info("dispatcher node %s is back", name)
-    else:
-        DispatcherNode.objects.filter(pk=node.pk).update(last_seen=now)
+    offset_ms = None if clock_offset is None else round(clock_offset * 1000)
+    recorded = DispatcherNode.objects.filter(pk=node.pk).filter(
+        Q(last_seen=None) | Q(last_seen__lte=now - tick_min_gap())
+    ).update(last_seen=now, clock_offset_ms=offset_ms)
+    if not recorded:
+        return None
     node.last_seen = now
+    node.clock_offset_ms = offset_ms
+    if node.state == State.DOWN:
+        # Conditional: a drain (or an activation) made since we read the node stands.
+        if DispatcherNode.objects.filter(pk=node.pk, state=State.DOWN).update(state=State.ACTIVE):
+            node.state = State.ACTIVE
+            routing_nodes_forget()
+            logger.info("dispatcher node %s is back", name)
+        else:
+            node.state = DispatcherNode.objects.values_list("state", flat=True).get(pk=node.pk)
     return node, previous, nodes
 
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import requests
 from django.conf import settings
-from django.utils import timezone
+
+from psched.lib.db import DatabaseClock
 
 from scheduling.services import Claim
 
@@ -16,6 +17,7 @@ from .services import (
     claim_due_posts,
     claims_record_failure,
     may_judge_others,
+    node_credential_touch,
     node_heartbeat,
     node_tick_record,
     sweep,
@@ -33,6 +35,8 @@ class TickReport:
     refused: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    # A repeat of a tick that just ran (two beats, a backlog): it did nothing.
+    dropped: bool = False
 
 
 def claim_serialize(claim: Claim) -> dict:
@@ -61,11 +65,11 @@ def publish_callback(*, node_name: str, credential: str, claims: list[Claim]) ->
     raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
 
 
-def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport) -> None:
+def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport, *, clock) -> None:
     try:
         results = publish_callback(node_name=node.name, credential=credential, claims=batch)
     except (requests.RequestException, ValueError) as error:
-        claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__)
+        claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__, now=clock.now())
         report.failed += len(batch)
         report.errors.append(str(error))
         return
@@ -77,44 +81,54 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
 
 def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport:
     """Heartbeat, sweep, claim what falls due before the next tick, then publish each batch at
-    its time. Posts due later in this tick wait in the claim (the lease covers it)."""
+    its time. Posts due later in this tick wait in the claim (the lease covers it).
+    Every instant is the database's: read once here, carried forward by the monotonic clock,
+    so a host whose wall clock is a minute off ticks exactly like one that is not."""
     started = time.monotonic()
-    now = timezone.now()
-    node, previous_tick, nodes = node_heartbeat(name=node_name, now=now)
-    sweep(now=now, nodes=nodes, judge_others=may_judge_others(now=now, previous_tick=previous_tick))
+    clock = DatabaseClock()
+    now = clock.now()
     report = TickReport(node=node_name)
+    beat = node_heartbeat(name=node_name, now=now, clock_offset=clock.offset)
+    if beat is None:
+        report.dropped = True
+        logger.info("node %s dropped a repeated tick", node_name)
+        return report
+    node, previous_tick, nodes = beat
+    node_credential_touch(node=node, secret=credential, now=now)
+    sweep(now=now, nodes=nodes, judge_others=may_judge_others(now=now, previous_tick=previous_tick))
     if node.state == DispatcherNode.State.ACTIVE:
-        _claim_and_publish(node, credential, report, now=now, sleep=sleep)
+        _claim_and_publish(node, credential, report, clock=clock, sleep=sleep)
     node_tick_record(node=node, duration_ms=round((time.monotonic() - started) * 1000))
     return report
 
 
-def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport, *, now, sleep) -> None:
+def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep) -> None:
     """Claims and publishes what falls due before the next tick. A full claim means a backlog
     (a burst, or the node was away): claim again at once instead of waiting for the next
     tick, for a bounded time, so one tick cannot hold its thread forever."""
     tick = settings.PSCHED_TICK_SECONDS
     stop_at = time.monotonic() + 5 * tick
     while True:
+        now = clock.now()
         horizon = now + timedelta(seconds=tick)
         claims = claim_due_posts(node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT)
         report.claimed += len(claims)
-        _publish_when_due(node, credential, claims, report, sleep=sleep)
+        _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep)
         if len(claims) < settings.PSCHED_CLAIM_LIMIT or time.monotonic() > stop_at:
             return
-        now = timezone.now()
 
 
-def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim], report: TickReport, *, sleep) -> None:
-    """Sends the claims (sorted by due_at) in batches, each as soon as its posts are due."""
+def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim], report: TickReport, *, clock, sleep) -> None:
+    """Sends the claims (sorted by due_at) in batches, each as soon as its posts are due by the
+    database clock (the callback refuses a post that is not due yet)."""
     position = 0
     while position < len(claims):
-        wait = (claims[position].due_at - timezone.now()).total_seconds()
+        wait = (claims[position].due_at - clock.now()).total_seconds()
         if wait > 0:
             sleep(wait)
-        now = timezone.now()
+        now = clock.now()
         batch = []
         while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= now:
             batch.append(claims[position])
             position += 1
-        _publish_batch(node, credential, batch, report)
+        _publish_batch(node, credential, batch, report, clock=clock)

@@ -2,6 +2,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.throttling import ScopedRateThrottle
 
 from psched.lib.api import StrictCharField, datetime_text
 
@@ -39,11 +41,7 @@ class PostOutputSerializer(serializers.Serializer):
 
 
 class PostListApi(generics.ListAPIView):
-    """The feed, newest first (`?author=<username>`). POST `{"text"}` publishes now.
-    (A dispatcher node's POST to the same URL is served by dispatchers.api.NodePublishApi.)"""
-
-    class PostInputSerializer(serializers.Serializer):
-        text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    """The feed, newest first (`?author=<username>`)."""
 
     serializer_class = PostOutputSerializer
 
@@ -53,6 +51,18 @@ class PostListApi(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([post_serialize(post) for post in page])
+
+
+class PostCreateApi(APIView):
+    """POST `{"text"}` publishes now. (A dispatcher node's POST to the same URL is served by
+    dispatchers.api.NodePublishApi.)"""
+
+    class PostInputSerializer(serializers.Serializer):
+        text = StrictCharField(trim_whitespace=False, allow_blank=True)
+
+    # Users posting now are throttled (a node's callback is NodePublishApi's).
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "posting"
 
     @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
     def post(self, request):

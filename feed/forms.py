@@ -8,10 +8,12 @@ class ComposeForm(forms.Form):
 
     text = forms.CharField(
         label="What's happening?",
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": settings.PSCHED_MAX_POST_LENGTH, "data-counter": "true"}),
+        # No maxlength: it would cut a paste silently; the counter says how far over the text is.
+        widget=forms.Textarea(attrs={"rows": 3, "data-counter": "true"}),
         strip=False,
         required=False,
     )
+    max_length = settings.PSCHED_MAX_POST_LENGTH
     publish_at = forms.CharField(
         label="Publish at", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"})
     )

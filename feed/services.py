@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from psched.lib.db import db_now
+
 from .models import Post
 
 
@@ -34,4 +36,5 @@ def _text_clean(text) -> str:
 
 @transaction.atomic
 def post_create(*, author, text: str) -> Post:
-    return Post.objects.create(author=author, text=post_text_clean(text))
+    # The database's clock, like every published_at (a web host's clock may be off).
+    return Post.objects.create(author=author, text=post_text_clean(text), published_at=db_now())

@@ -36,7 +36,8 @@ def broker_check(timeout: float | None = None) -> str:
 
 def health_report() -> tuple[bool, dict]:
     """(healthy, report). Healthy means database and broker answer and some node ticked
-    recently; a single node being down is shown but is the sweep's job, not an outage."""
+    recently; a single node being down is shown but is the sweep's job, not an outage, and a
+    node's clock offset is listed under "warnings" without making it unhealthy."""
     report = {"database": database_check(), "broker": broker_check(), "nodes": {}, "ticking": False}
     if report["database"] == "ok":
         try:
@@ -49,5 +50,9 @@ def health_report() -> tuple[bool, dict]:
                 name: {**node, "last_tick": node["last_tick"].isoformat() if node["last_tick"] else None}
                 for name, node in nodes["nodes"].items()
             }
+            # Clock offsets are warnings: psched works the same, the host's NTP needs a look.
+            warnings = [f"node {name}: {node['warning']}" for name, node in nodes["nodes"].items() if "warning" in node]
+            if warnings:
+                report["warnings"] = warnings
     healthy = report["database"] == "ok" and report["broker"] == "ok" and report["ticking"]
     return healthy, report

@@ -46,14 +46,21 @@ class PschedCollector(Collector):
         last_tick = GaugeMetricFamily(
             "psched_node_last_tick_timestamp_seconds", "When the node last ticked (Unix time).", labels=["node"]
         )
+        offset = GaugeMetricFamily(
+            "psched_node_clock_offset_seconds",
+            "How far the node's host clock was ahead of the database clock at its last tick (negative: behind).",
+            labels=["node"],
+        )
         for node in nodes:
+            if node["clock_offset_ms"] is not None:
+                offset.add_metric([node["name"]], node["clock_offset_ms"] / 1000)
             pending.add_metric([node["name"]], node["pending"])
             up.add_metric([node["name"], node["state"]], 1 if node["state"] == "active" else 0)
             if node["last_tick_ms"] is not None:
                 tick.add_metric([node["name"]], node["last_tick_ms"])
             if node["last_tick"] is not None:
                 last_tick.add_metric([node["name"]], node["last_tick"].timestamp())
-        yield from (pending, up, tick, last_tick)
+        yield from (pending, up, tick, last_tick, offset)
 
 
 registry = CollectorRegistry(auto_describe=False)

@@ -1,7 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.throttling import login_throttled
+
 from . import views
+
+admin.site.site_header = "psched administration"
+admin.site.site_title = "psched admin"
+admin.site.index_title = "Scheduled posts, dispatcher nodes and accounts (times in UTC unless a zone is named)"
 
 urlpatterns = [
     path("", include("feed.urls")),
@@ -9,6 +15,7 @@ urlpatterns = [
     path("", include("dispatchers.urls")),
     path("accounts/", include("accounts.urls")),
     path("api/", include("psched.api_urls")),
+    path("admin/login/", login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),

@@ -8,11 +8,14 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text, one_or_many
-from psched.lib.pagination import PublishAtPagination
+from psched.lib.db import db_now
+from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
 from .models import ScheduledPost
+from .queue import queued_post_create, scheduled_post_enqueue
 from .selectors import scheduled_posts_visible
 from .services import (
+    draft_create,
     schedule_input_clean,
     scheduled_post_cancel,
     scheduled_post_retry,
@@ -21,9 +24,10 @@ from .services import (
 )
 
 
-def scheduled_post_serialize(post: ScheduledPost) -> dict:
+def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False) -> dict:
     """A ScheduledPost as the API answers it: ScheduledPostOutputSerializer's fields, built by
-    hand because one request creates up to PSCHED_MAX_BULK of them."""
+    hand because one request creates up to PSCHED_MAX_BULK of them. last_error as recorded only
+    with detail (staff); authors get a plain reason (ScheduledPost.public_error)."""
     return {
         "id": post.pk,
         "author": post.author.username,
@@ -33,13 +37,16 @@ def scheduled_post_serialize(post: ScheduledPost) -> dict:
         "status": post.status,
         "dispatcher": post.dispatcher.name if post.dispatcher_id else None,
         "attempts": post.attempts,
-        "last_error": post.last_error,
+        "last_error": post.last_error if detail else post.public_error,
         # Only published posts have one: asking the others would cost a query each.
         "post": post.post.pk if post.status == ScheduledPost.Status.PUBLISHED and hasattr(post, "post") else None,
         "published_at": datetime_text(post.published_at),
         "lateness_ms": post.lateness_ms,
         "created_at": datetime_text(post.created_at),
         "updated_at": datetime_text(post.updated_at),
+        "queued": post.queued,
+        "series": post.series_id,
+        "series_index": post.series_index,
     }
 
 
@@ -49,44 +56,98 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username")
     dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     post = serializers.IntegerField(source="post.pk", allow_null=True, read_only=True)
+    series = serializers.IntegerField(source="series_id", allow_null=True, read_only=True)
 
     class Meta:
         model = ScheduledPost
         fields = [
             "id", "author", "text", "publish_at", "timezone", "status", "dispatcher", "attempts",
             "last_error", "post", "published_at", "lateness_ms", "created_at", "updated_at",
+            "queued", "series", "series_index",
         ]
 
 
-class ScheduledPostListApi(generics.ListAPIView):
-    """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
-    all or nothing. GET lists your scheduled posts by publish_at; `?status=`, staff `?author=`."""
+class PostCountThrottle(ScopedRateThrottle):
+    """The scheduling rate counts posts, not requests: a bulk request of 1000 counts 1000. A
+    fixed window per user in the shared cache; a refused request counts nothing."""
 
-    class ScheduleInputSerializer(serializers.Serializer):
-        # Strings on purpose: the service parses times and zones and explains what is wrong.
-        text = StrictCharField(trim_whitespace=False, allow_blank=True)
-        publish_at = StrictCharField()
-        timezone = StrictCharField(required=False, allow_null=True)
+    def allow_request(self, request, view):
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.now = self.timer()
+        key = f"{self.get_cache_key(request, view)}_{int(self.now // self.duration)}"
+        posts = len(request.data) if isinstance(request.data, list) else 1
+        self.cache.add(key, 0, self.duration + 1)
+        try:
+            count = self.cache.incr(key, posts)
+        except ValueError:  # the window's key expired between add and incr
+            self.cache.set(key, posts, self.duration + 1)
+            count = posts
+        if count > self.num_requests:
+            self.cache.decr(key, posts)
+            return False
+        return True
+
+    def wait(self):
+        return self.duration - self.now % self.duration
+
+
+class ScheduledPostListApi(generics.ListAPIView):
+    """Your scheduled posts by publish_at; `?status=`, staff `?author=`."""
 
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = ScheduledPostOutputSerializer
     pagination_class = PublishAtPagination
-    throttle_scope = "scheduling"
 
-    def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+    @property
+    def paginator(self):
+        # Drafts have no publish_at to page by: newest first instead.
+        if not hasattr(self, "_paginator"):
+            drafts = self.request.query_params.get("status") == ScheduledPost.Status.DRAFT
+            self._paginator = NewestFirstPagination() if drafts else PublishAtPagination()
+        return self._paginator
 
     def get_queryset(self):
         status_filter = self.request.query_params.get("status")
         if status_filter and status_filter not in ScheduledPost.Status.values:
             raise serializers.ValidationError({"status": [f"Use one of: {', '.join(ScheduledPost.Status.values)}."]})
-        return scheduled_posts_visible(
+        posts = scheduled_posts_visible(
             user=self.request.user, author_username=self.request.query_params.get("author"), status=status_filter
         )
+        # Drafts (no time) only with ?status=draft: the list is ordered by publish_at.
+        return posts if status_filter else posts.exclude(status=ScheduledPost.Status.DRAFT)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([scheduled_post_serialize(post) for post in page])
+        return self.get_paginated_response([scheduled_post_serialize(post, detail=request.user.is_staff) for post in page])
+
+
+class ScheduledPostCreateApi(APIView):
+    """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
+    all or nothing."""
+
+    class DraftOrQueueInputSerializer(serializers.Serializer):
+        """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
+        (`"queue": true`)."""
+
+        text = StrictCharField(trim_whitespace=False, allow_blank=True)
+        draft = serializers.BooleanField(required=False)
+        queue = serializers.BooleanField(required=False)
+        timezone = StrictCharField(required=False, allow_null=True)
+
+    class ScheduleInputSerializer(serializers.Serializer):
+        # Strings on purpose: the service parses times and zones and explains what is wrong.
+        # It documents the body; post() hands each item to schedule_input_clean.
+        text = StrictCharField(trim_whitespace=False, allow_blank=True)
+        publish_at = StrictCharField()
+        timezone = StrictCharField(required=False, allow_null=True)
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [PostCountThrottle]
+    throttle_scope = "scheduling"
 
     @extend_schema(
         request=one_or_many("ScheduleOneOrMany", ScheduleInputSerializer, ScheduleInputSerializer(many=True)),
@@ -97,12 +158,15 @@ class ScheduledPostListApi(generics.ListAPIView):
         many = isinstance(request.data, list)
         if not many and not isinstance(request.data, dict):
             raise ParseError(f"Send a JSON object, or a list of at most {limit} objects.")
+        if not many and any(request.data.get(flag) not in (None, False) for flag in ("draft", "queue")):
+            return self._draft_or_queue(request)
         items = request.data if many else [request.data]
         if many and not items:
             raise serializers.ValidationError({"non_field_errors": ["The list is empty."]})
         if len(items) > limit:
             raise serializers.ValidationError({"non_field_errors": [f"At most {limit} posts per request; this has {len(items)}."]})
         inputs, errors = [], []
+        now = db_now()  # read once for the whole list
         for item in items:
             # The service checks each value and says what is wrong; a serializer pass over
             # a thousand items first would double the cost of a bulk request.
@@ -111,7 +175,8 @@ class ScheduledPostListApi(generics.ListAPIView):
                 continue
             try:
                 inputs.append(schedule_input_clean(
-                    text=item.get("text"), publish_at=item.get("publish_at"), timezone_name=item.get("timezone")
+                    text=item.get("text"), publish_at=item.get("publish_at"), timezone_name=item.get("timezone"),
+                    now=now,
                 ))
                 errors.append({})
             except ValidationError as error:
@@ -120,8 +185,24 @@ class ScheduledPostListApi(generics.ListAPIView):
             # One object: its errors by field. A list: one entry per item, {} for good ones.
             raise serializers.ValidationError(errors if many else errors[0])
         created = scheduled_posts_create(author=request.user, inputs=inputs)
-        output = [scheduled_post_serialize(post) for post in created]
+        output = [scheduled_post_serialize(post, detail=request.user.is_staff) for post in created]
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
+
+    def _draft_or_queue(self, request):
+        data = self.DraftOrQueueInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values.get("draft") and values.get("queue"):
+            raise serializers.ValidationError({"queue": ["A post is either a draft or queued, not both."]})
+        if "publish_at" in request.data:
+            raise serializers.ValidationError({"publish_at": ["A draft or a queued post takes no publish_at."]})
+        if values.get("queue"):
+            post = queued_post_create(author=request.user, text=values["text"])
+        elif values.get("draft"):
+            post = draft_create(author=request.user, text=values["text"], timezone_name=values.get("timezone"))
+        else:
+            raise serializers.ValidationError({"publish_at": ["This field is required (or send draft or queue true)."]})
+        return Response(scheduled_post_serialize(post), status=status.HTTP_201_CREATED)
 
 
 def _own(request, pk: int, verb: str) -> ScheduledPost:
@@ -133,16 +214,21 @@ def _own(request, pk: int, verb: str) -> ScheduledPost:
 
 
 class ScheduledPostDetailApi(APIView):
-    class ScheduleUpdateSerializer(serializers.Serializer):
-        text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
-        publish_at = StrictCharField(required=False)
-        timezone = StrictCharField(required=False)
-
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses=ScheduledPostOutputSerializer)
     def get(self, request, pk):
-        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=pk)))
+        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=pk), detail=request.user.is_staff))
+
+
+class ScheduledPostUpdateApi(APIView):
+    class ScheduleUpdateSerializer(serializers.Serializer):
+        text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+        publish_at = StrictCharField(required=False)
+        timezone = StrictCharField(required=False)
+        queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
+
+    permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostOutputSerializer)
     def patch(self, request, pk):
@@ -153,6 +239,11 @@ class ScheduledPostDetailApi(APIView):
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise serializers.ValidationError({"non_field_errors": ["Send text and/or publish_at to change."]})
+        if data.validated_data.get("queue"):
+            if "publish_at" in data.validated_data:
+                raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
+            post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"))
+            return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
         post = scheduled_post_update(
             scheduled_post_id=pk,
             author=request.user,
@@ -160,7 +251,11 @@ class ScheduledPostDetailApi(APIView):
             publish_at=data.validated_data.get("publish_at"),
             timezone_name=data.validated_data.get("timezone"),
         )
-        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
+        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))
+
+
+class ScheduledPostCancelApi(APIView):
+    permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
@@ -177,4 +272,4 @@ class ScheduledPostRetryApi(APIView):
         visible = scheduled_posts_visible(user=request.user)
         visible.get(pk=pk)  # 404 unless the user may see it
         post = scheduled_post_retry(scheduled_post_id=pk)
-        return Response(scheduled_post_serialize(visible.get(pk=post.pk)))
+        return Response(scheduled_post_serialize(visible.get(pk=post.pk), detail=request.user.is_staff))

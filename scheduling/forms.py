@@ -9,19 +9,126 @@ class ScheduledPostForm(forms.Form):
     validates both and says what is wrong."""
 
     text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": settings.PSCHED_MAX_POST_LENGTH, "data-counter": "true"}),
+        # No maxlength: it would cut a paste silently; the counter says how far over the text is.
+        widget=forms.Textarea(attrs={"rows": 3, "data-counter": "true"}),
         strip=False,
         required=False,
     )
+    max_length = settings.PSCHED_MAX_POST_LENGTH
     publish_at = forms.CharField(
         label="Publish at (local time)", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
-        error_messages={"required": "Pick the date and time to publish at."},
+        required=False,  # a draft may stay without one
     )
     timezone = forms.CharField(
         label="Time zone", help_text="An IANA zone such as Europe/Paris.",
         widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off"}),
         error_messages={"required": "Give an IANA time zone such as Europe/Paris."},
     )
+    # Set by the button that was pressed: save (schedule at the time), draft, queue.
+    action = forms.ChoiceField(
+        choices=[("save", "Save"), ("draft", "Save draft"), ("queue", "Add to queue")], required=False
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") in ("", "save") and not data.get("publish_at"):
+            self.add_error("publish_at", "Pick the date and time to publish at.")
+        return data
+
+
+WEEKDAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"), (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
+RRULE_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+class QueueSlotForm(forms.Form):
+    weekday = forms.TypedChoiceField(choices=WEEKDAY_CHOICES, coerce=int)
+    time = forms.CharField(
+        widget=forms.TimeInput(attrs={"type": "time", "step": "1"}),
+        help_text="Local time in your zone; HH:MM (seconds allowed).",
+        error_messages={"required": "Pick a time, e.g. 09:00."},
+    )
+
+
+class SeriesForm(forms.Form):
+    """The common repetitions as choices, turned into an RRULE; "custom" takes a raw RRULE.
+    The service validates the rule and says what is wrong."""
+
+    REPEATS = [
+        ("daily", "Every day"),
+        ("weekdays", "Every weekday (Monday to Friday)"),
+        ("weekly", "Weekly, on the days ticked below"),
+        ("monthly_date", "Monthly, on the start's day of the month"),
+        ("monthly_last", "Monthly, on the last of the start's weekday (e.g. the last Friday)"),
+        ("custom", "Custom RRULE"),
+    ]
+    ENDS = [("count", "after a number of times"), ("until", "on a date"), ("never", "never")]
+
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": settings.PSCHED_MAX_POST_LENGTH, "data-counter": "true"}),
+        strip=False, required=False,
+    )
+    start = forms.CharField(
+        label="First time (local)", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
+        error_messages={"required": "Pick the date and time of the first post."},
+    )
+    timezone = forms.CharField(
+        label="Time zone", help_text="An IANA zone such as Europe/Paris; posts keep this wall-clock time across DST.",
+        widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off"}),
+        error_messages={"required": "Give an IANA time zone such as Europe/Paris."},
+    )
+    repeat = forms.ChoiceField(choices=REPEATS, initial="weekly", widget=forms.RadioSelect)
+    days = forms.MultipleChoiceField(
+        label="Days", choices=list(zip(RRULE_DAYS, [name for _, name in WEEKDAY_CHOICES])), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    end = forms.ChoiceField(label="Ends", choices=ENDS, initial="count", widget=forms.RadioSelect)
+    count = forms.IntegerField(label="Times", min_value=1, max_value=10000, required=False, initial=10)
+    until = forms.DateField(label="Last date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    rrule = forms.CharField(
+        label="RRULE", required=False, help_text="RFC 5545, e.g. FREQ=MONTHLY;BYDAY=-1FR;COUNT=6 (for Custom).",
+    )
+
+    def clean(self):
+        data = super().clean()
+        repeat, end = data.get("repeat"), data.get("end")
+        if repeat == "custom":
+            if not data.get("rrule"):
+                self.add_error("rrule", "Write the RRULE, or pick one of the repetitions above.")
+            return data
+        if repeat == "weekly" and not data.get("days"):
+            self.add_error("days", "Tick at least one day.")
+        if end == "count" and not data.get("count"):
+            self.add_error("count", "Give how many times.")
+        if end == "until" and not data.get("until"):
+            self.add_error("until", "Pick the last date.")
+        return data
+
+    def rrule_text(self, start_weekday: int | None, start_day: int | None) -> str:
+        """The RRULE the choices mean; start_weekday/start_day come from the start."""
+        data = self.cleaned_data
+        repeat = data["repeat"]
+        if repeat == "custom":
+            return data["rrule"]
+        parts = {
+            "daily": ["FREQ=DAILY"],
+            "weekdays": ["FREQ=WEEKLY", "BYDAY=MO,TU,WE,TH,FR"],
+            "weekly": ["FREQ=WEEKLY", "BYDAY=" + ",".join(d for d in RRULE_DAYS if d in data.get("days", []))],
+            "monthly_date": ["FREQ=MONTHLY"] + ([f"BYMONTHDAY={start_day}"] if start_day else []),
+            "monthly_last": ["FREQ=MONTHLY"] + ([f"BYDAY=-1{RRULE_DAYS[start_weekday]}"] if start_weekday is not None else []),
+        }[repeat]
+        if data["end"] == "count":
+            parts.append(f"COUNT={data['count']}")
+        elif data["end"] == "until":
+            parts.append(f"UNTIL={data['until']:%Y%m%d}T235959")
+        return ";".join(parts)
+
+
+class SeriesEditForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": settings.PSCHED_MAX_POST_LENGTH, "data-counter": "true"}),
+        strip=False, required=False,
+    )
+    rrule = forms.CharField(label="RRULE", help_text="RFC 5545; a new rule replaces the occurrences not yet published.")
 
 
 class ScheduleComposeForm(ComposeForm):
@@ -32,3 +139,10 @@ class ScheduleComposeForm(ComposeForm):
         if not data.get("publish_at"):
             self.add_error("publish_at", "Pick the date and time to publish at.")
         return data
+
+
+class PlanComposeForm(ComposeForm):
+    """The feed's compose form, sent by its "Save draft" or "Add to queue" button: only the
+    text (and the zone, kept with a draft) counts."""
+
+    action = forms.ChoiceField(choices=[("draft", "Save draft"), ("queue", "Add to queue")], required=False)

@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 
-from .models import ScheduledPost
+from .models import ScheduledPost, Series
 
 
 def scheduled_posts_visible(*, user, author_username: str | None = None, status: str | None = None):
@@ -20,18 +20,38 @@ UPCOMING = (ScheduledPost.Status.PENDING, ScheduledPost.Status.PUBLISHING)
 
 def scheduled_posts_upcoming(*, author, limit: int = 200):
     """The author's posts still to be published, soonest first."""
-    posts = ScheduledPost.objects.filter(author=author, status__in=UPCOMING).select_related("dispatcher")
+    posts = ScheduledPost.objects.filter(author=author, status__in=UPCOMING).select_related("dispatcher", "series")
     return posts.order_by("publish_at", "id")[:limit]
+
+
+def scheduled_posts_drafts(*, author, limit: int = 200):
+    """The author's drafts, latest change first."""
+    return ScheduledPost.objects.filter(author=author, status=ScheduledPost.Status.DRAFT).order_by("-updated_at", "-id")[:limit]
 
 
 def scheduled_posts_history(*, author, limit: int = 100):
     """The author's published, failed and cancelled posts, latest change first."""
-    posts = ScheduledPost.objects.filter(author=author).exclude(status__in=UPCOMING).select_related("dispatcher", "post")
-    return posts.order_by("-updated_at", "-id")[:limit]
+    posts = ScheduledPost.objects.filter(author=author).exclude(status__in=UPCOMING + (ScheduledPost.Status.DRAFT,))
+    return posts.select_related("dispatcher", "post", "series").order_by("-updated_at", "-id")[:limit]
+
+
+def series_overview(*, author, limit: int = 50):
+    """The author's series, newest first, each with its next occurrences (`upcoming`)."""
+    from .series import series_next  # the expansion lives with the series services
+
+    found = list(Series.objects.filter(author=author).order_by("-active", "-pk")[:limit])
+    for series in found:
+        series.upcoming = series_next(series=series, limit=3)
+    return found
 
 
 def users_by_username(*, usernames) -> dict:
     return {user.username: user for user in get_user_model().objects.filter(username__in=set(usernames))}
+
+
+def scheduled_posts_same(*, ids: list[int]):
+    """(id, author username, text) of the scheduled posts with these ids."""
+    return ScheduledPost.objects.filter(pk__in=ids).values_list("pk", "author__username", "text")
 
 
 def scheduled_posts_export(*, status: str | None = None):

@@ -1,22 +1,23 @@
 """Writes to scheduled posts: the state machine's transitions that people and the API make."""
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import BigIntegerField, Func, Value
 from django.db.models import DateTimeField as DateTimeFieldType
-from django.utils import timezone
 
 from feed.models import Post
 from feed.services import post_text_clean
-from psched.lib.db import is_retryable
+from psched.lib.db import db_now, is_retryable
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
-from .selectors import users_by_username
+from .selectors import scheduled_posts_same, users_by_username
 from .signals import scheduled_posts_creating
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
@@ -33,8 +34,9 @@ class ScheduleInput:
 
 
 def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None = None) -> ParsedTime:
-    """Validates a publish time; raises ValidationError naming publish_at or timezone."""
-    now = now or timezone.now()
+    """Validates a publish time; raises ValidationError naming publish_at or timezone. "Now" is
+    the database's clock (the one that decides when the post is due), not this host's."""
+    now = now or db_now()
     if timezone_name is not None:
         try:
             zone_get(timezone_name)
@@ -71,20 +73,12 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
     return ScheduleInput(text=text, when=when)
 
 
-def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
-    """Creates validated posts, all or nothing. The receivers of scheduled_posts_creating
-    (dispatchers: the node of each post) act before the INSERT, so that one post is one
-    INSERT in autocommit: no transaction to open and commit, no routing UPDATE."""
-    rows = [
-        ScheduledPost(
-            author=author,
-            text=item.text,
-            publish_at=item.when.instant,
-            due_at=item.when.instant,
-            timezone=item.when.zone,
-        )
-        for item in inputs
-    ]
+def scheduled_posts_insert(*, rows: list[ScheduledPost]) -> list[ScheduledPost]:
+    """Inserts new pending posts (plain, bulk, imported, queued or series occurrences), all or
+    nothing: the one way a post that is due some day comes to exist. The receivers of
+    scheduled_posts_creating (dispatchers: the node of each post) act before the INSERT, so
+    that one post is one INSERT in autocommit: no transaction to open and commit, no routing
+    UPDATE."""
     if connection.in_atomic_block:  # a failed INSERT cannot be retried inside the caller's transaction
         scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=True)
         return _scheduled_posts_insert(rows)
@@ -114,9 +108,48 @@ def _scheduled_posts_insert(rows: list[ScheduledPost]) -> list[ScheduledPost]:
     return rows
 
 
+def scheduled_posts_announce(*, posts: list[ScheduledPost]) -> None:
+    """Tells the apps above that these existing posts (drafts) are about to be saved as
+    pending: call it before the save, which then writes the node the receivers set."""
+    scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=posts, fresh=True)
+
+
+def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
+    """Creates validated posts, all or nothing (see scheduled_posts_insert)."""
+    rows = [
+        ScheduledPost(
+            author=author,
+            text=item.text,
+            publish_at=item.when.instant,
+            due_at=item.when.instant,
+            timezone=item.when.zone,
+        )
+        for item in inputs
+    ]
+    return scheduled_posts_insert(rows=rows)
+
+
 def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> ScheduledPost:
     item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name)
     return scheduled_posts_create(author=author, inputs=[item])[0]
+
+
+def draft_create(*, author, text, timezone_name=None) -> ScheduledPost:
+    """Text kept for later, with no time: never claimed until scheduled or queued."""
+    errors = {}
+    try:
+        text = post_text_clean(text)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    zone = "UTC"
+    if timezone_name:
+        try:
+            zone = zone_get(timezone_name).key
+        except ValidationError as error:
+            errors["timezone"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    return ScheduledPost.objects.create(author=author, text=text, timezone=zone, status=Status.DRAFT)
 
 
 def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
@@ -128,11 +161,13 @@ def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
 
 @transaction.atomic
 def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None) -> ScheduledPost:
-    """Changes text and/or time while the post is not published. An edit wins over a claim in
-    flight: the claim is dropped (version+1) and the node's callback will be refused."""
+    """Changes text and/or time while the post is not published (author=None: staff, any
+    author's post). An edit wins over a claim in flight: the claim is dropped (version+1) and
+    the node's callback will be refused."""
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
+    was_draft = post.status == Status.DRAFT
     errors = {}
     if text is not None:
         try:
@@ -142,22 +177,38 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
-            post.publish_at, post.timezone = when.instant, when.zone
+            post.publish_at = when.instant
+            # A time with an offset but no zone moves the post; it keeps the zone it was written in.
+            if timezone_name is not None:
+                post.timezone = when.zone
+            post.queued = False  # a time given by hand takes the post out of the queue
         except ValidationError as error:
             errors.update(error.message_dict)
     elif timezone_name is not None:
         errors["publish_at"] = ["Give publish_at together with timezone."]
     if errors:
         raise ValidationError(errors)
+    if was_draft and post.publish_at is None:
+        post.save()  # a draft's text: it stays a draft
+        return post
+    if was_draft:
+        scheduled_posts_announce(posts=[post])  # its node, written by the save below
+    scheduled_post_reschedule(post=post, publish_at=post.publish_at)
+    return post
+
+
+def scheduled_post_reschedule(*, post: ScheduledPost, publish_at: datetime) -> None:
+    """Puts a locked post back to pending at publish_at. An edit wins over a claim in flight:
+    the claim is dropped (version+1) and the node's callback will be refused."""
+    post.publish_at = publish_at
     post.version += 1
     post.status = Status.PENDING
-    post.due_at = post.publish_at
+    post.due_at = publish_at
     post.attempts = 0
     post.last_error = ""
     post.claim_token = ""
     post.lease_until = None
     post.save()
-    return post
 
 
 @transaction.atomic
@@ -165,6 +216,9 @@ def scheduled_post_cancel(*, scheduled_post_id: int, author) -> ScheduledPost:
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status == Status.PUBLISHED:
         raise Conflict("This post is already published; it can no longer be cancelled.")
+    if post.status == Status.DRAFT:
+        post.delete()  # a draft was never scheduled: deleting it loses nothing it promised
+        return post
     if post.status != Status.CANCELLED:
         post.status = Status.CANCELLED
         post.claim_token = ""
@@ -174,13 +228,23 @@ def scheduled_post_cancel(*, scheduled_post_id: int, author) -> ScheduledPost:
 
 
 @transaction.atomic
+def scheduled_post_delete(*, scheduled_post_id: int) -> None:
+    """Deletes a scheduled post under its lock (staff, in the admin): a callback in flight
+    either committed first (its Post stays, unlinked) or finds no post and publishes nothing."""
+    try:
+        _locked(scheduled_post_id=scheduled_post_id).delete()
+    except ScheduledPost.DoesNotExist:
+        pass
+
+
+@transaction.atomic
 def scheduled_post_retry(*, scheduled_post_id: int, author=None) -> ScheduledPost:
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status != Status.FAILED:
         raise Conflict(f"Only failed posts can be retried; this one is {post.status}.")
     post.status = Status.PENDING
     post.attempts = 0
-    post.due_at = timezone.now()
+    post.due_at = db_now()
     post.save()
     return post
 
@@ -209,29 +273,35 @@ class PublishResult:
 def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]:
     """The main side of a node's callback, in one transaction: lock the rows, check each is still
     claimed by this node with this token and version, insert its Post, mark it published.
-    A repeat returns the existing Post, so nothing is ever published twice.
+    A repeat returns the existing Post, so nothing is ever published twice. A post that is not
+    due yet by the database clock is refused: a node never publishes early, whatever its clock.
 
     Set-based: the checks read a few columns of each locked row, then one INSERT … SELECT
     copies the posts into the feed (author and text from the scheduled post, never from the
-    request) and one UPDATE marks them published. A row the database refuses is published
-    on its own, so it fails alone (marked failed, with the reason) instead of its batch."""
+    request) and one UPDATE marks them published, published_at and lateness by the database
+    clock. A row the database refuses is published on its own, so it fails alone (marked
+    failed, with the reason) instead of its batch."""
     ids = sorted({claim.scheduled_post for claim in claims})
     locked = ScheduledPost.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    rows = {row[0]: row for row in locked.values_list("pk", "status", "dispatcher_id", "claim_token", "version")}
+    rows = {
+        row[0]: row
+        for row in locked.values_list("pk", "status", "dispatcher_id", "claim_token", "version", "due_at")
+    }
     existing = dict(Post.objects.filter(scheduled_post_id__in=ids).values_list("scheduled_post_id", "pk"))
+    now = db_now()  # published_at and lateness: the database clock, in this transaction
     refusals, to_publish = {}, {}
     for claim in claims:
         pk = claim.scheduled_post
         row = rows.get(pk)
         if row is None or pk in existing or pk in refusals or pk in to_publish:
             continue
-        refusal = _claim_refusal(row, node=node, claim=claim)
+        refusal = _claim_refusal(row, node=node, claim=claim, now=now)
         if refusal:
             refusals[pk] = PublishResult(pk, error=refusal, forbidden=row[2] != node.pk)
         else:
             to_publish[pk] = True
     to_publish = list(to_publish)
-    failures = _posts_insert(node=node, ids=to_publish, now=timezone.now()) if to_publish else {}
+    failures = _posts_insert(node=node, ids=to_publish, now=now) if to_publish else {}
     created = dict(Post.objects.filter(scheduled_post_id__in=to_publish).values_list("scheduled_post_id", "pk"))
     results = []
     for claim in claims:
@@ -317,9 +387,10 @@ class MillisecondsSince(Func):
         )
 
 
-def _claim_refusal(row: tuple, *, node, claim: Claim) -> str:
-    """row: (pk, status, dispatcher_id, claim_token, version) as locked."""
-    _, status, dispatcher_id, claim_token, version = row
+def _claim_refusal(row: tuple, *, node, claim: Claim, now: datetime) -> str:
+    """row: (pk, status, dispatcher_id, claim_token, version, due_at) as locked; now: the
+    database clock."""
+    _, status, dispatcher_id, claim_token, version, due_at = row
     if status != Status.PUBLISHING:
         return f"Not claimed: the post is {status}."
     if dispatcher_id != node.pk:
@@ -328,6 +399,8 @@ def _claim_refusal(row: tuple, *, node, claim: Claim) -> str:
         return "The claim expired and was taken over."
     if version != claim.version:
         return "The post was edited after it was claimed."
+    if due_at > now:
+        return f"Not due yet: due at {due_at:%H:%M:%S.%f}, the database clock says {now:%H:%M:%S.%f} (UTC)."
     return ""
 
 
@@ -338,34 +411,123 @@ class ImportRow:
     text: str
     publish_at: str
     timezone: str
+    # The id column of export_schedule's files: a row whose post is already here is skipped.
+    id: str = ""
+    rrule: str = ""  # a series starting at publish_at, when given
 
 
-def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None, progress=iter) -> tuple[dict, list[str]]:
-    """Checks every row of an import. Returns the valid inputs grouped by author, and one
-    message per bad row ("line N: field: reason"), so a file is fixed in one go. progress
-    wraps the loop over rows (a progress bar)."""
-    now = now or timezone.now()
+def _import_row_clean(row: ImportRow, now: datetime):
+    """A ScheduleInput, or for a row with an rrule a SeriesInput whose start is publish_at read
+    as local time in the row's zone (an offset is converted to that zone)."""
+    if not row.rrule.strip():
+        return schedule_input_clean(
+            text=row.text, publish_at=row.publish_at, timezone_name=row.timezone.strip() or None, now=now
+        )
+    from .series import series_input_clean  # series builds on this module
+
+    zone_name = row.timezone.strip() or "UTC"
+    start = row.publish_at
+    try:
+        parsed = datetime.fromisoformat(row.publish_at.strip())
+        if parsed.tzinfo is not None:
+            start = parsed.astimezone(zone_get(zone_name)).replace(tzinfo=None)
+    except (ValueError, ValidationError):
+        pass  # series_input_clean names what is wrong
+    try:
+        return series_input_clean(text=row.text, start=start, timezone_name=zone_name, rrule_text=row.rrule, now=now)
+    except ValidationError as error:
+        # The start is the row's publish_at column.
+        raise ValidationError({("publish_at" if field == "start" else field): messages
+                               for field, messages in error.message_dict.items()}) from None
+
+
+def schedule_rows_clean(*, rows: list[ImportRow], now: datetime | None = None) -> tuple[dict, list[str], int]:
+    """Checks rows of an import. Returns the valid inputs grouped by author, one message per bad
+    row ("line N: field: reason"), so a file is fixed in one go, and how many rows were skipped
+    because their id is a post already here (a file from export_schedule imported again)."""
+    now = now or db_now()
     authors = users_by_username(usernames=[row.author.strip() for row in rows])
-    by_author, errors = {}, []
-    for row in progress(rows):
+    ids = [int(row.id) for row in rows if row.id.strip().isdigit()]
+    existing = {pk: (author, text) for pk, author, text in scheduled_posts_same(ids=ids)}
+    by_author, errors, skipped = {}, [], 0
+    for row in rows:
         problems = []
+        post_id = row.id.strip()
+        if post_id and not post_id.isdigit():
+            problems.append(f"id: {post_id[:20]!r} is not a post id; leave it empty for a new post")
+        elif post_id and int(post_id) in existing:
+            if existing[int(post_id)] == (row.author.strip(), row.text):
+                skipped += 1
+                continue
+            problems.append(
+                f"id: post #{post_id} exists here with another author or text; "
+                "leave the id empty to schedule this row as a new post"
+            )
         author = authors.get(row.author.strip())
         if author is None:
             problems.append(f"author: no user named {row.author.strip()!r}" if row.author.strip() else "author: missing")
         try:
-            item = schedule_input_clean(
-                text=row.text, publish_at=row.publish_at, timezone_name=row.timezone.strip() or None, now=now
-            )
+            item = _import_row_clean(row, now)
         except ValidationError as error:
             problems += [f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()]
         if problems:
             errors.append(f"line {row.line}: " + "; ".join(problems))
         else:
             by_author.setdefault(author, []).append(item)
-    return by_author, errors
+    return by_author, errors, skipped
 
 
-@transaction.atomic
-def scheduled_posts_import(*, inputs_by_author: dict) -> int:
-    """Creates every author's posts in one transaction: all or nothing."""
-    return sum(len(scheduled_posts_create(author=author, inputs=inputs)) for author, inputs in inputs_by_author.items())
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    skipped: int = 0
+    authors: set = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+class ImportRefused(Exception):
+    """Some rows are bad: nothing was imported. Carries the ImportReport with every bad row."""
+
+    def __init__(self, report: ImportReport):
+        super().__init__(f"{len(report.errors)} bad rows")
+        self.report = report
+
+
+IMPORT_CHUNK_ROWS = 1000
+
+
+def _inputs_import(*, author, inputs: list) -> int:
+    """Creates one author's checked rows: posts in one INSERT, series one by one."""
+    from .series import series_insert  # series builds on this module
+
+    posts = [item for item in inputs if isinstance(item, ScheduleInput)]
+    created = len(scheduled_posts_create(author=author, inputs=posts)) if posts else 0
+    for item in inputs:
+        if not isinstance(item, ScheduleInput):
+            series_insert(author=author, item=item)
+            created += 1
+    return created
+
+
+def scheduled_posts_import(*, rows: Iterable[ImportRow], chunk_rows: int = IMPORT_CHUNK_ROWS, now: datetime | None = None) -> ImportReport:
+    """Schedules every row of an import, read as a stream and written in chunks (one INSERT of
+    at most chunk_rows rows each, far below MariaDB's max_allowed_packet), in one transaction:
+    all or nothing. After a bad row the rest is only checked; then ImportRefused rolls back."""
+    now = now or db_now()
+    report = ImportReport()
+    rows = iter(rows)
+    with transaction.atomic():
+        while chunk := list(islice(rows, chunk_rows)):
+            by_author, errors, skipped = schedule_rows_clean(rows=chunk, now=now)
+            report.rows += len(chunk)
+            report.skipped += skipped
+            report.errors += errors
+            if report.errors:
+                continue
+            for author, inputs in by_author.items():
+                report.created += _inputs_import(author=author, inputs=inputs)
+                report.authors.add(author.pk)
+        if report.errors:
+            raise ImportRefused(report)
+    return report

@@ -1,3 +1,5 @@
+from datetime import date, datetime, timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -5,18 +7,30 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.timesince import timeuntil
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_http_methods, require_POST
 
 from feed.views import feed_page
+from psched.lib.durations import relative_text
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices, zone_get
 
+from . import calendar as cal
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
-from .selectors import scheduled_posts_history, scheduled_posts_upcoming, scheduled_posts_visible
+from .queue import scheduled_post_enqueue, slot_describe
+from .selectors import (
+    scheduled_posts_drafts,
+    scheduled_posts_history,
+    scheduled_posts_upcoming,
+    scheduled_posts_visible,
+    series_overview,
+)
 from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
 
+
+CALENDAR_ZONE_COOKIE = "psched_tz"
 
 @require_POST
 def compose(request):
@@ -37,7 +51,7 @@ def compose(request):
             local = post.publish_at.astimezone(zone_get(post.timezone))
             note = f" {post.time_note}" if post.time_note else ""
             messages.success(
-                request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), in {timeuntil(post.publish_at)}.{note}"
+                request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative_text(post.publish_at)}.{note}"
             )
             return redirect("scheduling:mine")
     return feed_page(request, form)
@@ -47,6 +61,8 @@ def compose(request):
 def mine(request):
     return render(request, "scheduling/mine.html", {
         "upcoming": scheduled_posts_upcoming(author=request.user),
+        "drafts": scheduled_posts_drafts(author=request.user),
+        "series_list": series_overview(author=request.user),
         "history": scheduled_posts_history(author=request.user),
     })
 
@@ -57,16 +73,28 @@ def edit(request, pk):
     if not post.is_editable:
         messages.error(request, f"This post is {post.status}; it can no longer be changed.")
         return redirect("scheduling:mine")
-    local = post.publish_at.astimezone(zone_get(post.timezone))
+    local = post.publish_at.astimezone(zone_get(post.timezone)) if post.publish_at else None  # a draft has none
     form = ScheduledPostForm(request.POST or None, initial={
-        "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S"), "timezone": post.timezone,
+        "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if local else "", "timezone": post.timezone,
     })
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        action = data["action"] or "save"
+        # An unchanged time is left alone: parsing it again would take the first occurrence of a
+        # DST fold and move a post at the second one by an hour.
+        moved = local is None or not _same_time(data, local)
         try:
+            if action == "queue":
+                post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"])
+                messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+                return redirect("scheduling:queue")
+            if action == "draft" and post.status == ScheduledPost.Status.DRAFT:
+                scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"])
+                messages.success(request, "Draft saved.")
+                return redirect("scheduling:mine")
             post = scheduled_post_update(
-                scheduled_post_id=pk, author=request.user,
-                text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
+                scheduled_post_id=pk, author=request.user, text=data["text"],
+                publish_at=data["publish_at"] if moved else None, timezone_name=data["timezone"] if moved else None,
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -75,22 +103,68 @@ def edit(request, pk):
             return redirect("scheduling:mine")
         else:
             note = f" {post.time_note}" if post.time_note else ""
-            messages.success(request, f"Saved. It will be published in {timeuntil(post.publish_at)}.{note}")
+            messages.success(request, f"Saved. It will be published {relative_text(post.publish_at)}.{note}")
             return redirect("scheduling:mine")
-    return render(request, "scheduling/edit.html", {"form": form, "post": post, "zones": zone_choices()})
+    return render(request, "scheduling/edit.html", {
+        "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
+    })
+
+
+def _same_time(data: dict, local: datetime) -> bool:
+    """Whether the form's local time and zone are the post's own (local, aware in its zone)."""
+    try:
+        written = datetime.fromisoformat(data["publish_at"].strip())
+    except ValueError:
+        return False
+    return written.tzinfo is None and written == local.replace(tzinfo=None) and data["timezone"].strip() == local.tzinfo.key
 
 
 @login_required
-@require_POST
+def duplicate(request, pk):
+    """A new scheduled post from a published, failed or cancelled one ("Duplicate", "Reschedule"):
+    the form starts with its text and zone, and with its time while that is still ahead."""
+    post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
+    local = post.publish_at.astimezone(zone_get(post.timezone))
+    form = ScheduledPostForm(request.POST or None, initial={
+        "text": post.text, "timezone": post.timezone,
+        "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if post.publish_at > timezone.now() else "",
+    })
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            copy = scheduled_post_create(
+                author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            note = f" {copy.time_note}" if copy.time_note else ""
+            messages.success(request, f"Scheduled again: it will be published {relative_text(copy.publish_at)}.{note}")
+            return redirect("scheduling:mine")
+    action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
+    return render(request, "scheduling/edit.html", {
+        "form": form, "post": post, "zones": zone_choices(), "heading": f"{action} a post", "submit": "Schedule",
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def cancel(request, pk):
+    """GET asks to confirm (cancelling cannot be undone; Reschedule makes a new post); POST cancels."""
+    if request.method == "GET":
+        post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
+        if not post.is_editable:
+            messages.error(request, f"This post is {post.status}; it can no longer be cancelled.")
+            return redirect("scheduling:mine")
+        return render(request, "scheduling/confirm_cancel.html", {"post": post})
     try:
-        scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
+        post = scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
     except ScheduledPost.DoesNotExist:
         raise Http404("No such scheduled post.") from None
     except Conflict as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Cancelled.")
+        messages.success(request, "Draft deleted." if post.status == ScheduledPost.Status.DRAFT else "Cancelled.")
     return redirect("scheduling:mine")
 
 
@@ -107,3 +181,79 @@ def retry(request, pk):
     else:
         messages.success(request, "Queued again: it will be published as soon as possible.")
     return redirect("scheduling:mine")
+
+
+def _calendar_zone(request) -> tuple[str, str]:
+    """The zone the calendar is drawn in, and where it came from: the profile's zone, else
+    the browser's (a `tz` parameter, or the cookie calendar.js sets), else UTC."""
+    profile_zone = str(getattr(request, "user_zone", ""))  # accounts.middleware sets it
+    if profile_zone:
+        return profile_zone, "profile"
+    for candidate in (request.GET.get("tz"), request.COOKIES.get(CALENDAR_ZONE_COOKIE)):
+        if candidate:
+            try:
+                return zone_get(candidate).key, "browser"
+            except ValidationError:
+                continue  # a stale or forged value: fall through to the next source
+    return "UTC", "default"
+
+
+@login_required
+def calendar(request):
+    zone_name, zone_source = _calendar_zone(request)
+    zone = zone_get(zone_name)
+    today = timezone.now().astimezone(zone).date()
+    errors = {}
+    view = request.GET.get("view") or "week"
+    if view not in cal.VIEWS:
+        errors["view"] = f"Unknown view {view[:20]!r}: use day, week or month."
+        view = "week"
+    try:
+        day = date.fromisoformat(request.GET["date"]) if request.GET.get("date") else today
+    except ValueError:
+        errors["date"] = f"{request.GET['date'][:20]!r} is not a date: write it as YYYY-MM-DD."
+        day = today
+    if not date(2, 1, 1) <= day <= date(9998, 12, 31):
+        errors["date"] = "That date is out of range: pick one between the years 2 and 9998."
+        day = today
+    with_cancelled = request.GET.get("cancelled") == "1"
+    context = {
+        "view": view, "day": day, "today": today, "zone": zone_name, "zone_source": zone_source,
+        "with_cancelled": with_cancelled, "errors": errors, "now": timezone.now(),
+        "compose_url": reverse("feed:index"),
+    }
+    if view == "month":
+        grid = cal.month_grid(day, zone)
+        previous, following = cal.month_step(day, -1), cal.month_step(day, 1)
+        cells = list(grid.days())
+        now_local = timezone.now().astimezone(zone)
+        for cell in cells:
+            # "+" on a day composes at 09:00, or today at the next hour.
+            if cell.day > today:
+                cell.compose_value = f"{cell.day:%Y-%m-%d}T09:00"
+            elif cell.day == today and now_local.hour < 23:
+                cell.compose_value = f"{cell.day:%Y-%m-%d}T{now_local.hour + 1:02d}:00"
+        context.update(grid=grid, title=f"{grid.first:%B %Y}")
+    else:
+        if view == "week":
+            grid = cal.week_grid(day, zone)
+            previous, following = day - timedelta(days=7), day + timedelta(days=7)
+            title = f"Week of {grid.days[0].day:%a %d %b %Y}"
+        else:
+            grid = cal.hours_grid(day, 1, zone)
+            previous, following = day - timedelta(days=1), day + timedelta(days=1)
+            title = f"{day:%A %d %B %Y}"
+        cells = sorted(grid.cells(), key=lambda cell: cell.start)
+        context.update(grid=grid, title=title)
+    limit = None if view == "day" else cal.CELL_LIMIT
+    posts = cal.calendar_posts(author=request.user, cells=cells, with_cancelled=with_cancelled)
+    drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
+    cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=timezone.now())
+    cal.series_placeholders(user=request.user, cells=cells, now=timezone.now())
+    more = "&cancelled=1" if with_cancelled else ""
+    cal.cells_html(cells, zone=zone, limit=limit, more_url=lambda cell: f"?view=day&date={cell.day:%Y-%m-%d}{more}")
+    context.update(
+        previous=previous, following=following, count=len(posts) - len(drafts),
+        drafts=mark_safe("".join(cal.post_chip(post, zone=zone) for post in drafts)), drafts_count=len(drafts),
+    )
+    return render(request, "scheduling/calendar.html", context, status=400 if errors else 200)

@@ -1,7 +1,8 @@
 """A whole psched on 127.0.0.1 for integration, browser and fuzz tests and the benchmark: a private Redis (or, with broker="amqp",
 a private vhost on the local RabbitMQ), a fresh MariaDB database, gunicorn, dispatcher nodes
 and beat as real processes. Each Stack is independent (own database, own broker, own ports),
-so scenarios can run in parallel.
+so scenarios can run in parallel. With a `network` (tests/integration/netns.py), the processes
+it places run on test hosts of their own, with their own addresses and clocks.
 
 Nodes call back through a FaultProxy in front of gunicorn, so a test can make the callback
 target answer 503 or refuse connections without touching psched's code."""
@@ -19,7 +20,7 @@ from pathlib import Path
 import MySQLdb
 
 from .proxy import FaultProxy
-from .waiting import free_port, port_open, wait_for
+from .waiting import at, free_port, port_open, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -31,14 +32,16 @@ class Stack:
     """One psched's processes, started from the repo root with their own environment (production
     settings, DEBUG off); logs in artifacts/integration/<id>/."""
 
-    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None):
+    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None, network=None, mysql_port=3306):
         self.name = name
+        self.network = network
+        self.mysql = {**MYSQL, "port": mysql_port}  # another port: a private MariaDB server
         self.id = f"{name}_{uuid.uuid4().hex[:8]}"
         self.database = f"psched_it_{self.id}"
         self.logs = ARTIFACTS / self.id
         self.logs.mkdir(parents=True, exist_ok=True)
         self.web_port = free_port()
-        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.url = f"http://{self.web_address}:{self.web_port}"  # place the web host before
         self.proxy = FaultProxy(self.web_port)
         self.processes: dict[str, subprocess.Popen] = {}
         self.broker = broker
@@ -50,6 +53,11 @@ class Stack:
 
     # --- lifecycle --------------------------------------------------------------------
     @property
+    def web_address(self) -> str:
+        web_host = self.network and self.network.placement.get("web")
+        return web_host.address if web_host else "127.0.0.1"
+
+    @property
     def env(self) -> dict:
         broker_url = (
             f"redis://127.0.0.1:{self.redis_port}/0" if self.broker == "redis"
@@ -59,7 +67,7 @@ class Stack:
             **os.environ,
             # The processes run as deployed, not with the test settings of the pytest that started them.
             "DJANGO_SETTINGS_MODULE": "psched.settings",
-            "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{self.database}",
+            "DATABASE_URL": f"mysql://root@127.0.0.1:{self.mysql['port']}/{self.database}",
             "CELERY_BROKER_URL": broker_url,
             "SECRET_KEY": "integration-secret",
             "DEBUG": "0",
@@ -69,6 +77,7 @@ class Stack:
             "PSCHED_RETRY_MAX_SECONDS": "4",
             "PSCHED_CALLBACK_TIMEOUT": "5",
             "PSCHED_SCHEDULING_THROTTLE": "1000000/hour",
+            "PSCHED_POSTING_THROTTLE": "1000000/hour",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
@@ -83,20 +92,23 @@ class Stack:
         for node in nodes:
             self.start_node(node)
         self.start_beat()
-        wait_for(lambda: self.web_ready(), 30, what="web server")
+        # Generous: several stacks start at once on a 2-core machine shared with other work.
+        wait_for(lambda: self.web_ready(), 120, what="web server")
         for node in nodes:
             self.wait_node_ticking(node)
         return self
 
-    def start_web_only(self, *, users=("alice",)):
-        """The database and gunicorn, no nodes or beat (nor a Redis: the API does not need one)."""
+    def start_web_only(self, *, users=("alice",), workers: int = 2):
+        """The database and gunicorn, no nodes or beat (nor a Redis: the API does not need one,
+        and the throttle counters go to the database cache)."""
+        self.extra_env.setdefault("PSCHED_CACHE_URL", "db")
         self.create_database(users=users)
-        self.start_web()
-        wait_for(lambda: self.web_ready(), 30, what="web server")
+        self.start_web(workers=workers)
+        wait_for(lambda: self.web_ready(), 90, what="web server")  # 4 workers on a loaded machine
         return self
 
     def create_database(self, *, users):
-        with MySQLdb.connect(**MYSQL) as conn:
+        with MySQLdb.connect(**self.mysql) as conn:
             conn.cursor().execute(f"CREATE DATABASE `{self.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         self.manage("migrate", "--noinput", "-v0")
         for user in users:
@@ -107,7 +119,7 @@ class Stack:
             self.kill(name, signal.SIGTERM)
         self.proxy.close()
         try:
-            with MySQLdb.connect(**MYSQL) as conn:
+            with MySQLdb.connect(**self.mysql) as conn:
                 conn.cursor().execute(f"DROP DATABASE IF EXISTS `{self.database}`")
         except MySQLdb.Error:
             pass
@@ -125,8 +137,11 @@ class Stack:
 
     def spawn(self, name: str, argv: list[str]):
         log = open(self.logs / f"{name}.log", "ab")
+        env = self.env
+        if self.network:
+            argv, env = self.network.command(name, argv, env, web=f"{self.web_address}:{self.web_port}")
         self.processes[name] = subprocess.Popen(
-            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         return self.processes[name]
 
@@ -166,23 +181,26 @@ class Stack:
             if result.returncode != 0:
                 raise AssertionError(f"{' '.join(argv)} failed (is RabbitMQ running?):\n{result.stdout}{result.stderr}")
 
-    def start_web(self):
+    def start_web(self, workers: int = 2):
         self.spawn("web", [
-            str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"127.0.0.1:{self.web_port}",
-            "--workers", "2", "--threads", "4", "--timeout", "60", "--log-level", "warning",
+            str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"{self.web_address}:{self.web_port}",
+            "--workers", str(workers), "--threads", "4", "--timeout", "60", "--log-level", "warning",
         ])
 
     def stop_web(self, sig=signal.SIGKILL):
         """Really stops gunicorn (SIGKILL by default: callbacks in flight die with it)."""
         self.kill("web", sig)
-        wait_for(lambda: not port_open(self.web_port), 10, what="web server gone")
+        wait_for(lambda: not port_open(self.web_port, self.web_address), 10, what="web server gone")
 
-    def start_node(self, node: str):
-        self.spawn(f"node-{node}", [str(VENV_BIN / "python"), "manage.py", "run_dispatcher", node, "--loglevel", "INFO"])
+    def start_node(self, node: str, process: str | None = None):
+        """Starts a worker of `node`; `process` names a second worker of the same node."""
+        self.spawn(process or f"node-{node}", [
+            str(VENV_BIN / "python"), "manage.py", "run_dispatcher", node, "--loglevel", "INFO",
+        ])
 
     def start_beat(self, name: str = "beat"):
         self.spawn(name, [
-            str(VENV_BIN / "celery"), "-A", "psched", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
+            str(VENV_BIN / "celery"), "-A", "psched", "beat", "-S", "dispatchers.beat:TickScheduler",
             "--pidfile=", "--loglevel", "INFO",
         ])
 
@@ -191,12 +209,12 @@ class Stack:
 
     def web_ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/api/", timeout=2) as response:
+            with urllib.request.urlopen(f"{self.url}/api/", timeout=2) as response:
                 return response.status == 200
         except (OSError, urllib.error.URLError):
             return False
 
-    def wait_node_ticking(self, node: str, timeout: float = 40):
+    def wait_node_ticking(self, node: str, timeout: float = 90):
         start = self.query("SELECT NOW(6)")[0][0]
         wait_for(
             lambda: self.query("SELECT 1 FROM dispatchers_dispatchernode WHERE name=%s AND last_seen > %s", (node, start)),
@@ -216,7 +234,9 @@ class Stack:
         if token:
             headers["Authorization"] = f"Token {token}"
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"http://127.0.0.1:{self.web_port}{path}", data=data, method=method, headers=headers)
+        req = urllib.request.Request(
+            f"{self.url}{path}", data=data, method=method, headers=headers
+        )
         try:
             with urllib.request.urlopen(req, timeout=60) as response:
                 text = response.read().decode()
@@ -224,6 +244,18 @@ class Stack:
         except urllib.error.HTTPError as error:
             text = error.read().decode()
             return error.code, json.loads(text) if text.startswith(("{", "[")) else text
+
+    def schedule_spread(self, label: str, *, start: float, seconds: float, count: int = 1000) -> list[int]:
+        """Schedules count posts due evenly from start to start+seconds from now; returns their ids."""
+        step = seconds / count
+        created = self.schedule([{"text": f"{label} {i}", "publish_at": at(start + i * step)} for i in range(count)])
+        return [post["id"] for post in created]
+
+    def held_by(self, node: str) -> int:
+        """How many posts the node holds claimed (status publishing)."""
+        return self.query(
+            "SELECT COUNT(*) FROM scheduling_scheduledpost s JOIN dispatchers_dispatchernode n ON n.id = s.dispatcher_id "
+            "WHERE n.name = %s AND s.status = 'publishing'", (node,))[0][0]
 
     def assert_each_published_once(self, expected_ids):
         counts = self.publication_counts()
@@ -241,7 +273,7 @@ class Stack:
         return created
 
     def query(self, sql: str, args=()):
-        with MySQLdb.connect(db=self.database, **MYSQL) as conn:
+        with MySQLdb.connect(db=self.database, **self.mysql) as conn:
             conn.autocommit(True)
             cursor = conn.cursor()
             cursor.execute(sql, args)
@@ -258,7 +290,7 @@ class Stack:
             "WHERE p.db = %s AND p.id <> CONNECTION_ID()"
         )
         killed = {"connections": 0, "busy": 0}
-        with MySQLdb.connect(**MYSQL) as conn:
+        with MySQLdb.connect(**self.mysql) as conn:
             conn.autocommit(True)
             cursor = conn.cursor()
             deadline = time.monotonic() + seconds

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -125,8 +126,18 @@ def published(node):
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttles():
-    """Throttle counts live in the cache: each test starts with none."""
-    from django.core.cache import cache
+def fresh_throttles(settings):
+    """Throttle counts live in the cache: each test gets an empty one of its own (never a shared
+    Redis, whose clear() would also empty other test processes' counters)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}}
 
-    cache.clear()
+
+@pytest.fixture
+def low_rates(monkeypatch):
+    """Throttle rates low enough to reach in a test. DRF reads the rates into the class when it
+    is imported; lower them there."""
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {
+        "login": "3/min", "login_failures": "5/hour", "scheduling": "2/min", "posting": "2/min",
+    })

@@ -19,10 +19,10 @@ def _when(value) -> str:
 
 def nodes_table(overview: list[dict]) -> str:
     """overview is node_overview()'s list; one line per node, columns aligned."""
-    header = ("NAME", "STATE", "WEIGHT", "LAST TICK", "PENDING", "PUBLISHING")
+    header = ("NAME", "STATE", "WEIGHT", "LAST TICK", "CLOCK OFFSET", "PENDING", "PUBLISHING")
     rows = [
-        (node["name"], node["state"], str(node["weight"]), _when(node["last_tick"]), str(node["pending"]),
-         str(node["publishing"]))
+        (node["name"], node["state"], str(node["weight"]), _when(node["last_tick"]), node["clock_offset"],
+         str(node["pending"]), str(node["publishing"]))
         for node in overview
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

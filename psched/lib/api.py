@@ -62,6 +62,44 @@ def view_by_auth_scheme(default, *, method: str, **by_scheme):
     return view
 
 
+def view_by_method(**by_method):
+    """One URL, one view per operation (`GET=PostListApi.as_view(), POST=PostCreateApi.as_view()`):
+    the request's HTTP method picks the view; HEAD goes to GET's view, any other method to the
+    first view, which answers OPTIONS and 405 with an `Allow` header naming every operation."""
+    default = next(iter(by_method.values()))
+    allowed = ", ".join([*by_method, *(["HEAD"] if "GET" in by_method else []), "OPTIONS"])
+
+    @csrf_exempt  # each view makes its own CSRF decision (DRF: session auth only)
+    def view(request, *args, **kwargs):
+        method = "GET" if request.method == "HEAD" and "GET" in by_method else request.method
+        chosen = by_method.get(method)
+        if chosen is not None:
+            return chosen(request, *args, **kwargs)
+        response = default(request, *args, **kwargs)
+        if response.has_header("Allow"):
+            response["Allow"] = allowed
+        return response
+
+    # The URL resolver and drf-spectacular see an APIView; views_by_method_hook documents
+    # each method from its own view.
+    view.cls, view.initkwargs, view.views_by_method = default.cls, default.initkwargs, by_method
+    return view
+
+
+def views_by_method_hook(endpoints):
+    """drf-spectacular preprocessing hook: a view_by_method URL becomes one endpoint per
+    operation, each documented from the view that serves it."""
+    result, expanded = [], set()
+    for path, path_regex, method, callback in endpoints:
+        by_method = getattr(callback, "views_by_method", None)
+        if by_method is None:
+            result.append((path, path_regex, method, callback))
+        elif path not in expanded:
+            expanded.add(path)
+            result.extend((path, path_regex, verb, one) for verb, one in by_method.items())
+    return result
+
+
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers, booleans, lists and objects instead of turning them
     into text: `{"text": 5}` is a mistake the client should hear about."""

@@ -1,5 +1,7 @@
 """How long something took or how late it was, as people read it; shared by every app's
 pages through each app's template filters."""
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 
 
 def duration_text(value) -> str:
@@ -21,3 +23,19 @@ def ago_text(value, now) -> str:
     if value is None:
         return "never"
     return f"{duration_text(round((now - value).total_seconds() * 1000))} ago"
+
+
+def relative_text(value, now=None) -> str:
+    """How far value is from now, in words: "in 20 seconds", "in 3 minutes", "2 hours ago";
+    seconds below a minute (Django's timeuntil says "0 minutes" there)."""
+    if value is None:
+        return ""
+    now = now or timezone.now()
+    seconds = round((value - now).total_seconds())
+    if seconds == 0:
+        return "now"
+    if abs(seconds) < 60:
+        words = f"{abs(seconds)} second{'' if abs(seconds) == 1 else 's'}"
+    else:
+        words = timeuntil(value, now) if seconds > 0 else timesince(value, now)
+    return f"in {words}" if seconds > 0 else f"{words} ago"

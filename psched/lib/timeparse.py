@@ -16,11 +16,27 @@ def zone_get(name: str) -> ZoneInfo:
     # Only the zones tzdata lists: ZoneInfo alone also opens files that are not zones
     # (posixrules) and placeholder zones (Factory).
     if name.strip() not in _known_zones() or name.strip() == "Factory":
+        suggestion = zone_suggest(name)
+        if suggestion:
+            raise ValidationError(f"Unknown time zone {name[:100]!r}: did you mean {suggestion}?")
         raise ValidationError(f"Unknown time zone {name[:100]!r}: use an IANA name such as Europe/Paris or UTC.")
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(f"Unknown time zone {name[:100]!r}: use an IANA name such as Europe/Paris or UTC.") from None
+
+
+def zone_suggest(name: str) -> str:
+    """The IANA zone a short or differently written name means: "Tokyo" or "tokyo" → "Asia/Tokyo",
+    "new york" → "America/New_York"; "" when none or several match."""
+    wanted = name.strip().replace(" ", "_").casefold()[:100]
+    if not wanted:
+        return ""
+    matches = sorted(
+        zone for zone in zone_choices()
+        if zone.casefold() == wanted or zone.rsplit("/", 1)[-1].casefold() == wanted
+    )
+    return matches[0] if len(matches) == 1 else ""
 
 
 @cache
@@ -94,8 +110,27 @@ def parse_publish_at(value, zone_name=None) -> ParsedTime:
                 "or give a timezone field such as Europe/Paris."
             )
         return local_to_instant(parsed, zone_name)
-    zone = zone_get(zone_name).key if zone_name else "UTC"
-    return ParsedTime(_in_utc(parsed), zone)
+    if not zone_name:
+        return ParsedTime(_in_utc(parsed), "UTC")
+    if not isinstance(value, datetime):
+        _offset_check(parsed, zone_name)
+    return ParsedTime(_in_utc(parsed), zone_get(zone_name).key)
+
+
+def _offset_check(parsed: datetime, zone_name: str) -> None:
+    """A written time with both an offset and a zone must be a time of that zone: its wall time
+    must exist there, and its offset must be the zone's offset at that wall time (either one,
+    in a DST fold, since the offset says which occurrence is meant)."""
+    local = parsed.replace(tzinfo=None)
+    local_to_instant(local, zone_name)  # refuses a wall time in the zone's DST gap
+    zone = zone_get(zone_name)
+    offsets = {local.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}
+    if parsed.utcoffset() not in offsets:
+        expected = " or ".join(sorted({f"UTC{_offset(local.replace(tzinfo=zone, fold=fold))}" for fold in (0, 1)}))
+        raise ValidationError(
+            f"{local:%Y-%m-%d %H:%M:%S} with offset {_offset(parsed)} is not a time in {zone.key}, where it is "
+            f"{expected}. Write the zone's offset, or leave the offset off to use the zone's."
+        )
 
 
 def _in_utc(value: datetime) -> datetime:

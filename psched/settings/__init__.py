@@ -8,4 +8,5 @@ from .database import *  # noqa: F401,F403
 from .api import *  # noqa: F401,F403
 from .scheduler import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
+from .cache import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403

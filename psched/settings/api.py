@@ -19,9 +19,18 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "psched.lib.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        "token": env_str("PSCHED_TOKEN_THROTTLE", "30/min"),
+        # Login attempts (the token API, /accounts/login/, /admin/login/) per client address.
+        "login": env_str("PSCHED_LOGIN_THROTTLE", env_str("PSCHED_TOKEN_THROTTLE", "30/min")),
+        # Failed logins per username, from any address: guessing one account from many.
+        "login_failures": env_str("PSCHED_LOGIN_FAILURES_THROTTLE", "20/hour"),
+        # Posts scheduled per user: a bulk request of 1000 counts 1000.
         "scheduling": env_str("PSCHED_SCHEDULING_THROTTLE", "100000/hour"),
+        # Posts published now per user (the API and the feed page).
+        "posting": env_str("PSCHED_POSTING_THROTTLE", "60/min"),
     },
+    # The client address is REMOTE_ADDR unless psched runs behind this many proxies that each
+    # append to X-Forwarded-For; with 0 a client cannot pick its address by sending the header.
+    "NUM_PROXIES": env_int("PSCHED_NUM_PROXIES", 0, minimum=0, maximum=10),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -30,4 +39,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # /api/docs/ loads Swagger UI from drf-spectacular-sidecar's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One view per operation (psched.lib.api.view_by_method): document each from its own view.
+    "PREPROCESSING_HOOKS": ["psched.lib.api.views_by_method_hook"],
 }

@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files for /api/docs/, served like our own static files
     "django_celery_beat",
     "accounts",
     "feed",
@@ -34,6 +35,8 @@ MIDDLEWARE = [
     "accounts.middleware.user_zone_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the views' exceptions first-hand: a database that is down is a 503.
+    "psched.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "psched.urls"

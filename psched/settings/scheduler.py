@@ -16,6 +16,12 @@ PSCHED_CLAIM_LIMIT = env_int("PSCHED_CLAIM_LIMIT", 2000, minimum=1)
 PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
 # How old the dashboard's and /metrics' figures over the whole schedule may get (0: none).
 PSCHED_FIGURES_SECONDS = env_float("PSCHED_FIGURES_SECONDS", 10.0, minimum=0.0)
+# A node whose clock is further than this from the database's gets a warning on /healthz and
+# the dashboard. Only a warning: the database clock decides everything (DESIGN.md "One clock").
+PSCHED_CLOCK_WARN_SECONDS = env_float("PSCHED_CLOCK_WARN_SECONDS", 2.0, minimum=0.0)
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
 # /healthz waits this long for the broker before calling it down.
 PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, minimum=0.1)
+# Series: the smallest gap allowed between occurrences, and how far ahead they become posts.
+PSCHED_SERIES_MIN_SECONDS = env_int("PSCHED_SERIES_MIN_SECONDS", 3600, minimum=1)
+PSCHED_SERIES_AHEAD_SECONDS = env_int("PSCHED_SERIES_AHEAD_SECONDS", 7 * 86400, minimum=60)

@@ -5,7 +5,8 @@ import re
 import secrets
 
 import pytest
-from playwright.sync_api import sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
 
 from stack import ROOT, Stack
 
@@ -89,3 +90,28 @@ def signed_in(page, stack):
     page.wait_for_url(f"{stack.url}/")
     page.username = username
     return page
+
+
+@pytest.fixture
+def staff_page(page, stack):
+    """A page signed in as the stack's staff user."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(stack.staff_username)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("link", name=stack.staff_username)).to_be_visible()
+    return page
+
+
+AXE = Axe()  # axe-core's axe.min.js, shipped in the axe-playwright-python package
+
+
+def serious_accessibility_violations(page) -> list[str]:
+    """axe-core run inside the page: its serious and critical violations, one line each."""
+    results = AXE.run(page, options={"resultTypes": ["violations"]})
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:5])
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -79,3 +80,68 @@ def test_it_posts_and_schedules_without_javascript(signed_in):
     page.get_by_role("button", name="Schedule").click()
     expect(page.locator(".messages")).to_contain_text(f"Scheduled for {due:%Y-%m-%d %H:%M}:00 (Asia/Tokyo)")
     expect(page.locator(".upcoming .post").first).to_contain_text("later, without script")
+
+
+def test_it_shows_no_empty_button_above_the_compose_box(signed_in):
+    page = signed_in
+    # The hidden default button (Enter schedules) stays hidden: no empty blue pill.
+    expect(page.locator("form.compose button[hidden]")).to_be_hidden()
+    for text in page.locator("main button:visible").all_inner_texts():
+        assert text.strip()
+
+
+def test_it_keeps_a_paste_over_the_limit_and_says_so(signed_in):
+    page = signed_in
+    page.get_by_label("What's happening?").fill("x" * 512)
+    expect(page.get_by_label("What's happening?")).to_have_value("x" * 512)
+    expect(page.locator(".counter")).to_have_text("12 characters over the limit of 500: shorten the text before posting")
+    page.get_by_role("button", name="Post now").click()
+    expect(page.locator("form.compose .errorlist")).to_contain_text("Text is 512 characters long; the limit is 500.")
+    expect(page.get_by_label("What's happening?")).to_have_value("x" * 512)
+
+
+def test_it_shows_rendered_and_live_times_in_one_zone(signed_in):
+    page = signed_in
+    # Far enough ahead to be still upcoming on a loaded machine, near enough to say seconds.
+    due = datetime.now(TOKYO).replace(microsecond=0) + timedelta(seconds=40)
+    page.get_by_label("What's happening?").fill(f"live in Tokyo {page.username}")
+    page.get_by_label("Publish at").fill(due.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.get_by_role("button", name="Schedule").click()
+    expect(page.locator(".messages")).to_contain_text("Scheduled for")
+    # A relative time under a minute says seconds.
+    expect(page.locator(".upcoming .relative").first).to_have_text(re.compile(r"^in \d{1,2} seconds?$|^now$"))
+    page.get_by_role("link", name="Feed").click()
+    page.get_by_label("What's happening?").fill(f"rendered in Tokyo {page.username}")
+    page.get_by_role("button", name="Post now").click()
+    live = page.locator(".post.new", has_text=f"live in Tokyo {page.username}")
+    expect(live).to_be_visible(timeout=90_000)
+    expect(live.locator(".receipt time")).to_have_count(2)
+    texts = page.locator("main time").all_inner_texts()
+    assert len(texts) >= 4 and all(text.endswith(" JST") for text in texts), texts
+
+
+def test_it_shows_a_post_committed_after_newer_ones(stack, page):
+    # Two callbacks commit out of id order: the page shows the higher id first, and the
+    # lower one, committed later, must still appear without a reload.
+    first = int(stack.manage("shell", "-c", (
+        "from django.contrib.auth import get_user_model; from django.db.models import Max; from feed.models import Post\n"
+        f"author = get_user_model().objects.get(username='{stack.staff_username}')\n"
+        "first = (Post.objects.aggregate(top=Max('id'))['top'] or 0) + 1000\n"
+        "Post.objects.create(pk=first, author=author, text=f'before {first}')\n"
+        "Post.objects.create(pk=first + 2, author=author, text=f'committed first {first}')\n"
+        "print(first)"
+    )).split()[-1])  # the shell may print a line of its own first
+    page.goto("/")
+    expect(page.locator(f"#post-{first + 2}")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+    stack.manage("shell", "-c", (
+        "from django.contrib.auth import get_user_model; from feed.models import Post\n"
+        f"author = get_user_model().objects.get(username='{stack.staff_username}')\n"
+        f"Post.objects.create(pk={first + 1}, author=author, text='committed last {first}')"
+    ))
+    late = page.locator(f"#post-{first + 1}")
+    expect(late).to_contain_text(f"committed last {first}", timeout=30_000)
+    assert page.evaluate("window.notReloaded") is True
+    # In its place by id, between the two it was committed after.
+    ids = page.locator("#posts > li.post").evaluate_all("items => items.map(item => item.id)")
+    assert ids.index(f"post-{first + 2}") < ids.index(f"post-{first + 1}") < ids.index(f"post-{first}")

@@ -100,3 +100,14 @@ def test_a_failure_report_does_not_touch_a_lost_claim(alice, node, scheduled_pos
     claims_record_failure(node=node, claims=claims, error="timeout")
     post.refresh_from_db()
     assert post.status == Status.CANCELLED
+
+
+def test_it_jitters_the_backoff_of_each_post(alice, node, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 20)
+    claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=100)
+    assert len(claims) == 20
+    claims_record_failure(node=node, claims=claims, error="main side answered 503")
+    due = list(ScheduledPost.objects.filter(status=Status.PENDING).values_list("due_at", flat=True))
+    assert len(due) == 20
+    # Posts that failed together retry at different moments, not as one herd.
+    assert len(set(due)) > 15

@@ -4,14 +4,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from dispatchers.models import DispatcherNode
 from dispatchers.selectors import lateness_histogram, published_per_minute
 from scheduling.services import scheduled_post_create
 
 
 def test_it_is_for_staff_only(client, alice):
+    assert client.get("/dispatchers/")["Location"].startswith("/accounts/login/")
     client.force_login(alice)
     response = client.get("/dispatchers/")
-    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    # The site's own 403 page, not the admin's login form.
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This page is not for you" in page and "The dispatcher pages are for staff." in page
+    assert 'class="brand"' in page
 
 
 def test_it_shows_each_node_with_its_figures(client, staff, node, published):
@@ -24,7 +30,7 @@ def test_it_shows_each_node_with_its_figures(client, staff, node, published):
     assert "state-active" in row and "never" in row
     assert "<td>2</td>" in row  # published in the last hour
     assert "120 ms / 3.0 s" in row
-    assert 'value="draining"' in row
+    assert 'href="/dispatchers/n1/state/?state=draining"' in row and 'class="button danger"' in row
 
 
 def test_it_lists_the_next_due_posts_per_node(client, staff, node):
@@ -76,3 +82,13 @@ def test_it_counts_the_schedule_once_per_refresh(client, staff, node, published,
         page = client.get("/dispatchers/").content.decode()
     assert 'id="node-n1"' in page and "<title>100–250 ms late: 1</title>" in page
     assert not [query["sql"] for query in queries if "COUNT(" in query["sql"].upper()]
+
+
+def test_it_shows_each_nodes_clock_offset_and_warns_when_it_is_large(client, staff, node, settings):
+    settings.PSCHED_CLOCK_WARN_SECONDS = 2
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now(), clock_offset_ms=-30_000)
+    client.force_login(staff)
+    page = client.get("/dispatchers/").content.decode()
+    row = page[page.index('id="node-n1"'):]
+    row = row[: row.index("</tr>")]
+    assert "-30.0 s" in row and "30.0 s behind the database" in row

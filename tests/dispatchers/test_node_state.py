@@ -30,3 +30,14 @@ def test_it_requires_the_csrf_token(staff, node):
     client = Client(enforce_csrf_checks=True)
     client.force_login(staff)
     assert client.post("/dispatchers/n1/state/", {"state": "draining"}).status_code == 403
+
+
+def test_it_asks_before_draining(client, staff, node, alice, scheduled_post_factory):
+    scheduled_post_factory(alice, "routed")
+    client.force_login(staff)
+    response = client.get("/dispatchers/n1/state/?state=draining")
+    page = response.content.decode()
+    assert response.status_code == 200 and "Drain node n1?" in page
+    assert "its 1 pending post moves to the active nodes" in page
+    assert 'name="state" value="draining"' in page and 'method="post"' in page
+    assert DispatcherNode.objects.get(name="n1").state == "active"

@@ -15,6 +15,10 @@ Status = ScheduledPost.Status
 
 def claim_all(node):
     """The node's due posts claimed, as the callback's body carries them."""
+    # The callback refuses a post that is not due yet: let the node's pending posts fall due.
+    ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING).update(
+        publish_at=timezone.now() - timedelta(seconds=1), due_at=timezone.now() - timedelta(seconds=1)
+    )
     claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=1000)
     return [claim_serialize(claim) for claim in claims]
 
@@ -221,3 +225,14 @@ def test_one_row_the_database_refuses_does_not_fail_its_batch(poisoned_feed, ali
     poisoned = ScheduledPost.objects.get(pk=posts[1].pk)
     assert poisoned.status == Status.FAILED and poisoned.last_error
     assert ScheduledPost.objects.filter(status=Status.PUBLISHED).count() == 2
+
+
+def test_a_post_not_due_yet_by_the_database_clock_is_refused(alice, node, node_client, scheduled_posts_factory):
+    # A node whose clock runs ahead would publish early: the callback checks the time itself.
+    scheduled_posts_factory(alice, 1)
+    claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=10)
+    body = [claim_serialize(claim) for claim in claims]
+    response = node_client.post("/api/posts/", body, format="json")
+    assert response.status_code == 409
+    assert "Not due yet" in response.json()[0]["error"]
+    assert not Post.objects.exists()

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def ticking_node(live_server, settings):
     settings.PSCHED_API_URL = live_server.url
     node, _ = node_register(name="ticker")
-    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now())
+    # Ticked a tick ago: alive, and the next tick is not a repeat of that one.
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now() - timedelta(seconds=1))
     return node, node_credential_issue(node=node)
 
 

@@ -15,25 +15,12 @@ pytestmark = pytest.mark.integration
 POSTS = 1000
 
 
-def schedule_spread(stack, label: str, *, start: float, seconds: float, count: int = POSTS) -> list[int]:
-    """Schedules count posts due evenly from start to start+seconds from now; returns their ids."""
-    step = seconds / count
-    created = stack.schedule([{"text": f"{label} {i}", "publish_at": at(start + i * step)} for i in range(count)])
-    return [post["id"] for post in created]
-
-
 def seconds_until(moment: datetime) -> float:
     return (moment - datetime.now(timezone.utc)).total_seconds()
 
 
 def sleep_until(moment: datetime):
     time.sleep(max(0.0, seconds_until(moment)))
-
-
-def held_by(stack, node: str) -> int:
-    return stack.query(
-        "SELECT COUNT(*) FROM scheduling_scheduledpost s JOIN dispatchers_dispatchernode n ON n.id = s.dispatcher_id "
-        "WHERE n.name = %s AND s.status = 'publishing'", (node,))[0][0]
 
 
 def assert_all_published_once(stack, ids):
@@ -46,10 +33,10 @@ def assert_all_published_once(stack, ids):
 
 def test_a_node_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(stack_factory):
     stack = stack_factory().start()
-    ids = schedule_spread(stack, "sigkill", start=5, seconds=12)
-    wait_for(lambda: held_by(stack, "a") > 0, 30, interval=0.02, what="node a holding claims")
+    ids = stack.schedule_spread("sigkill", start=5, seconds=12)
+    wait_for(lambda: stack.held_by("a") > 0, 30, interval=0.02, what="node a holding claims")
     stack.kill("node-a", signal.SIGKILL)
-    held = held_by(stack, "a")
+    held = stack.held_by("a")
     time.sleep(10)  # longer than the lease: node b's sweep releases a's claims and takes its share
     stack.start_node("a")
     assert_all_published_once(stack, ids)
@@ -59,7 +46,7 @@ def test_a_node_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(stac
 def test_beat_killed_and_restarted_and_two_beats_at_once_publish_each_post_once(stack_factory):
     stack = stack_factory().start()
     begin = datetime.now(timezone.utc)
-    ids = schedule_spread(stack, "beats", start=4, seconds=16)
+    ids = stack.schedule_spread("beats", start=4, seconds=16)
     sleep_until(begin + timedelta(seconds=7))
     stack.kill("beat", signal.SIGKILL)  # no ticks at all for a while
     time.sleep(4)
@@ -78,7 +65,7 @@ def test_the_web_server_down_for_30_seconds_delays_posts_but_loses_none(stack_fa
     # the default 12 attempts cover only 18 to 35 s. Production's (1 s to 60 s) covers 3 to 6 minutes.
     stack = stack_factory(env={"PSCHED_MAX_ATTEMPTS": "40"}).start()
     begin = datetime.now(timezone.utc)
-    ids = schedule_spread(stack, "webdown", start=4, seconds=12)
+    ids = stack.schedule_spread("webdown", start=4, seconds=12)
     sleep_until(begin + timedelta(seconds=5))
     stack.stop_web()
     time.sleep(30)
@@ -93,7 +80,7 @@ def test_the_web_server_down_for_30_seconds_delays_posts_but_loses_none(stack_fa
 def test_redis_restarted_empty_mid_run_loses_nothing(stack_factory):
     stack = stack_factory().start()
     begin = datetime.now(timezone.utc)
-    ids = schedule_spread(stack, "redis", start=4, seconds=14)
+    ids = stack.schedule_spread("redis", start=4, seconds=14)
     sleep_until(begin + timedelta(seconds=9))
     before = stack.status_counts().get("published", 0)
     stack.restart_redis()
@@ -104,7 +91,7 @@ def test_redis_restarted_empty_mid_run_loses_nothing(stack_factory):
 def test_database_connections_killed_every_quarter_second_lose_and_duplicate_nothing(stack_factory):
     stack = stack_factory().start()
     begin = datetime.now(timezone.utc)
-    ids = schedule_spread(stack, "dbkill", start=4, seconds=12)
+    ids = stack.schedule_spread("dbkill", start=4, seconds=12)
     sleep_until(begin + timedelta(seconds=4))
     killed = stack.kill_db_connections(seconds=10)
     assert killed["connections"] > 20, killed
@@ -114,8 +101,8 @@ def test_database_connections_killed_every_quarter_second_lose_and_duplicate_not
 
 def test_a_node_removed_while_holding_claims_hands_them_over(stack_factory):
     stack = stack_factory().start()
-    ids = schedule_spread(stack, "remove", start=5, seconds=12)
-    wait_for(lambda: held_by(stack, "a") > 0, 30, interval=0.02, what="node a holding claims")
+    ids = stack.schedule_spread("remove", start=5, seconds=12)
+    wait_for(lambda: stack.held_by("a") > 0, 30, interval=0.02, what="node a holding claims")
     stack.manage("shell", "-c", (
         "from dispatchers.models import DispatcherNode; from dispatchers.services import node_remove; "
         "node_remove(node=DispatcherNode.objects.get(name='a'))"
@@ -131,7 +118,7 @@ def test_all_nodes_down_then_one_back_publishes_overdue_posts_late_but_once(stac
     stack.kill("node-a", signal.SIGKILL)
     stack.kill("node-b", signal.SIGKILL)
     begin = datetime.now(timezone.utc)
-    ids = schedule_spread(stack, "overdue", start=3, seconds=8)
+    ids = stack.schedule_spread("overdue", start=3, seconds=8)
     sleep_until(begin + timedelta(seconds=14))  # every post is overdue, by 3 s at least
     assert stack.status_counts() == {"pending": len(ids)}
     stack.start_node("a")

@@ -50,7 +50,8 @@ def test_a_down_node_is_shown_but_others_keep_it_healthy(client, ticking):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["nodes"]["n2"] == {
-        "state": "down", "last_tick": response.json()["nodes"]["n2"]["last_tick"], "ok": False
+        "state": "down", "last_tick": response.json()["nodes"]["n2"]["last_tick"], "ok": False,
+        "clock_offset_ms": None,
     }
 
 
@@ -62,3 +63,15 @@ def test_it_is_503_not_500_when_the_database_fails(client, ticking, monkeypatch)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"].startswith("error")
+
+
+def test_a_node_whose_clock_is_off_is_a_warning_not_a_failure(client, ticking, settings):
+    settings.PSCHED_CLOCK_WARN_SECONDS = 2
+    DispatcherNode.objects.filter(pk=ticking.pk).update(clock_offset_ms=60_400)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["nodes"]["n1"]["clock_offset_ms"] == 60_400 and body["nodes"]["n1"]["ok"]
+    assert body["warnings"] == ["node n1: clock 60.4 s ahead of the database's: check NTP on this host"]
+    DispatcherNode.objects.filter(pk=ticking.pk).update(clock_offset_ms=-1500)
+    assert "warnings" not in client.get("/healthz").json()

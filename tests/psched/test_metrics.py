@@ -33,7 +33,7 @@ def test_it_exposes_counts_lateness_pending_and_tick_duration(client, alice, nod
     )
     ScheduledPost.objects.filter(pk=posts[5].pk).update(status="failed")
     scheduled_posts_factory(alice, 2)
-    DispatcherNode.objects.filter(pk=node.pk).update(last_tick_ms=37, last_seen=now)
+    DispatcherNode.objects.filter(pk=node.pk).update(last_tick_ms=37, last_seen=now, clock_offset_ms=-30125)
     node_register(name="n2")
 
     samples = scrape(client)
@@ -53,6 +53,8 @@ def test_it_exposes_counts_lateness_pending_and_tick_duration(client, alice, nod
     assert samples[("psched_node_tick_duration_milliseconds", (("node", "n1"),))] == 37
     assert samples[("psched_node_last_tick_timestamp_seconds", (("node", "n1"),))] == now.timestamp()
     assert samples[("psched_node_active", (("node", "n1"), ("state", "active")))] == 1
+    assert samples[("psched_node_clock_offset_seconds", (("node", "n1"),))] == -30.125
+    assert ("psched_node_clock_offset_seconds", (("node", "n2"),)) not in samples  # never ticked
 
 
 def test_it_works_with_an_empty_database(client, db):

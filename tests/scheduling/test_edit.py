@@ -4,6 +4,10 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost
+from scheduling.services import scheduled_post_create
+from tests.dates import dst_fold
+
+FOLD, FOLD_FIRST_UTC = dst_fold()
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -67,12 +71,28 @@ def test_it_reports_the_dst_fold_it_resolved(client, alice, scheduled_post_facto
     post = scheduled_post_factory(alice, "draft", zone="Europe/Paris")
     client.force_login(alice)
     page = client.post(
-        f"/scheduled/{post.id}/edit/", {"text": "x", "publish_at": "2030-10-27T02:30", "timezone": "Europe/Paris"}, follow=True
+        f"/scheduled/{post.id}/edit/", {"text": "x", "publish_at": f"{FOLD:%Y-%m-%dT%H:%M}", "timezone": "Europe/Paris"}, follow=True
     ).content.decode()
-    assert "Saved." in page and "2030-10-27 02:30 happens twice in Europe/Paris; psched uses the first one (UTC+02:00)" in page
+    assert "Saved." in page and f"{FOLD:%Y-%m-%d %H:%M} happens twice in Europe/Paris; psched uses the first one (UTC+02:00)" in page
 
 
 def test_it_does_not_show_someone_elses_post(client, alice, bob, scheduled_post_factory):
     post = scheduled_post_factory(bob, "draft", zone="Europe/Paris")
     client.force_login(alice)
     assert client.get(f"/scheduled/{post.id}/edit/").status_code == 404
+
+
+def test_it_keeps_a_post_at_the_second_occurrence_of_a_dst_fold_when_only_the_text_changes(client, alice):
+    # The second FOLD in Paris, after the clocks went back: UTC+01:00.
+    post = scheduled_post_create(author=alice, text="draft", publish_at=f"{FOLD:%Y-%m-%dT%H:%M:%S}+01:00", timezone_name="Europe/Paris")
+    second = post.publish_at
+    assert second.replace(tzinfo=None) == FOLD_FIRST_UTC + timedelta(hours=1)
+    client.force_login(alice)
+    form = client.get(f"/scheduled/{post.id}/edit/").context["form"]
+    # What the browser sends back: the page's own values, only the text changed.
+    response = client.post(f"/scheduled/{post.id}/edit/", {
+        "text": "new words", "publish_at": form.initial["publish_at"], "timezone": form.initial["timezone"],
+    })
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert (post.text, post.publish_at, post.due_at) == ("new words", second, second)

@@ -1,16 +1,18 @@
 import csv
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
 from scheduling.models import ScheduledPost
 from scheduling.services import schedule_input_clean, scheduled_posts_create
+from tests.dates import NEXT_YEAR
 
 
 def test_it_exports_the_columns_import_reads_plus_id_and_status(alice, node, tmp_path):
     posts = scheduled_posts_create(author=alice, inputs=[
-        schedule_input_clean(text="paris, \"quoted\"", publish_at="2031-07-01T09:00:00", timezone_name="Europe/Paris"),
-        schedule_input_clean(text="utc", publish_at="2031-07-01T09:00:00Z"),
+        schedule_input_clean(text="paris, \"quoted\"", publish_at=f"{NEXT_YEAR}-07-01T09:00:00", timezone_name="Europe/Paris"),
+        schedule_input_clean(text="utc", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z"),
     ])
     ScheduledPost.objects.filter(pk=posts[1].pk).update(status="cancelled")
     path = tmp_path / "out.csv"
@@ -19,20 +21,48 @@ def test_it_exports_the_columns_import_reads_plus_id_and_status(alice, node, tmp
     rows = list(csv.DictReader(path.open(newline="")))
     assert rows == [
         {"id": str(posts[0].pk), "author": "alice", "text": "paris, \"quoted\"",
-         "publish_at": "2031-07-01T09:00:00+02:00", "timezone": "Europe/Paris", "status": "pending"},
+         "publish_at": f"{NEXT_YEAR}-07-01T09:00:00+02:00", "timezone": "Europe/Paris", "status": "pending"},
         {"id": str(posts[1].pk), "author": "alice", "text": "utc",
-         "publish_at": "2031-07-01T09:00:00+00:00", "timezone": "UTC", "status": "cancelled"},
+         "publish_at": f"{NEXT_YEAR}-07-01T09:00:00+00:00", "timezone": "UTC", "status": "cancelled"},
     ]
     assert "Exported 2 scheduled posts" in out.getvalue()
 
 
 def test_it_filters_by_status_and_reimports(alice, node, tmp_path):
     scheduled_posts_create(author=alice, inputs=[
-        schedule_input_clean(text=f"p{i}", publish_at="2031-07-01T09:00:00Z") for i in range(3)
+        schedule_input_clean(text=f"p{i}", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z") for i in range(3)
     ])
     ScheduledPost.objects.filter(text="p0").update(status="cancelled")
     path = tmp_path / "pending.csv"
     call_command("export_schedule", "--status", "pending", str(path), stdout=StringIO())
     assert [row["text"] for row in csv.DictReader(path.open(newline=""))] == ["p1", "p2"]
+    ScheduledPost.objects.all().delete()  # a fresh database: the file's posts are new there
     call_command("import_schedule", str(path), stdout=StringIO(), stderr=StringIO())
-    assert ScheduledPost.objects.filter(status="pending").count() == 4
+    assert sorted(ScheduledPost.objects.filter(status="pending").values_list("text", flat=True)) == ["p1", "p2"]
+
+
+def test_it_round_trips_without_duplicating(alice, node, tmp_path):
+    scheduled_posts_create(author=alice, inputs=[
+        schedule_input_clean(text=f"p{i}", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z") for i in range(3)
+    ])
+    path = tmp_path / "all.csv"
+    call_command("export_schedule", str(path), stdout=StringIO())
+    out = StringIO()
+    call_command("import_schedule", str(path), stdout=out, stderr=StringIO())
+    assert ScheduledPost.objects.count() == 3
+    assert "Imported 0 scheduled posts" in out.getvalue() and "Skipped 3 rows whose post is already here" in out.getvalue()
+
+
+def test_it_refuses_a_row_whose_id_is_another_post(alice, node, tmp_path):
+    (post,) = scheduled_posts_create(author=alice, inputs=[
+        schedule_input_clean(text="mine", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z")
+    ])
+    path = tmp_path / "other.csv"
+    path.write_text(
+        f"id,author,text,publish_at,timezone\n{post.pk},alice,something else,{NEXT_YEAR}-07-02T09:00:00Z,\n"
+        f",alice,no id: new,{NEXT_YEAR}-07-02T09:00:00Z,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match=f"line 2: id: post #{post.pk} exists here with another author or text"):
+        call_command("import_schedule", str(path), stdout=StringIO(), stderr=StringIO())
+    assert list(ScheduledPost.objects.values_list("text", flat=True)) == ["mine"]

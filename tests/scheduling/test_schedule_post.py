@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scheduling.models import ScheduledPost
+from tests.dates import NEXT_YEAR
 
 
 def run(*args) -> str:
@@ -13,11 +14,11 @@ def run(*args) -> str:
 
 
 def test_it_schedules_a_local_time_in_a_zone(alice, node):
-    out = run("--author", "alice", "--at", "2031-07-01T09:00:00", "--timezone", "Europe/Paris", "Hello later")
+    out = run("--author", "alice", "--at", f"{NEXT_YEAR}-07-01T09:00:00", "--timezone", "Europe/Paris", "Hello later")
     post = ScheduledPost.objects.get()
     assert (post.author, post.text, post.timezone, post.dispatcher) == (alice, "Hello later", "Europe/Paris", node)
-    assert post.publish_at.isoformat() == "2031-07-01T07:00:00+00:00"
-    assert f"#{post.pk}" in out and "2031-07-01 07:00:00Z (2031-07-01 09:00:00 Europe/Paris)" in out
+    assert post.publish_at.isoformat() == f"{NEXT_YEAR}-07-01T07:00:00+00:00"
+    assert f"#{post.pk}" in out and f"{NEXT_YEAR}-07-01 07:00:00Z ({NEXT_YEAR}-07-01 09:00:00 Europe/Paris)" in out
 
 
 def test_it_reports_each_bad_field_and_schedules_nothing(db):
@@ -32,4 +33,4 @@ def test_it_reports_each_bad_field_and_schedules_nothing(db):
 
 def test_it_wants_an_offset_or_a_zone(alice):
     with pytest.raises(CommandError, match="publish_at: This time has no offset"):
-        run("--author", "alice", "--at", "2031-07-01T09:00:00", "Hello")
+        run("--author", "alice", "--at", f"{NEXT_YEAR}-07-01T09:00:00", "Hello")

@@ -3,6 +3,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost
+from tests.dates import NEXT_YEAR, dst_fold, dst_gap
+
+GAP = f"{dst_gap():%Y-%m-%dT%H:%M:%S}"
 
 
 def test_it_schedules_one(api, alice, node, in_seconds):
@@ -36,20 +39,20 @@ def test_it_refuses_more_than_1000(api, alice, in_seconds):
 
 def test_it_takes_a_naive_time_with_a_zone(api, alice):
     response = api(alice).post(
-        "/api/scheduled-posts/", {"text": "z", "publish_at": "2031-07-01T09:00:00", "timezone": "Europe/Paris"}, format="json"
+        "/api/scheduled-posts/", {"text": "z", "publish_at": f"{NEXT_YEAR}-07-01T09:00:00", "timezone": "Europe/Paris"}, format="json"
     )
     assert response.status_code == 201
-    assert response.json()["publish_at"] == "2031-07-01T07:00:00Z"
+    assert response.json()["publish_at"] == f"{NEXT_YEAR}-07-01T07:00:00Z"
     assert response.json()["timezone"] == "Europe/Paris"
 
 
 def test_it_explains_bad_times(api, alice):
     cases = [
-        ({"publish_at": "2031-01-01T10:00:00"}, "publish_at", "no offset"),
+        ({"publish_at": f"{NEXT_YEAR}-01-01T10:00:00"}, "publish_at", "no offset"),
         ({"publish_at": "next tuesday"}, "publish_at", "ISO 8601"),
         ({"publish_at": (timezone.now() - timedelta(minutes=1)).isoformat()}, "publish_at", "in the past"),
-        ({"publish_at": "2031-01-01T10:00:00", "timezone": "Mars/Olympus"}, "timezone", "Unknown time zone"),
-        ({"publish_at": "2031-03-30T02:30:00", "timezone": "Europe/Paris"}, "publish_at", "does not exist"),
+        ({"publish_at": f"{NEXT_YEAR}-01-01T10:00:00", "timezone": "Mars/Olympus"}, "timezone", "Unknown time zone"),
+        ({"publish_at": GAP, "timezone": "Europe/Paris"}, "publish_at", "does not exist"),
         ({"publish_at": "2999-01-01T00:00:00Z"}, "publish_at", "five years"),
     ]
     for fields, field, words in cases:
@@ -128,3 +131,59 @@ def test_it_answers_ids_and_routes_where_bulk_inserts_return_no_ids(api, alice, 
     stored = dict(ScheduledPost.objects.values_list("pk", "text"))
     assert {answer["id"]: answer["text"] for answer in answers} == stored
     assert set(ScheduledPost.objects.values_list("dispatcher_id", flat=True)) == {node.pk}
+
+
+def test_it_shows_authors_a_plain_reason_and_staff_the_detail(api, alice, staff, node, in_seconds):
+    created = api(alice).post("/api/scheduled-posts/", {"text": "later", "publish_at": in_seconds(60)}, format="json")
+    pk = created.json()["id"]
+    internal = "POST http://10.0.3.7:8000/api/posts/ answered 502: <html><title>Bad Gateway</title>"
+    ScheduledPost.objects.filter(pk=pk).update(status="failed", attempts=12, last_error=internal)
+    for body in (
+        api(alice).get(f"/api/scheduled-posts/{pk}/").json(),
+        api(alice).get("/api/scheduled-posts/").json()["results"][0],
+    ):
+        assert body["last_error"].startswith("the feed could not be reached")
+        assert "10.0.3.7" not in body["last_error"]
+    assert api(staff).get(f"/api/scheduled-posts/{pk}/").json()["last_error"] == internal
+    assert api(staff).get("/api/scheduled-posts/").json()["results"][0]["last_error"] == internal
+
+
+def test_it_refuses_an_offset_in_the_zones_dst_gap(api, alice, node):
+    gap = dst_gap("Europe/Paris")
+    response = api(alice).post("/api/scheduled-posts/", {
+        "text": "x", "publish_at": f"{gap:%Y-%m-%dT%H:%M:%S}+01:00", "timezone": "Europe/Paris",
+    }, format="json")
+    assert response.status_code == 400
+    assert "does not exist in Europe/Paris" in response.json()["publish_at"][0]
+    assert not ScheduledPost.objects.exists()
+
+
+def test_it_refuses_an_offset_that_contradicts_the_zone(api, alice, node):
+    response = api(alice).post("/api/scheduled-posts/", {
+        "text": "x", "publish_at": f"{NEXT_YEAR}-07-01T09:00:00+09:00", "timezone": "Europe/Paris",
+    }, format="json")
+    assert response.status_code == 400
+    message = response.json()["publish_at"][0]
+    assert "offset +09:00 is not a time in Europe/Paris" in message and "UTC+02:00" in message
+    assert not ScheduledPost.objects.exists()
+
+
+def test_it_takes_the_zones_own_offset_and_either_occurrence_of_a_fold(api, alice, node):
+    fold, first_utc = dst_fold("Europe/Paris")
+    for offset, hours in (("+02:00", 0), ("+01:00", 1)):
+        response = api(alice).post("/api/scheduled-posts/", {
+            "text": "x", "publish_at": f"{fold:%Y-%m-%dT%H:%M:%S}{offset}", "timezone": "Europe/Paris",
+        }, format="json")
+        assert response.status_code == 201, response.json()
+        post = ScheduledPost.objects.get(pk=response.json()["id"])
+        assert (post.publish_at.replace(tzinfo=None), post.timezone) == (first_utc + timedelta(hours=hours), "Europe/Paris")
+
+
+def test_a_patch_with_an_offset_and_no_zone_keeps_the_posts_zone(api, alice, node):
+    created = api(alice).post("/api/scheduled-posts/", {
+        "text": "x", "publish_at": f"{NEXT_YEAR}-07-01T09:00:00", "timezone": "Asia/Tokyo",
+    }, format="json").json()
+    response = api(alice).patch(f"/api/scheduled-posts/{created['id']}/", {"publish_at": f"{NEXT_YEAR}-07-01T01:00:00Z"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["timezone"] == "Asia/Tokyo"
+    assert response.json()["publish_at"] == f"{NEXT_YEAR}-07-01T01:00:00Z"

@@ -1,10 +1,14 @@
-from datetime import timedelta
+from datetime import timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.test import Client
 
 from accounts.services import user_set_timezone
 from scheduling.models import ScheduledPost
+from scheduling.services import scheduled_post_create
+from tests.dates import dst_fold
+
+FOLD, FOLD_FIRST_UTC = dst_fold()
 
 
 def test_it_lists_upcoming_posts_in_my_zone_with_a_relative_time(client, alice, scheduled_post_factory):
@@ -38,16 +42,16 @@ def test_it_shows_a_failed_posts_error_and_a_retry_button(client, alice, schedul
     ScheduledPost.objects.filter(pk=post.pk).update(status="failed", attempts=12, last_error="POST /api/posts/ answered 502")
     client.force_login(alice)
     page = client.get("/scheduled/").content.decode()
-    assert "Failed after 12 attempts: POST /api/posts/ answered 502" in page
+    assert "Failed after 12 attempts: the feed could not be reached" in page
     assert f'action="/scheduled/{post.id}/retry/"' in page
 
 
 def test_it_shows_a_dst_fold_note(client, alice, scheduled_post_factory):
     post = scheduled_post_factory(alice, after=timedelta(minutes=3))
-    # 2030-10-27 00:30 UTC is 02:30 CEST, the first of the two 02:30s in Paris that night.
-    ScheduledPost.objects.filter(pk=post.pk).update(publish_at="2030-10-27T00:30:00Z", timezone="Europe/Paris")
+    # FOLD_FIRST_UTC is the first of the two FOLDs in Paris that night (still summer time).
+    ScheduledPost.objects.filter(pk=post.pk).update(publish_at=FOLD_FIRST_UTC.replace(tzinfo=dt_timezone.utc), timezone="Europe/Paris")
     client.force_login(alice)
-    assert "2030-10-27 02:30 happens twice in Europe/Paris" in client.get("/scheduled/").content.decode()
+    assert f"{FOLD:%Y-%m-%d %H:%M} happens twice in Europe/Paris" in client.get("/scheduled/").content.decode()
 
 
 def test_it_cancels_my_post(client, alice, scheduled_post_factory):
@@ -90,10 +94,15 @@ def test_it_refuses_to_retry_a_pending_post(client, alice, scheduled_post_factor
     assert "Only failed posts can be retried; this one is pending." in page
 
 
-def test_it_only_cancels_by_post(client, alice, scheduled_post_factory):
-    post = scheduled_post_factory(alice, after=timedelta(minutes=3))
+def test_it_asks_before_cancelling_and_only_cancels_by_post(client, alice, scheduled_post_factory):
+    post = scheduled_post_factory(alice, "keep me", after=timedelta(minutes=3))
     client.force_login(alice)
-    assert client.get(f"/scheduled/{post.id}/cancel/").status_code == 405
+    response = client.get(f"/scheduled/{post.id}/cancel/")
+    page = response.content.decode()
+    assert response.status_code == 200 and "Cancel this post?" in page and "keep me" in page
+    assert f'action="/scheduled/{post.id}/cancel/"' in page
+    post.refresh_from_db()
+    assert post.status == ScheduledPost.Status.PENDING
 
 
 def test_it_requires_the_csrf_token_to_cancel(alice, scheduled_post_factory):
@@ -106,3 +115,13 @@ def test_it_requires_the_csrf_token_to_cancel(alice, scheduled_post_factory):
 def test_it_requires_login(client, db):
     response = client.get("/scheduled/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_it_shows_authors_a_plain_reason_not_the_internal_error(client, alice, staff, scheduled_post_factory):
+    post = scheduled_post_factory(alice)
+    internal = "POST http://10.0.3.7:8000/api/posts/ answered 502: <html><title>Bad Gateway</title>"
+    ScheduledPost.objects.filter(pk=post.pk).update(status="failed", attempts=12, last_error=internal)
+    client.force_login(alice)
+    page = client.get("/scheduled/").content.decode()
+    assert "Failed after 12 attempts: the feed could not be reached" in page
+    assert "10.0.3.7" not in page and "Bad Gateway" not in page

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def manage(*args, **env):
     environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "PSCHED_HTTPS", "PSCHED_ENV", "DJANGO_SETTINGS_MODULE")}
-    environment.update(DATABASE_URL="sqlite:///:memory:", CELERY_BROKER_URL="memory://", **env)
+    environment.update({"DATABASE_URL": "sqlite:///:memory:", "CELERY_BROKER_URL": "memory://", **env})
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
                           capture_output=True, text=True, timeout=120)
 
@@ -60,3 +60,12 @@ def test_an_unknown_environment_name_is_refused():
 def test_development_serves_plain_http():
     result = manage("shell", "-c", "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT)", SECRET_KEY="x")
     assert result.stdout.split()[-1] == "False", result.stderr
+
+
+def test_the_throttle_cache_is_shared_redis_or_database():
+    show = "from django.conf import settings as s; print(s.CACHES['default']['BACKEND'].rsplit('.', 1)[-1])"
+    assert manage("shell", "-c", show, **PRODUCTION).stdout.split()[-1] == "DatabaseCache"
+    redis = manage("shell", "-c", show, **{**PRODUCTION, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3"})
+    assert redis.stdout.split()[-1] == "RedisCache", redis.stderr
+    bad = manage("check", **PRODUCTION, PSCHED_CACHE_URL="memcached://x")
+    assert bad.returncode != 0 and "PSCHED_CACHE_URL must be" in bad.stderr

@@ -5,7 +5,7 @@ from dispatchers.selectors import node_overview
 
 
 class Command(BaseCommand):
-    help = "Lists the dispatcher nodes: name, state, weight, last tick, pending and publishing (claimed) posts."
+    help = "Lists the dispatcher nodes: name, state, weight, last tick, clock offset from the database, pending and publishing (claimed) posts."
 
     def handle(self, *args, **options):
         overview = node_overview()

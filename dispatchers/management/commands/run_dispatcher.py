@@ -4,12 +4,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
 from django.core.exceptions import ValidationError
 
-from dispatchers.services import node_credential_issue, node_register, node_tick_schedule_sync
+from dispatchers.services import node_credential_add, node_register, node_tick_schedule_sync
 from psched.celery import app
+from scheduling.tasks import JOBS_QUEUE
 
 
 class Command(BaseCommand):
-    help = "Registers dispatcher node NAME if it is new, then runs a Celery worker on its queue dispatch.NAME."
+    help = (
+        "Registers dispatcher node NAME if it is new, then runs a Celery worker on its queue dispatch.NAME "
+        "and the shared queue scheduling.jobs."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name")
@@ -28,17 +32,19 @@ class Command(BaseCommand):
             raise CommandError(f"{name!r} is not a valid node name: use letters, digits, - and _.") from None
         node, created = node_register(name=name, weight=weight)
         node_tick_schedule_sync(node=node)
-        # The node's callback credential: given in the environment (several workers for one
-        # node share it), or issued now, which revokes whatever the node used before.
+        # The node's callback credential: given in the environment, or one of its own issued
+        # now, next to the node's others: a second worker of the node, or one restarted while
+        # the old one drains, revokes nobody's.
         credential = os.environ.get("PSCHED_NODE_CREDENTIAL")
         if not credential or not node.credential_matches(credential):
-            credential = node_credential_issue(node=node)
+            credential = node_credential_add(node=node)
         os.environ["PSCHED_NODE_NAME"] = name
         os.environ["PSCHED_NODE_CREDENTIAL"] = credential
         self.stdout.write(f"{'registered' if created else 'starting'} dispatcher node {name} on queue {node.queue}")
         app.worker_main([
             "worker",
-            "--queues", node.queue,
+            # Its own ticks, and the shared jobs (series materialization): any node may run those.
+            "--queues", f"{node.queue},{JOBS_QUEUE}",
             "--hostname", f"{name}@%h",
             "--pool", "threads",
             "--concurrency", str(concurrency),

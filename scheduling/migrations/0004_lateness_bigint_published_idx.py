@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('dispatchers', '0002_node_last_tick_ms'),
-        ('scheduling', '0001_initial'),
+        ('scheduling', '0003_series_materialize_task'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,186 @@
+"""Pages of the queue (/queue/) and of series (created and edited from /scheduled/)."""
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.services import user_timezone
+from feed.views import feed_page
+from psched.lib.errors import Conflict
+from psched.lib.forms import add_service_errors
+from psched.lib.timeparse import zone_choices
+
+from .forms import PlanComposeForm, QueueSlotForm, SeriesEditForm, SeriesForm
+from .models import ScheduledPost, Series
+from .queue import (
+    queue_move,
+    queue_posts,
+    queue_share_now,
+    queue_slots,
+    queue_slots_replace,
+    queue_zone,
+    queued_post_create,
+    slot_describe,
+)
+from .series import series_create, series_next, series_stop, series_update
+from .services import draft_create
+
+
+def _compose(request, create):
+    """The feed's compose form sent by "Save draft" or "Add to queue": `create(data)` makes the
+    post and returns where to go; errors show on the feed page, next to the fields."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("feed:index"))
+    form = PlanComposeForm(request.POST)
+    if form.is_valid():
+        try:
+            return create(form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+    return feed_page(request, form)
+
+
+@require_POST
+def compose_draft(request):
+    def create(data):
+        draft_create(author=request.user, text=data["text"], timezone_name=data["timezone"] or None)
+        messages.success(request, "Draft saved. Schedule or queue it from your drafts.")
+        return redirect("scheduling:mine")
+
+    return _compose(request, create)
+
+
+@require_POST
+def compose_queue(request):
+    def create(data):
+        post = queued_post_create(author=request.user, text=data["text"])
+        messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+        return redirect("scheduling:queue")
+
+    return _compose(request, create)
+
+
+def _slot_dicts(slots) -> list[dict]:
+    return [{"weekday": slot.weekday, "time": slot.time.isoformat()} for slot in slots]
+
+
+@login_required
+def queue_page(request):
+    zone = queue_zone(user=request.user)
+    posts = list(queue_posts(user=request.user)[:500])
+    for post in posts:
+        post.slot = slot_describe(instant=post.publish_at, zone_name=zone)
+    return render(request, "scheduling/queue.html", {
+        "slots": queue_slots(user=request.user), "posts": posts, "zone": zone, "slot_form": QueueSlotForm(),
+    })
+
+
+@login_required
+@require_POST
+def slot_add(request):
+    form = QueueSlotForm(request.POST)
+    slots = _slot_dicts(queue_slots(user=request.user))
+    if form.is_valid():
+        slots.append({"weekday": form.cleaned_data["weekday"], "time": form.cleaned_data["time"]})
+        try:
+            queue_slots_replace(user=request.user, slots=slots)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Slot added; your queued posts were re-placed.")
+    else:
+        messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
+    return redirect("scheduling:queue")
+
+
+@login_required
+@require_POST
+def slot_remove(request, slot_id):
+    slots = [slot for slot in queue_slots(user=request.user) if slot.pk != slot_id]
+    queue_slots_replace(user=request.user, slots=_slot_dicts(slots))
+    messages.success(request, "Slot removed; your queued posts were re-placed.")
+    return redirect("scheduling:queue")
+
+
+@login_required
+@require_POST
+def queue_move_view(request, pk, direction):
+    try:
+        queue_move(user=request.user, scheduled_post_id=pk, direction=direction)
+    except (Conflict, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    return redirect("scheduling:queue")
+
+
+@login_required
+@require_POST
+def queue_share_now_view(request, pk):
+    get_object_or_404(ScheduledPost, pk=pk, author=request.user)
+    try:
+        queue_share_now(user=request.user, scheduled_post_id=pk)
+    except Conflict as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Sharing it now.")
+    return redirect("scheduling:queue")
+
+
+@login_required
+def series_new(request):
+    zone = user_timezone(user=request.user) or "UTC"
+    form = SeriesForm(request.POST or None, initial={"timezone": zone})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            start = datetime.fromisoformat(data["start"])
+        except ValueError:
+            start = None  # the service says what is wrong with it
+        rule = form.rrule_text(start.weekday() if start else None, start.day if start else None)
+        try:
+            series = series_create(
+                author=request.user, text=data["text"], start=data["start"], timezone_name=data["timezone"], rrule_text=rule,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            upcoming = series_next(series=series, limit=1)
+            first = f" The first is {upcoming[0].local:%a %Y-%m-%d %H:%M} {series.timezone}." if upcoming else ""
+            messages.success(request, f"Series #{series.pk} created ({series.rrule}).{first}")
+            return redirect("scheduling:mine")
+    return render(request, "scheduling/series_form.html", {"form": form, "zones": zone_choices()})
+
+
+@login_required
+def series_edit(request, pk):
+    series = get_object_or_404(Series, pk=pk, author=request.user)
+    form = SeriesEditForm(request.POST or None, initial={"text": series.text, "rrule": series.rrule})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            series_update(
+                series_id=pk, author=request.user, text=data["text"],
+                rrule_text=data["rrule"] if data["rrule"].strip().upper() != series.rrule else None,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except Conflict as error:
+            messages.error(request, str(error))
+            return redirect("scheduling:mine")
+        else:
+            messages.success(request, f"Series #{pk} saved; occurrences not yet published follow it.")
+            return redirect("scheduling:mine")
+    return render(request, "scheduling/series_edit.html", {"form": form, "series": series})
+
+
+@login_required
+@require_POST
+def series_stop_view(request, pk):
+    get_object_or_404(Series, pk=pk, author=request.user)
+    cancelled = series_stop(series_id=pk, author=request.user)
+    messages.success(request, f"Series #{pk} stopped; {cancelled} pending occurrence{'s' if cancelled != 1 else ''} cancelled.")
+    return redirect("scheduling:mine")

@@ -1,0 +1,139 @@
+"""psched on several machines: the web server, beat and three dispatcher nodes each on a test
+host of its own (a network namespace with its own address, and its own clock where a scenario
+skews it with libfaketime), MariaDB and Redis reached over the network. Each scenario
+schedules 1,000 posts and ends by counting: every post published exactly once.
+docs/reliability.md lists what psched does about each fault."""
+import signal
+import time
+
+import pytest
+import redis
+
+from stack import wait_for
+
+pytestmark = pytest.mark.integration
+
+POSTS = 1000
+# The first posts fall due this long after they are sent: scheduling 1,000 takes seconds on
+# a loaded machine, and a publish_at in the past is refused.
+START = 20
+
+
+def assert_all_published_once(stack, ids, timeout=180):
+    stack.wait_settled(len(ids), timeout=timeout)
+    stack.assert_each_published_once(ids)
+    assert stack.status_counts() == {"published": len(ids)}
+    (posts,) = stack.query("SELECT COUNT(*) FROM feed_post")[0]
+    assert posts == len(ids)
+
+
+def lateness(stack) -> list[int]:
+    return [row[0] for row in stack.query("SELECT lateness_ms FROM scheduling_scheduledpost ORDER BY lateness_ms")]
+
+
+def node_states(stack) -> dict:
+    return dict(stack.query("SELECT name, state FROM dispatchers_dispatchernode"))
+
+
+def test_skewed_clocks_change_nothing_but_the_reported_offset(hosts_stack):
+    stack = hosts_stack(clocks={"a": "+30s", "b": "-30s"})
+    ids = stack.schedule_spread("skew", start=START, seconds=20)
+    assert_all_published_once(stack, ids)
+    # By the database clock, nothing went out before its time: the node 30 s ahead did not
+    # publish early, and the one 30 s behind was never marked down.
+    early = stack.query("SELECT COUNT(*) FROM feed_post WHERE published_at < scheduled_for")[0][0]
+    assert early == 0
+    assert node_states(stack) == {"a": "active", "b": "active", "c": "active"}
+    for node in "abc":
+        assert "dispatcher nodes down" not in stack.log_text(f"node-{node}")
+    per_node = stack.published_per_node()
+    assert all(per_node.get(node, 0) >= POSTS * 0.15 for node in "abc"), per_node
+    late = lateness(stack)
+    p99 = late[int(0.99 * (len(late) - 1))]
+    assert p99 < 1000, f"lateness p99 {p99} ms"
+    offsets = dict(stack.query("SELECT name, clock_offset_ms FROM dispatchers_dispatchernode"))
+    assert 28_000 < offsets["a"] < 32_000 and -32_000 < offsets["b"] < -28_000 and abs(offsets["c"]) < 2000, offsets
+    listing = stack.manage("dispatcher_list")
+    assert "+30." in listing and "-30." in listing
+    print(f"per node {per_node}, lateness p99 {p99} ms, max {late[-1]} ms, offsets {offsets}")
+
+
+def held_ahead(stack, node: str) -> list[int]:
+    """Posts the node holds claimed that fall due a while from now: it still waits for them."""
+    return [row[0] for row in stack.query(
+        "SELECT s.id FROM scheduling_scheduledpost s JOIN dispatchers_dispatchernode n ON n.id = s.dispatcher_id "
+        "WHERE n.name = %s AND s.status = 'publishing' AND s.due_at > UTC_TIMESTAMP(6) + INTERVAL 0.5 SECOND",
+        (node,))]
+
+
+def test_a_partitioned_node_is_failed_over_and_its_late_callbacks_change_nothing(hosts_stack):
+    stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30"})  # failover, not the lease, must save its posts
+    ids = stack.schedule_spread("partition", start=START, seconds=30)
+    held = wait_for(lambda: held_ahead(stack, "c"), 40, interval=0.02, what="node c holding claims due later")
+    stack.network["c"].cut()
+    cut_at = time.monotonic()
+    wait_for(lambda: node_states(stack)["c"] == "down", 40, what="node c marked down")
+    time.sleep(max(0.0, 20 - (time.monotonic() - cut_at)))  # the partition lasts 20 s
+    stack.network["c"].restore()
+    assert_all_published_once(stack, ids)
+    wait_for(lambda: node_states(stack)["c"] == "active", 60, what="node c back after the partition")
+    # What c held when it was cut off, waiting for its time, went out through a and b.
+    (through_others,) = stack.query(
+        "SELECT COUNT(*) FROM feed_post p JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id "
+        f"WHERE n.name <> 'c' AND p.scheduled_post_id IN ({','.join(map(str, held))})")[0]
+    assert through_others == len(held), (through_others, held)
+    print(f"c held {len(held)} posts when cut; {through_others} went out through a and b")
+
+
+def test_a_node_killed_mid_run_delays_its_posts_by_seconds_not_a_lease(hosts_stack):
+    stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30"})  # the default: failover must not wait for it
+    ids = stack.schedule_spread("failover", start=START, seconds=20)
+    wait_for(lambda: stack.held_by("c") > 0, 40, interval=0.02, what="node c holding claims")
+    stack.kill("node-c", signal.SIGKILL)
+    wait_for(lambda: node_states(stack)["c"] == "down", 40, what="node c marked down")
+    assert_all_published_once(stack, ids)
+    late = lateness(stack)
+    assert late[-1] < 10_000, f"a post went out {late[-1]} ms after its time"
+    # A stopped node costs nothing: beat stops sending ticks to its queue after a couple.
+    broker = redis.Redis(host="127.0.0.1", port=stack.redis_port)
+    waiting = [broker.llen("dispatch.c")]
+    for _ in range(3):
+        wait_for(lambda: broker.llen("dispatch.b") == 0, 10, what="b's queue drained")  # beat is ticking
+        time.sleep(1)
+        waiting.append(broker.llen("dispatch.c"))
+    assert max(waiting) <= 2, waiting
+    print(f"max lateness {late[-1]} ms; ticks waiting for the stopped node: {waiting}")
+
+
+def test_the_database_restarted_mid_run_loses_and_duplicates_nothing(hosts_stack):
+    # Enough attempts to ride out the outage with the stack's short backoff (0.5 s to 4 s).
+    stack = hosts_stack(private_database=True, env={"PSCHED_MAX_ATTEMPTS": "40"})
+    ids = stack.schedule_spread("restart", start=START, seconds=25)
+    published = "SELECT COUNT(*) FROM feed_post"
+    wait_for(lambda: stack.query(published)[0][0] >= 100, 60, what="100 posts out before the restart")
+    stack.mariadb.stop(signal.SIGKILL)
+    down_at = time.monotonic()
+    # Meanwhile the web server says 503 (retry), never 500, and so does /healthz.
+    assert stack._call("GET", "/api/posts/")[0] == 503
+    assert stack._call("GET", "/healthz")[0] == 503
+    time.sleep(max(0.0, 12 - (time.monotonic() - down_at)))  # down for 12 s
+    stack.mariadb.start()
+    assert_all_published_once(stack, ids, timeout=240)
+    assert set(node_states(stack).values()) == {"active"}
+
+
+def test_a_second_worker_of_a_node_and_the_first_stopped_refuse_no_callback(hosts_stack):
+    stack = hosts_stack()
+    ids = stack.schedule_spread("workers", start=START, seconds=20)
+    stack.start_node("a", process="node-a-2")
+    wait_for(lambda: " ready." in stack.log_text("node-a-2"), 60, what="the second worker of a ready")
+    wait_for(lambda: stack.held_by("a") > 0, 40, interval=0.02, what="node a holding claims")
+    stack.kill("node-a", signal.SIGTERM, wait=60)  # the first drains what it holds, then stops
+    assert_all_published_once(stack, ids)
+    (refused,) = stack.query(
+        "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE last_error LIKE '%%credential%%' OR last_error LIKE '%%403%%'"
+    )[0]
+    assert refused == 0
+    for log in ("node-a", "node-a-2"):
+        assert "revoked credential" not in stack.log_text(log)
+    assert stack.published_per_node().get("a", 0) > 0
