@@ -73,6 +73,8 @@ test-sqlite: test-fast
 clean:
 	rm -rf var/broker var/*.sqlite3*
 
-# Lateness, throughput and scale on this machine; updates docs/benchmarks.md. QUICK=1: about a minute.
+# Lateness, throughput and scale on this machine, beside the ceilings measured in the same run
+# (bench/floor), with py-spy profiles; updates docs/benchmarks.md. QUICK=1: a few minutes.
 bench: install /usr/bin/wrk
-	$(PY) -m bench.run $(if $(QUICK),--quick)
+	$(PY) -m pip install -q -r bench/requirements.txt
+	$(PY) -m bench.run --profile $(if $(QUICK),--quick)

@@ -7,12 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feed.api import PostOutputSerializer, post_serialize
+from feed.selectors import post_feed
 from psched.lib.api import StrictCharField, datetime_text
 from psched.lib.db import is_retryable, retry_on_deadlock
 from scheduling.services import Claim, scheduled_posts_publish
 
 from .authentication import NodeCredentialAuthentication, request_node
-from .selectors import node_overview
+from .selectors import node_overview, schedule_figures_cached
 
 
 class ClaimInputSerializer(serializers.Serializer):
@@ -63,7 +64,12 @@ class NodePublishApi(APIView):
     authentication_classes = [NodeCredentialAuthentication]
     permission_classes = [IsNode]
 
-    @extend_schema(request=ClaimInputSerializer(many=True), responses={201: PostOutputSerializer(many=True)})
+    @extend_schema(
+        request=ClaimInputSerializer(many=True),
+        responses={201: PostOutputSerializer(many=True)},
+        description="A Post for each claim, or `{scheduled_post, error}`. With `?answer=ids` (what nodes "
+                    "send) `{scheduled_post, post}` with the Post's id instead of the Post.",
+    )
     def post(self, request):
         claims = claims_clean(request.data)
         try:
@@ -73,13 +79,23 @@ class NodePublishApi(APIView):
                 raise
             # The node keeps its claim and retries with backoff; nothing was written.
             return Response({"detail": "The database is busy; retry."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        body = [
-            post_serialize(result.post) if result.post else {"scheduled_post": result.scheduled_post_id, "error": result.error}
-            for result in results
-        ]
+        if request.query_params.get("answer") == "ids":
+            # What a node needs: which post each claim became, or why it was refused.
+            body = [
+                {"scheduled_post": result.scheduled_post_id, "post": result.post_id} if result.post_id
+                else {"scheduled_post": result.scheduled_post_id, "error": result.error}
+                for result in results
+            ]
+        else:
+            posts = post_feed().in_bulk([result.post_id for result in results if result.post_id])
+            body = [
+                post_serialize(posts[result.post_id]) if result.post_id
+                else {"scheduled_post": result.scheduled_post_id, "error": result.error}
+                for result in results
+            ]
         if any(result.created for result in results):
             code = status.HTTP_201_CREATED
-        elif any(result.post for result in results):
+        elif any(result.post_id for result in results):
             code = status.HTTP_200_OK
         elif any(result.forbidden for result in results):
             code = status.HTTP_403_FORBIDDEN  # another node's posts: not ours to publish
@@ -129,4 +145,5 @@ class DispatcherListApi(generics.GenericAPIView):
     pagination_class = None
 
     def get(self, request):
-        return Response([node_overview_serialize(row) for row in node_overview()])
+        overview = node_overview(figures=schedule_figures_cached()["nodes"])
+        return Response([node_overview_serialize(row) for row in overview])

@@ -3,29 +3,53 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncMinute
+from psched.lib.cache import figures_cached
 from psched.lib.db import db_now
-from psched.lib.stats import percentile
+from psched.lib.stats import percentile_rank
 from scheduling.models import ScheduledPost
 
 from .models import DispatcherNode
 
 
-def node_overview(*, now=None, window=timedelta(hours=1)) -> list[dict]:
-    """Each node with its state, last tick, pending count, and the last hour's published posts
-    and lateness (p50, p99, max)."""
+def _lateness_figures(recent) -> dict:
+    """Count, p50, p99 and max of the lateness of `recent` (published posts), in SQL: an
+    aggregate and one indexed row per percentile, never the values themselves."""
+    figures = recent.aggregate(count=Count("pk"), max=Max("lateness_ms"))
+    count = figures["count"]
+    ordered = recent.order_by("lateness_ms").values_list("lateness_ms", flat=True)
+    return {
+        "published": count,
+        "lateness_p50_ms": ordered[percentile_rank(count, 0.50)] if count else None,
+        "lateness_p99_ms": ordered[percentile_rank(count, 0.99)] if count else None,
+        "lateness_max_ms": figures["max"],
+    }
+
+
+def node_figures(*, now=None, window=timedelta(hours=1)) -> dict[int, dict]:
+    """Per node id: pending and publishing posts, and the window's published posts and
+    lateness. Counts over the whole schedule: read them through node_figures_cached()."""
     now = now or db_now()
-    since = now - window
-    nodes = DispatcherNode.objects.annotate(
-        pending=Count("scheduled_posts", filter=Q(scheduled_posts__status=ScheduledPost.Status.PENDING)),
-        publishing=Count("scheduled_posts", filter=Q(scheduled_posts__status=ScheduledPost.Status.PUBLISHING)),
+    figures = {}
+    in_flight = (
+        ScheduledPost.objects.filter(status__in=[ScheduledPost.Status.PENDING, ScheduledPost.Status.PUBLISHING])
+        .values_list("dispatcher_id", "status").annotate(count=Count("pk")).order_by()
     )
-    lateness = {}
-    recent = ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=since)
-    for node_id, late in recent.values_list("dispatcher_id", "lateness_ms").order_by("lateness_ms"):
-        lateness.setdefault(node_id, []).append(late)
+    for node_id, status, count in in_flight:
+        figures.setdefault(node_id, {})[status] = count
+    recent = _published_since(now - window)
+    for node_id in recent.values_list("dispatcher_id", flat=True).distinct():
+        figures.setdefault(node_id, {}).update(_lateness_figures(recent.filter(dispatcher_id=node_id)))
+    return figures
+
+
+def node_overview(*, now=None, window=timedelta(hours=1), figures: dict | None = None) -> list[dict]:
+    """Each node with its state, last tick, pending count, and the last hour's published posts
+    and lateness (p50, p99, max). figures: node_figures() as computed earlier (cached)."""
+    if figures is None:
+        figures = node_figures(now=now, window=window)
     overview = []
-    for node in nodes:
-        values = lateness.get(node.pk, [])
+    for node in DispatcherNode.objects.all():
+        node_figures_ = figures.get(node.pk, {})
         overview.append({
             "node": node,
             "name": node.name,
@@ -36,14 +60,31 @@ def node_overview(*, now=None, window=timedelta(hours=1)) -> list[dict]:
             "clock_offset_ms": node.clock_offset_ms,
             "clock_offset": clock_offset_text(node.clock_offset_ms),
             "clock_warning": clock_offset_warning(node.clock_offset_ms),
-            "pending": node.pending,
-            "publishing": node.publishing,
-            "published_last_hour": len(values),
-            "lateness_p50_ms": percentile(values, 0.50),
-            "lateness_p99_ms": percentile(values, 0.99),
-            "lateness_max_ms": values[-1] if values else None,
+            "pending": node_figures_.get(ScheduledPost.Status.PENDING, 0),
+            "publishing": node_figures_.get(ScheduledPost.Status.PUBLISHING, 0),
+            "published_last_hour": node_figures_.get("published", 0),
+            "lateness_p50_ms": node_figures_.get("lateness_p50_ms"),
+            "lateness_p99_ms": node_figures_.get("lateness_p99_ms"),
+            "lateness_max_ms": node_figures_.get("lateness_max_ms"),
         })
     return overview
+
+
+def schedule_figures() -> dict:
+    """Everything the dashboard and /metrics show that is counted over the schedule."""
+    now = db_now()
+    return {
+        "nodes": node_figures(now=now),
+        "counts": scheduled_post_counts(),
+        "lateness_histogram": lateness_histogram(now=now),
+        "lateness_cumulative": lateness_cumulative_buckets(now=now),
+        "published_per_minute": published_per_minute(now=now),
+    }
+
+
+def schedule_figures_cached() -> dict:
+    """schedule_figures(), at most PSCHED_FIGURES_SECONDS old (plus one computation)."""
+    return figures_cached("dispatchers:schedule_figures", schedule_figures)
 
 
 # Lateness buckets for the dashboard's histogram: (range, axis label, lower ms, upper ms).
@@ -102,8 +143,10 @@ def nodes_next_due(*, per_node: int = 5) -> dict[int, list[ScheduledPost]]:
     """Each node's next pending posts, soonest first (the claim index serves each query)."""
     return {
         node_id: list(
+            # Authors fetched afterwards: joined, MariaDB drives the join from auth_user and
+            # sorts every pending post of the node (seconds at 1,000,000 pending).
             ScheduledPost.objects.filter(dispatcher_id=node_id, status=ScheduledPost.Status.PENDING)
-            .select_related("author")
+            .prefetch_related("author")
             .order_by("due_at")[:per_node]
         )
         for node_id in DispatcherNode.objects.values_list("pk", flat=True)
@@ -169,13 +212,12 @@ def scheduled_post_counts() -> dict[str, int]:
 def schedule_status(*, now=None, window=timedelta(hours=1)) -> dict:
     """What psched_status shows: counts per status, and the window's lateness (p50, p99)."""
     now = now or db_now()
-    recent = ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=now - window)
-    lateness = list(recent.order_by("lateness_ms").values_list("lateness_ms", flat=True))
+    lateness = _lateness_figures(_published_since(now - window))
     return {
         "counts": scheduled_post_counts(),
-        "published_in_window": len(lateness),
-        "lateness_p50_ms": percentile(lateness, 0.50),
-        "lateness_p99_ms": percentile(lateness, 0.99),
+        "published_in_window": lateness["published"],
+        "lateness_p50_ms": lateness["lateness_p50_ms"],
+        "lateness_p99_ms": lateness["lateness_p99_ms"],
     }
 
 
@@ -186,8 +228,7 @@ LATENESS_BUCKETS_MS = (50, 100, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000,
 def lateness_cumulative_buckets(*, now=None, window=timedelta(hours=1)) -> dict:
     """Cumulative counts per lateness bucket of the window's published posts, in one query."""
     now = now or db_now()
-    recent = ScheduledPost.objects.filter(status=ScheduledPost.Status.PUBLISHED, published_at__gte=now - window)
-    figures = recent.aggregate(
+    figures = _published_since(now - window).aggregate(
         count=Count("pk"),
         total_ms=Sum("lateness_ms"),
         **{f"le_{bound}": Count("pk", filter=Q(lateness_ms__lte=bound)) for bound in LATENESS_BUCKETS_MS},
@@ -199,13 +240,15 @@ def lateness_cumulative_buckets(*, now=None, window=timedelta(hours=1)) -> dict:
     }
 
 
-def node_metrics() -> list[dict]:
-    """Per node: pending posts and the last tick's duration and time."""
-    nodes = DispatcherNode.objects.annotate(
-        pending=Count("scheduled_posts", filter=Q(scheduled_posts__status=ScheduledPost.Status.PENDING)),
-    )
+def node_metrics(*, figures: dict | None = None) -> list[dict]:
+    """Per node: pending posts and the last tick's duration and time. figures: node_figures()
+    as computed earlier (cached)."""
+    if figures is None:
+        figures = node_figures()
     return [
-        {"name": node.name, "state": node.state, "pending": node.pending,
-         "last_tick_ms": node.last_tick_ms, "last_tick": node.last_seen, "clock_offset_ms": node.clock_offset_ms}
-        for node in nodes
+        {"name": node.name, "state": node.state,
+         "pending": figures.get(node.pk, {}).get(ScheduledPost.Status.PENDING, 0),
+         "last_tick_ms": node.last_tick_ms, "last_tick": node.last_seen,
+         "clock_offset_ms": node.clock_offset_ms}
+        for node in DispatcherNode.objects.all()
     ]

@@ -5,6 +5,7 @@ import logging
 import math
 import random
 import secrets
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -58,6 +59,7 @@ def node_tick_schedule_sync(*, node: DispatcherNode) -> PeriodicTask:
 def node_register(*, name: str, weight: int = 100) -> tuple[DispatcherNode, bool]:
     node, created = DispatcherNode.objects.get_or_create(name=name, defaults={"weight": weight})
     node_tick_schedule_sync(node=node)
+    routing_nodes_forget()
     if created:
         logger.info("registered dispatcher node %s (weight %s)", name, weight)
     return node, created
@@ -107,6 +109,7 @@ def node_set_state(*, node: DispatcherNode, state: str) -> tuple[int, int]:
     because no other node is active."""
     DispatcherNode.objects.filter(pk=node.pk).update(state=state)
     node.state = state
+    routing_nodes_forget()
     if state != State.DRAINING:
         return 0, 0
     others = list(DispatcherNode.objects.filter(state=State.ACTIVE))
@@ -132,6 +135,7 @@ def _node_remove(*, node: DispatcherNode) -> int:
     )
     PeriodicTask.objects.filter(name=node.tick_task_name).delete()
     node.delete()  # SET_NULL on its posts: the sweep routes them
+    routing_nodes_forget()
     others = list(DispatcherNode.objects.filter(state=State.ACTIVE))
     return scheduled_posts_route(
         scheduled_posts=ScheduledPost.objects.filter(dispatcher=None, status=Status.PENDING), nodes=others
@@ -178,9 +182,41 @@ def scheduled_posts_route(*, scheduled_posts, nodes: list[DispatcherNode] | None
     return moved
 
 
-def scheduled_posts_route_created(*, scheduled_posts, **signal) -> None:
-    """Receives scheduling's scheduled_posts_created (connected in DispatchersConfig.ready)."""
-    scheduled_posts_route(scheduled_posts=scheduled_posts)
+# Each web process reads the routable nodes at most once a second: at one post a request,
+# that read cost as much as the INSERT. A node drained, down or removed elsewhere in that
+# second is handled like any orphan: the sweep reroutes pending posts off inactive nodes, and
+# scheduled_posts_create retries once with a fresh list when a removed node's id fails the
+# foreign key. Changes made in this process forget the list at once.
+ROUTING_NODES_SECONDS = 1.0
+_routing_nodes = {"until": 0.0, "nodes": []}
+
+
+def routing_nodes_forget() -> None:
+    _routing_nodes["until"] = 0.0
+
+
+def _routing_nodes_read(*, cached: bool) -> list[DispatcherNode]:
+    now = time.monotonic()
+    if cached and now < _routing_nodes["until"]:
+        return _routing_nodes["nodes"]
+    nodes = list(DispatcherNode.objects.filter(state=State.ACTIVE, weight__gt=0).only("pk", "name", "weight"))
+    _routing_nodes.update(nodes=nodes, until=now + ROUTING_NODES_SECONDS)
+    return nodes
+
+
+def scheduled_posts_assign(*, scheduled_posts: list[ScheduledPost], cached: bool = True) -> None:
+    """Chooses a node for each new, unsaved post, so that it is inserted already routed (one
+    INSERT, no routing UPDATE). The id is not known yet: a random key stands in for it in
+    the same weighted rendezvous hashing, which spreads posts by weight all the same. The
+    posts keep no node when no active node has a weight; the sweep routes them later."""
+    nodes = _routing_nodes_read(cached=cached)
+    for post in scheduled_posts:
+        post.dispatcher = node_for_post(post_id=random.getrandbits(63), nodes=nodes) if nodes else None
+
+
+def scheduled_posts_assign_creating(*, scheduled_posts, fresh: bool, **signal) -> None:
+    """Receives scheduling's scheduled_posts_creating (connected in DispatchersConfig.ready)."""
+    scheduled_posts_assign(scheduled_posts=scheduled_posts, cached=not fresh)
 
 
 # --- the sweep: cheap, idempotent, run by every node's tick ------------------------------
@@ -221,6 +257,7 @@ def nodes_mark_silent_down(*, now: datetime, nodes: list[DispatcherNode]) -> lis
             names.append(node.name)
             claims_release(node=node)
     if names:
+        routing_nodes_forget()
         logger.warning("dispatcher nodes down (no tick for %ss): %s", down_after().seconds, ", ".join(names))
     return names
 
@@ -384,6 +421,7 @@ def node_heartbeat(
         # Conditional: a drain (or an activation) made since we read the node stands.
         if DispatcherNode.objects.filter(pk=node.pk, state=State.DOWN).update(state=State.ACTIVE):
             node.state = State.ACTIVE
+            routing_nodes_forget()
             logger.info("dispatcher node %s is back", name)
         else:
             node.state = DispatcherNode.objects.values_list("state", flat=True).get(pk=node.pk)

@@ -45,11 +45,13 @@ def claim_serialize(claim: Claim) -> dict:
 
 
 def publish_callback(*, node_name: str, credential: str, claims: list[Claim]) -> list[dict]:
-    """POSTs claims to the main side's /api/posts/ and returns its per-item results.
-    Raises requests.RequestException when the call did not get an answer it can use."""
+    """POSTs claims to the main side's /api/posts/ and returns its per-item results: with
+    ?answer=ids each is {scheduled_post, post} or {scheduled_post, error} (the node has no use
+    for whole posts). Raises requests.RequestException when the call did not get an answer
+    it can use."""
     body = [claim_serialize(claim) for claim in claims]
     response = _session.post(
-        f"{settings.PSCHED_API_URL}/api/posts/",
+        f"{settings.PSCHED_API_URL}/api/posts/?answer=ids",
         json=body,
         headers={"Authorization": f"Node {node_name}:{credential}"},
         timeout=settings.PSCHED_CALLBACK_TIMEOUT,

@@ -11,7 +11,7 @@ from psched.lib.timeparse import zone_get
 
 from .charts import lateness_chart, per_minute_chart
 from .models import DispatcherNode
-from .selectors import lateness_histogram, node_overview, nodes_next_due, published_per_minute
+from .selectors import node_overview, nodes_next_due, schedule_figures_cached
 from .services import node_set_state
 
 # What the dashboard's buttons may set; "down" is for the sweep to decide.
@@ -34,15 +34,16 @@ def staff_required(view):
 def dashboard(request):
     now = db_now()
     zone = zone_get(str(getattr(request, "user_zone", "")) or "UTC")  # accounts.middleware sets it
-    nodes = node_overview(now=now)
+    figures = schedule_figures_cached()  # counted over the whole schedule: a few seconds old
+    nodes = node_overview(figures=figures["nodes"])
     next_due = nodes_next_due()
     for row in nodes:
         row["next_due"] = next_due.get(row["node"].pk, [])
     return render(request, "dispatchers/dashboard.html", {
         "nodes": nodes,
         "now": now,
-        "lateness_chart": lateness_chart(lateness_histogram(now=now)),
-        "per_minute_chart": per_minute_chart(published_per_minute(now=now), zone=zone),
+        "lateness_chart": lateness_chart(figures["lateness_histogram"]),
+        "per_minute_chart": per_minute_chart(figures["published_per_minute"], zone=zone),
     })
 
 

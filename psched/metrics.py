@@ -1,14 +1,17 @@
-"""Prometheus metrics for /metrics, computed from the database at scrape time: every gunicorn
-worker and node process writes to the same tables, so any web worker can answer."""
+"""Prometheus metrics for /metrics, from the database: every gunicorn worker and node process
+writes to the same tables, so any web worker can answer. Counts over the whole schedule come
+from the cache (at most PSCHED_FIGURES_SECONDS old), so a scrape, public and frequent, does
+not run them each time; the nodes' own rows are read at every scrape."""
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from dispatchers.selectors import lateness_cumulative_buckets, node_metrics, scheduled_post_counts
+from dispatchers.selectors import node_metrics, schedule_figures_cached
 
 
 class PschedCollector(Collector):
     def collect(self):
-        counts = scheduled_post_counts()
+        figures = schedule_figures_cached()
+        counts = figures["counts"]
         published = CounterMetricFamily(
             "psched_posts_published", "Scheduled posts published since the start (rows in status published)."
         )
@@ -24,7 +27,7 @@ class PschedCollector(Collector):
         failed.add_metric([], counts["failed"])
         yield failed
 
-        histogram = lateness_cumulative_buckets()
+        histogram = figures["lateness_cumulative"]
         lateness = HistogramMetricFamily(
             "psched_publish_lateness_milliseconds",
             "Lateness (published_at - publish_at) of the posts published in the last hour.",
@@ -34,7 +37,7 @@ class PschedCollector(Collector):
         )
         yield lateness
 
-        nodes = node_metrics()
+        nodes = node_metrics(figures=figures["nodes"])
         pending = GaugeMetricFamily("psched_node_pending", "Pending scheduled posts routed to the node.", labels=["node"])
         up = GaugeMetricFamily("psched_node_active", "1 when the node's state is active, else 0.", labels=["node", "state"])
         tick = GaugeMetricFamily(

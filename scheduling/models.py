@@ -33,7 +33,8 @@ class ScheduledPost(models.Model):
     claim_token = models.CharField(max_length=32, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    lateness_ms = models.IntegerField(null=True, blank=True)
+    # Milliseconds: 64 bits, since a post retried weeks late overflows 32 (24.8 days).
+    lateness_ms = models.BigIntegerField(null=True, blank=True)
     # Placed in one of the author's queue slots; re-placed when the slots change, until claimed.
     queued = models.BooleanField(default=False)
     # An occurrence of a recurring series, and which one (1-based, counted along the rule).
@@ -53,6 +54,9 @@ class ScheduledPost(models.Model):
             # "My scheduled posts".
             models.Index(fields=["author", "status", "publish_at"], name="sched_author_idx"),
             models.Index(fields=["publish_at", "id"], name="sched_publish_at_idx"),
+            # The last hour's published posts and their lateness (dashboard, /metrics), read
+            # from the index alone.
+            models.Index(fields=["status", "published_at", "dispatcher", "lateness_ms"], name="sched_published_idx"),
         ]
 
     def __str__(self):

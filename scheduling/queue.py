@@ -172,9 +172,9 @@ def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None) -> Sche
     if new_text is not None:
         post.text = new_text
     post.queued, post.timezone = True, zone
-    scheduled_post_reschedule(post=post, publish_at=instant)
     if was_draft:
-        scheduled_posts_announce(posts=[post])
+        scheduled_posts_announce(posts=[post])  # its node, written by the save below
+    scheduled_post_reschedule(post=post, publish_at=instant)
     return post
 
 

@@ -1,29 +1,30 @@
 """Writes to scheduled posts: the state machine's transitions that people and the API make."""
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Func, IntegerField, Value
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import BigIntegerField, Func, Value
 from django.db.models import DateTimeField as DateTimeFieldType
 
 from feed.models import Post
 from feed.services import post_text_clean
-from psched.lib.db import db_now
+from psched.lib.db import db_now, is_retryable
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
 from .selectors import scheduled_posts_same, users_by_username
-from .signals import scheduled_posts_created
+from .signals import scheduled_posts_creating
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
 
 Status = ScheduledPost.Status
+logger = logging.getLogger("scheduling")
 
 
 @dataclass(frozen=True)
@@ -73,23 +74,48 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
 
 
 def scheduled_posts_insert(*, rows: list[ScheduledPost]) -> list[ScheduledPost]:
-    """Inserts new pending posts (plain, queued or series occurrences), all or nothing; the
-    receivers of scheduled_posts_created (dispatchers: routing to a node) act in the same
-    transaction. The one way a post that is due some day comes to exist."""
+    """Inserts new pending posts (plain, bulk, imported, queued or series occurrences), all or
+    nothing: the one way a post that is due some day comes to exist. The receivers of
+    scheduled_posts_creating (dispatchers: the node of each post) act before the INSERT, so
+    that one post is one INSERT in autocommit: no transaction to open and commit, no routing
+    UPDATE."""
+    if connection.in_atomic_block:  # a failed INSERT cannot be retried inside the caller's transaction
+        scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=True)
+        return _scheduled_posts_insert(rows)
+    scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=False)
+    try:
+        return _scheduled_posts_insert(rows)
+    except IntegrityError:
+        # A receiver's cached view (dispatchers: the nodes, a second old at most) named a row
+        # removed since: once more, from fresh reads.
+        for row in rows:
+            row.pk, row._state.adding = None, True
+        scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=True)
+        return _scheduled_posts_insert(rows)
+
+
+def _scheduled_posts_insert(rows: list[ScheduledPost]) -> list[ScheduledPost]:
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+        return rows
     with transaction.atomic():
-        created = ScheduledPost.objects.bulk_create(rows)
-        scheduled_posts_announce(posts=created)
-    return created
+        if connection.features.can_return_rows_from_bulk_insert:
+            return ScheduledPost.objects.bulk_create(rows)
+        # MySQL 8 returns no ids from a multi-row INSERT (MariaDB and SQLite do): one INSERT
+        # each, so every post answers with its id.
+        for row in rows:
+            row.save(force_insert=True)
+    return rows
 
 
 def scheduled_posts_announce(*, posts: list[ScheduledPost]) -> None:
-    """Tells the apps above that these posts are now pending (new, or a draft scheduled)."""
-    scheduled_posts_created.send(sender=ScheduledPost, scheduled_posts=[post for post in posts if post.status == Status.PENDING])
+    """Tells the apps above that these existing posts (drafts) are about to be saved as
+    pending: call it before the save, which then writes the node the receivers set."""
+    scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=posts, fresh=True)
 
 
 def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
-    """Creates validated posts, all or nothing; the receivers of scheduled_posts_created
-    (dispatchers: routing to a node) act in the same transaction."""
+    """Creates validated posts, all or nothing (see scheduled_posts_insert)."""
     rows = [
         ScheduledPost(
             author=author,
@@ -165,9 +191,9 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     if was_draft and post.publish_at is None:
         post.save()  # a draft's text: it stays a draft
         return post
-    scheduled_post_reschedule(post=post, publish_at=post.publish_at)
     if was_draft:
-        scheduled_posts_announce(posts=[post])
+        scheduled_posts_announce(posts=[post])  # its node, written by the save below
+    scheduled_post_reschedule(post=post, publish_at=post.publish_at)
     return post
 
 
@@ -237,7 +263,7 @@ class Claim:
 @dataclass(frozen=True)
 class PublishResult:
     scheduled_post_id: int
-    post: Post | None = None
+    post_id: int | None = None
     created: bool = False
     error: str = ""
     forbidden: bool = False  # the post is routed to another node
@@ -248,61 +274,105 @@ def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]
     """The main side of a node's callback, in one transaction: lock the rows, check each is still
     claimed by this node with this token and version, insert its Post, mark it published.
     A repeat returns the existing Post, so nothing is ever published twice. A post that is not
-    due yet by the database clock is refused: a node never publishes early, whatever its clock."""
+    due yet by the database clock is refused: a node never publishes early, whatever its clock.
+
+    Set-based: the checks read a few columns of each locked row, then one INSERT … SELECT
+    copies the posts into the feed (author and text from the scheduled post, never from the
+    request) and one UPDATE marks them published, published_at and lateness by the database
+    clock. A row the database refuses is published on its own, so it fails alone (marked
+    failed, with the reason) instead of its batch."""
     ids = sorted({claim.scheduled_post for claim in claims})
-    # Only what the check and the Post need: each datetime read costs a time-zone conversion.
     locked = ScheduledPost.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    locked = locked.only(
-        "author_id", "text", "publish_at", "due_at", "status", "dispatcher_id", "claim_token", "version"
-    )
-    rows = {row.pk: row for row in locked}
-    existing = {post.scheduled_post_id: post for post in Post.objects.select_related("author").filter(scheduled_post_id__in=ids)}
-    authors = get_user_model().objects.in_bulk({row.author_id for row in rows.values()})
+    rows = {
+        row[0]: row
+        for row in locked.values_list("pk", "status", "dispatcher_id", "claim_token", "version", "due_at")
+    }
+    existing = dict(Post.objects.filter(scheduled_post_id__in=ids).values_list("scheduled_post_id", "pk"))
     now = db_now()  # published_at and lateness: the database clock, in this transaction
-    results, new_posts, published = [], [], []
+    refusals, to_publish = {}, {}
     for claim in claims:
-        row = rows.get(claim.scheduled_post)
-        if row is None:
-            results.append(PublishResult(claim.scheduled_post, error="No such scheduled post."))
-            continue
-        if row.pk in existing:
-            results.append(PublishResult(row.pk, post=existing[row.pk]))
+        pk = claim.scheduled_post
+        row = rows.get(pk)
+        if row is None or pk in existing or pk in refusals or pk in to_publish:
             continue
         refusal = _claim_refusal(row, node=node, claim=claim, now=now)
         if refusal:
-            results.append(PublishResult(row.pk, error=refusal, forbidden=row.dispatcher_id != node.pk))
-            continue
-        post = Post(
-            author=authors[row.author_id],  # never from the request
-            text=row.text,
-            published_at=now,
-            scheduled_post=row,
-            scheduled_for=row.publish_at,
-            dispatcher=node,
-        )
-        existing[row.pk] = post
-        new_posts.append(post)
-        published.append(row.pk)
-        results.append(PublishResult(row.pk, post=post, created=True))
-    if new_posts:
-        Post.objects.bulk_create(new_posts)
-        # One UPDATE for the batch (bulk_update's CASE per row is slow on MariaDB).
-        ScheduledPost.objects.filter(pk__in=published).update(
-            status=Status.PUBLISHED,
-            published_at=now,
-            lateness_ms=MillisecondsSince("publish_at", now),
-            claim_token="",
-            lease_until=None,
-            last_error="",
-            updated_at=now,
-        )
+            refusals[pk] = PublishResult(pk, error=refusal, forbidden=row[2] != node.pk)
+        else:
+            to_publish[pk] = True
+    to_publish = list(to_publish)
+    failures = _posts_insert(node=node, ids=to_publish, now=now) if to_publish else {}
+    created = dict(Post.objects.filter(scheduled_post_id__in=to_publish).values_list("scheduled_post_id", "pk"))
+    results = []
+    for claim in claims:
+        pk = claim.scheduled_post
+        if pk in created:
+            results.append(PublishResult(pk, post_id=created[pk], created=True))
+        elif pk in existing:
+            results.append(PublishResult(pk, post_id=existing[pk]))
+        elif pk in refusals:
+            results.append(refusals[pk])
+        elif pk in failures:
+            results.append(PublishResult(pk, error=failures[pk]))
+        else:
+            results.append(PublishResult(pk, error="No such scheduled post."))
     return results
+
+
+def _posts_insert(*, node, ids: list[int], now: datetime) -> dict[int, str]:
+    """Publishes the checked, locked rows: the whole batch in one go, or, when the database
+    refuses it, row by row. Returns {id: reason} for the rows that could not be published."""
+    try:
+        with transaction.atomic():
+            _posts_insert_set(node=node, ids=ids, now=now)
+        return {}
+    except DatabaseError as error:
+        if is_retryable(error):
+            raise  # the transaction is gone: the caller runs it again
+        logger.warning("publishing a batch of %s failed (%s); publishing its rows one by one", len(ids), error)
+    failures = {}
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                _posts_insert_set(node=node, ids=[pk], now=now)
+        except DatabaseError as error:
+            if is_retryable(error):
+                raise
+            logger.error("scheduled post %s could not be published: %s", pk, error)
+            failures[pk] = f"The database refused the post: {error.__class__.__name__}."
+            ScheduledPost.objects.filter(pk=pk).update(
+                status=Status.FAILED, claim_token="", lease_until=None, last_error=failures[pk][:2000], updated_at=now
+            )
+    return failures
+
+
+def _posts_insert_set(*, node, ids: list[int], now: datetime) -> None:
+    post_table = connection.ops.quote_name(Post._meta.db_table)
+    scheduled_table = connection.ops.quote_name(ScheduledPost._meta.db_table)
+    when = connection.ops.adapt_datetimefield_value(now)
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {post_table} (author_id, text, published_at, scheduled_post_id, scheduled_for, dispatcher_id) "
+            f"SELECT author_id, text, %s, id, publish_at, %s FROM {scheduled_table} WHERE id IN ({placeholders})",
+            [when, node.pk, *ids],
+        )
+    # One UPDATE for the batch (bulk_update's CASE per row is slow on MariaDB).
+    ScheduledPost.objects.filter(pk__in=ids).update(
+        status=Status.PUBLISHED,
+        published_at=now,
+        lateness_ms=MillisecondsSince("publish_at", now),
+        claim_token="",
+        lease_until=None,
+        last_error="",
+        updated_at=now,
+    )
 
 
 class MillisecondsSince(Func):
     """Whole milliseconds from a datetime column to a given instant, computed in the UPDATE."""
 
-    output_field = IntegerField()
+    output_field = BigIntegerField()
 
     def __init__(self, column: str, instant: datetime):
         super().__init__(column, Value(instant, output_field=DateTimeFieldType()))
@@ -317,18 +387,20 @@ class MillisecondsSince(Func):
         )
 
 
-
-def _claim_refusal(row: ScheduledPost, *, node, claim: Claim, now: datetime) -> str:
-    if row.status != Status.PUBLISHING:
-        return f"Not claimed: the post is {row.status}."
-    if row.dispatcher_id != node.pk:
+def _claim_refusal(row: tuple, *, node, claim: Claim, now: datetime) -> str:
+    """row: (pk, status, dispatcher_id, claim_token, version, due_at) as locked; now: the
+    database clock."""
+    _, status, dispatcher_id, claim_token, version, due_at = row
+    if status != Status.PUBLISHING:
+        return f"Not claimed: the post is {status}."
+    if dispatcher_id != node.pk:
         return "Claimed by another node."
-    if row.claim_token != claim.claim_token:
+    if claim_token != claim.claim_token:
         return "The claim expired and was taken over."
-    if row.version != claim.version:
+    if version != claim.version:
         return "The post was edited after it was claimed."
-    if row.due_at > now:
-        return f"Not due yet: due at {row.due_at:%H:%M:%S.%f}, the database clock says {now:%H:%M:%S.%f} (UTC)."
+    if due_at > now:
+        return f"Not due yet: due at {due_at:%H:%M:%S.%f}, the database clock says {now:%H:%M:%S.%f} (UTC)."
     return ""
 
 

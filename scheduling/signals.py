@@ -2,7 +2,10 @@
 their AppConfig.ready() (see docs/architecture.md)."""
 from django.dispatch import Signal
 
-# Sent inside the creating transaction with sender=ScheduledPost and scheduled_posts=[...]
-# (saved, pending). dispatchers routes each post to a node here; a receiver that raises
-# rolls the creation back.
-scheduled_posts_created = Signal()
+# Sent before posts become pending: new ones before their INSERT (plain, bulk, imported,
+# queued, series occurrences), drafts before the save that schedules them; with
+# sender=ScheduledPost, scheduled_posts=[...] and fresh (True: read nothing from a cache).
+# dispatchers sets each post's node here, so that it is written already routed; a receiver
+# that raises stops the creation. Sent again with fresh=True when the INSERT failed a foreign
+# key, since a cached read may name a row deleted since.
+scheduled_posts_creating = Signal()

@@ -14,6 +14,8 @@ PSCHED_BATCH_SIZE = env_int("PSCHED_BATCH_SIZE", 500, minimum=1, maximum=PSCHED_
 PSCHED_CLAIM_LIMIT = env_int("PSCHED_CLAIM_LIMIT", 2000, minimum=1)
 # A node whose last tick is older than this many tick intervals (and at least 5 s) is down.
 PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
+# How old the dashboard's and /metrics' figures over the whole schedule may get (0: none).
+PSCHED_FIGURES_SECONDS = env_float("PSCHED_FIGURES_SECONDS", 10.0, minimum=0.0)
 # A node whose clock is further than this from the database's gets a warning on /healthz and
 # the dashboard. Only a warning: the database clock decides everything (DESIGN.md "One clock").
 PSCHED_CLOCK_WARN_SECONDS = env_float("PSCHED_CLOCK_WARN_SECONDS", 2.0, minimum=0.0)

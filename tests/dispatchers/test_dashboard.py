@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dispatchers.models import DispatcherNode
@@ -69,6 +71,17 @@ def test_it_counts_published_posts_per_minute(node, alice, published):
     assert len(minutes) == 60
     assert minutes[-1][1] == 2 and sum(count for _, count in minutes) == 2
     assert minutes[-1][0] == timezone.now().replace(second=0, microsecond=0)
+
+
+def test_it_counts_the_schedule_once_per_refresh(client, staff, node, published, settings):
+    settings.PSCHED_FIGURES_SECONDS = 60
+    published(staff, late_ms=120)
+    client.force_login(staff)
+    client.get("/dispatchers/")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/dispatchers/").content.decode()
+    assert 'id="node-n1"' in page and "<title>100–250 ms late: 1</title>" in page
+    assert not [query["sql"] for query in queries if "COUNT(" in query["sql"].upper()]
 
 
 def test_it_shows_each_nodes_clock_offset_and_warns_when_it_is_large(client, staff, node, settings):

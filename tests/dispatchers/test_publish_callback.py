@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 
 from dispatchers.services import claim_due_posts, node_credential_issue, node_credential_revoke, node_register
@@ -159,6 +161,70 @@ def test_a_post_that_failed_and_is_retried_is_published_once(alice, node, node_c
     assert node_client.post("/api/posts/", claims, format="json").status_code == 200
     assert Post.objects.filter(scheduled_post=other).count() == 1
     assert Post.objects.count() == 2
+
+
+def test_it_answers_a_node_with_ids_when_asked(alice, node, node_client, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 2)
+    claims = claim_all(node)
+    stale = {**claims[1], "claim_token": "0" * 32}
+    response = node_client.post("/api/posts/?answer=ids", [claims[0], stale], format="json")
+    assert response.status_code == 201
+    post = Post.objects.get()
+    assert response.json() == [
+        {"scheduled_post": claims[0]["scheduled_post"], "post": post.pk},
+        {"scheduled_post": claims[1]["scheduled_post"], "error": "The claim expired and was taken over."},
+    ]
+    again = node_client.post("/api/posts/?answer=ids", claims[:1], format="json")
+    assert again.status_code == 200
+    assert again.json() == [{"scheduled_post": claims[0]["scheduled_post"], "post": post.pk}]
+
+
+def test_it_records_lateness_of_weeks(alice, node, node_client, scheduled_posts_factory):
+    # 30 days is 2.6e9 ms, beyond a 32-bit column: it once failed the whole batch with a 500.
+    scheduled_posts_factory(alice, 2)
+    claims = claim_all(node)
+    weeks_ago = timezone.now() - timedelta(days=30)
+    ScheduledPost.objects.filter(pk=claims[0]["scheduled_post"]).update(publish_at=weeks_ago)
+    response = node_client.post("/api/posts/", claims, format="json")
+    assert response.status_code == 201
+    assert all("id" in post for post in response.json())
+    late = ScheduledPost.objects.get(pk=claims[0]["scheduled_post"]).lateness_ms
+    assert 30 * 86_400_000 <= late < 31 * 86_400_000
+    assert Post.objects.count() == 2
+
+
+@pytest.fixture
+def poisoned_feed(transactional_db):
+    """The database refuses a Post whose text is "poison" (a trigger: no code of ours is faked)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "CREATE TRIGGER poison BEFORE INSERT ON feed_post WHEN NEW.text = 'poison' "
+                "BEGIN SELECT RAISE(ABORT, 'poison'); END"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER poison BEFORE INSERT ON feed_post FOR EACH ROW "
+                "IF NEW.text = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poison'; END IF"
+            )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER poison")
+
+
+def test_one_row_the_database_refuses_does_not_fail_its_batch(poisoned_feed, alice, node, node_client, scheduled_posts_factory):
+    posts = scheduled_posts_factory(alice, 3)
+    ScheduledPost.objects.filter(pk=posts[1].pk).update(text="poison")
+    claims = claim_all(node)
+    response = node_client.post("/api/posts/?answer=ids", claims, format="json")
+    assert response.status_code == 201
+    answers = {answer["scheduled_post"]: answer for answer in response.json()}
+    assert "post" in answers[posts[0].pk] and "post" in answers[posts[2].pk]
+    assert "refused" in answers[posts[1].pk]["error"]
+    assert Post.objects.count() == 2
+    poisoned = ScheduledPost.objects.get(pk=posts[1].pk)
+    assert poisoned.status == Status.FAILED and poisoned.last_error
+    assert ScheduledPost.objects.filter(status=Status.PUBLISHED).count() == 2
 
 
 def test_a_post_not_due_yet_by_the_database_clock_is_refused(alice, node, node_client, scheduled_posts_factory):

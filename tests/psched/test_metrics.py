@@ -1,5 +1,8 @@
+import time
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -58,3 +61,25 @@ def test_it_works_with_an_empty_database(client, db):
     samples = scrape(client)
     assert samples[("psched_posts_published_total", ())] == 0
     assert samples[("psched_publish_lateness_milliseconds_count", ())] == 0
+
+
+def test_it_serves_counts_from_the_cache_between_refreshes(client, alice, node, settings, scheduled_posts_factory):
+    settings.PSCHED_FIGURES_SECONDS = 60
+    scheduled_posts_factory(alice, 3)
+    scrape(client)
+    with CaptureQueriesContext(connection) as queries:
+        samples = scrape(client)
+    assert samples[("psched_node_pending", (("node", "n1"),))] == 3
+    # Every public scrape once counted the whole schedule; now only the nodes' rows are read.
+    assert not [query["sql"] for query in queries if "scheduling_scheduledpost" in query["sql"]]
+
+
+def test_it_refreshes_stale_counts_behind_the_scrape(client, alice, node, settings, transactional_db, scheduled_posts_factory):
+    settings.PSCHED_FIGURES_SECONDS = 0.2
+    scheduled_posts_factory(alice, 1)
+    assert scrape(client)[("psched_node_pending", (("node", "n1"),))] == 1
+    scheduled_posts_factory(alice, 2)
+    deadline = time.monotonic() + 30
+    while scrape(client)[("psched_node_pending", (("node", "n1"),))] != 3:
+        assert time.monotonic() < deadline, "the stale count was never refreshed"
+        time.sleep(0.05)

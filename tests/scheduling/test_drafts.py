@@ -51,6 +51,7 @@ def test_it_schedules_a_draft_and_routes_it(api, alice, node):
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "pending"
     assert response.json()["dispatcher"] == node.name
+    assert ScheduledPost.objects.get(pk=pk).dispatcher_id == node.pk  # stored, not only answered
 
 
 def test_it_deletes_a_draft(api, alice):

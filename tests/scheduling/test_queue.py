@@ -78,12 +78,13 @@ def test_it_refuses_to_queue_without_slots(api, alice):
     assert "queue" in response.json()
 
 
-def test_it_queues_a_draft(api, alice):
+def test_it_queues_a_draft(api, alice, node):
     api(alice).put("/api/queue/slots/", [{"weekday": 2, "time": "10:15"}], format="json")
     pk = api(alice).post("/api/scheduled-posts/", {"text": "d", "draft": True}, format="json").json()["id"]
     response = api(alice).patch(f"/api/scheduled-posts/{pk}/", {"queue": True}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "pending" and response.json()["queued"] is True
+    assert ScheduledPost.objects.get(pk=pk).dispatcher_id == node.pk  # routed as it became pending
     assert datetime.fromisoformat(response.json()["publish_at"]).weekday() in (1, 2)  # Wednesday 10:15 UTC
 
 
