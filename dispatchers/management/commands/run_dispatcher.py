@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
 from django.core.exceptions import ValidationError
 
-from dispatchers.services import node_credential_add, node_register, node_tick_schedule_sync
+from dispatchers.services import node_credential_add, node_register
+from psched.lib.db import retry_on_deadlock
 from psched.celery import app
 from scheduling.tasks import JOBS_QUEUE
 
@@ -30,14 +31,15 @@ class Command(BaseCommand):
             validate_slug(name)
         except ValidationError:
             raise CommandError(f"{name!r} is not a valid node name: use letters, digits, - and _.") from None
-        node, created = node_register(name=name, weight=weight)
-        node_tick_schedule_sync(node=node)
+        # Workers starting at once all touch django-celery-beat's one "changed" row: MariaDB
+        # may pick one of them as a deadlock victim, which then simply registers again.
+        node, created = retry_on_deadlock(node_register)(name=name, weight=weight)
         # The node's callback credential: given in the environment, or one of its own issued
         # now, next to the node's others: a second worker of the node, or one restarted while
         # the old one drains, revokes nobody's.
         credential = os.environ.get("PSCHED_NODE_CREDENTIAL")
         if not credential or not node.credential_matches(credential):
-            credential = node_credential_add(node=node)
+            credential = retry_on_deadlock(node_credential_add)(node=node)
         os.environ["PSCHED_NODE_NAME"] = name
         os.environ["PSCHED_NODE_CREDENTIAL"] = credential
         self.stdout.write(f"{'registered' if created else 'starting'} dispatcher node {name} on queue {node.queue}")
