@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import threading
@@ -87,6 +88,7 @@ def warm_up(stack: Stack, requests: int = 64):
 def setup_django(stack: Stack):
     os.environ.update({k: v for k, v in stack.env.items() if k in (
         "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "PSCHED_API_URL")})
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the ticks timed in this process log each tick
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psched.settings")
     import django
 
@@ -138,10 +140,13 @@ def wait_published(stack: Stack, prefix: str, total: int, timeout: float):
     deadline = time.monotonic() + timeout
     last = -1
     while time.monotonic() < deadline:
-        (done,) = stack.query(
-            "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE %s AND status IN ('published','failed')",
+        # Counts what is left through the status index: a count of what is done would read
+        # the whole table every second, beside the work it measures.
+        (left,) = stack.query(
+            "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE status IN ('pending', 'publishing') AND text LIKE %s",
             (prefix + " %",),
         )[0]
+        done = total - left
         if done != last:
             progress(f"  published {done:,}/{total:,}")
             last = done
@@ -168,6 +173,31 @@ def steady(stack, author_id, count, seconds):
     }
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def process_groups(stack) -> dict[str, list[int]]:
+    """The processes whose CPU a scenario reports: the web server (its workers), the nodes
+    (their worker processes), and MariaDB."""
+    groups = {"web": [], "nodes": [], "mariadb": []}
+    for name, process in stack.processes.items():
+        group = "web" if name == "web" else "nodes" if name.startswith("node-") else None
+        if group:
+            groups[group] += [process.pid] + _children(process.pid)
+    out = subprocess.run(["pgrep", "-x", "mariadbd"], capture_output=True, text=True).stdout.split()
+    groups["mariadb"] = [int(pid) for pid in out]
+    return groups
+
+
 def rss_mb(pid: int) -> float:
     total = 0
     for task in [pid] + _children(pid):
@@ -188,10 +218,10 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def burst(stack, author_id, count, profile=False):
-    progress(f"burst: {count:,} posts due at the same instant")
+def burst(stack, author_id, count, profile=False, prefix="burst"):
+    progress(f"{prefix}: {count:,} posts due at the same instant" + (" (py-spy on web and node a)" if profile else ""))
     at = now_utc() + timedelta(seconds=max(20, count / 4000))
-    create_scheduled(author_id, [at] * count, "burst")
+    create_scheduled(author_id, [at] * count, prefix)
     wait = (at - now_utc()).total_seconds()
     progress(f"  due in {wait:.0f} s")
     peak = {"rss": 0.0}
@@ -207,22 +237,29 @@ def burst(stack, author_id, count, profile=False):
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    groups = process_groups(stack)
+    time.sleep(max(0.0, (at - now_utc()).total_seconds() - 0.5))
+    cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
     spies = []
     if profile:
         time.sleep(max(0.0, (at - now_utc()).total_seconds()))
         spies = [py_spy(stack, name, f"burst-{name}", 5) for name in ("web", "node-a")]
-    ok = wait_published(stack, "burst", count, wait + 600)
+    ok = wait_published(stack, prefix, count, wait + 600)
     stop.set()
+    cpu = {name: round(cpu_seconds(pids) - cpu_before[name], 2) for name, pids in groups.items()}
     for spy in spies:
         spy.wait()
-    (last,) = stack.query("SELECT MAX(published_at) FROM scheduling_scheduledpost WHERE text LIKE 'burst %%'")[0]
+    (last,) = stack.query("SELECT MAX(published_at) FROM scheduling_scheduledpost WHERE text LIKE %s", (prefix + " %",))[0]
     last = last.replace(tzinfo=timezone.utc)
     seconds = (last - at).total_seconds()
-    lost, dupes = lost_and_duplicated(stack, "burst")
+    lost, dupes = lost_and_duplicated(stack, prefix)
     return {
         "posts": count, "completed": ok, "seconds_to_last": round(seconds, 2),
         "posts_per_second": round(count / seconds) if seconds > 0 else None,
         "lost": lost, "duplicated": dupes, "worker_peak_rss_mb": round(peak["rss"], 1),
+        # CPU seconds each part used from the due instant until the last post was seen published
+        # (the wait polls once a second): where the two cores went.
+        "cpu_seconds": cpu,
     }
 
 
@@ -240,7 +277,8 @@ end
 """
 
 
-def wrk_post(stack, *, port: int, path: str, token: str, clients: int, seconds: int, name: str, profile: bool = False) -> dict:
+def wrk_post(stack, *, port: int, path: str, token: str, clients: int, seconds: int, name: str, profile: bool = False,
+             process: str = "web") -> dict:
     """wrk (C, two threads) drives the load: a Python client would take a core for itself."""
     publish_at = (now_utc() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     script = stack.logs / f"{name}.lua"
@@ -248,7 +286,7 @@ def wrk_post(stack, *, port: int, path: str, token: str, clients: int, seconds: 
         f'publish_at = "{publish_at}"\npath = "{path}"\n'
         f'headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Token {token}"}}\n' + WRK_SCRIPT
     )
-    spy = py_spy(stack, "web", f"intake-{name}", seconds) if profile else None
+    spy = py_spy(stack, process, f"intake-{name}", seconds) if profile else None
     out = subprocess.run(
         ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True,
@@ -268,36 +306,58 @@ def wrk_post(stack, *, port: int, path: str, token: str, clients: int, seconds: 
     return figures
 
 
-def intake(stack, clients, seconds, profile=False):
-    """psched's POST /api/scheduled-posts/, then, in the same run and the same way, the floor:
-    a bare Django view parsing the JSON, and a DRF view with token auth and one INSERT."""
-    progress(f"intake: POST /api/scheduled-posts/, one post a request, {clients} clients, {seconds} s (wrk)")
+def intake(stack, clients, seconds, profile=False, rounds=3):
+    """psched's POST /api/scheduled-posts/ and, in the same run and the same way, the floor: a
+    bare Django view parsing the JSON, and a DRF view with token auth and one INSERT. Both
+    servers stay up (the idle one costs nothing) and the load alternates between them,
+    `rounds` times `seconds / rounds`: a slow moment of this virtual machine then falls on both
+    sides instead of one. Figures are the medians of the rounds."""
+    progress(f"intake: POST /api/scheduled-posts/, one post a request, {clients} clients, {seconds} s (wrk), "
+             f"beside the floor (bench/floor), in {rounds} alternating rounds")
     stack.request("GET", "/api/scheduled-posts/")  # makes the token
     token = stack.tokens["alice"]
-    (before,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'intake %%'")[0]
-    figures = wrk_post(stack, port=stack.web_port, path="/api/scheduled-posts/", token=token,
-                       clients=clients, seconds=seconds, name="psched", profile=profile)
-    (after,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'intake %%'")[0]
-    figures.update(clients=clients, seconds=seconds, created=after - before)
-    progress("intake floor: bare Django view, DRF view with one INSERT (bench/floor)")
     (node_id,) = stack.query("SELECT id FROM dispatchers_dispatchernode WHERE name = 'a'")[0]
-    stack.stop_web()  # the floor gets the cores psched had
     port = stack.start_floor(node_id=node_id)
+    targets = {"psched": (stack.web_port, "/api/scheduled-posts/"), "drf": (port, "/drf-insert/"), "bare": (port, "/bare/")}
+    runs = {name: [] for name in targets}
     try:
-        bare = wrk_post(stack, port=port, path="/bare/", token=token, clients=clients, seconds=seconds, name="bare")
-        drf = wrk_post(stack, port=port, path="/drf-insert/", token=token, clients=clients, seconds=seconds, name="drf")
+        # Each side first gets a few seconds of the same load unmeasured: every worker thread
+        # opens its database connection and every process imports its views on its first requests.
+        for name in ("psched", "drf"):
+            wrk_post(stack, port=targets[name][0], path=targets[name][1], token=token, clients=clients, seconds=3, name="warm")
+        (before,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'intake %%'")[0]
+        for round_ in range(rounds):
+            for name, (target_port, path) in targets.items():
+                runs[name].append(wrk_post(stack, port=target_port, path=path, token=token, clients=clients,
+                                           seconds=max(1, round(seconds / rounds)), name=name))
+            progress(f"  round {round_ + 1}/{rounds}: " + ", ".join(
+                f"{name} {runs[name][-1]['requests_per_second']}/s" for name in targets))
+        (after,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'intake %%'")[0]
+        if profile:  # apart from the measured runs: py-spy takes CPU from the cores it watches
+            progress("  the DRF floor and psched again, 5 s each with py-spy")
+            wrk_post(stack, port=port, path="/drf-insert/", token=token, clients=clients, seconds=5,
+                     name="floor", profile=True, process="floor")
+            wrk_post(stack, port=stack.web_port, path="/api/scheduled-posts/", token=token, clients=clients,
+                     seconds=5, name="psched", profile=True)
     finally:
         stack.kill("floor")
-        stack.start_web()
-        wait_for(lambda: stack.web_ready(), 30, what="web server")
-        warm_up(stack)
-    figures.update(
-        floor_bare_rps=bare["requests_per_second"], floor_drf_insert_rps=drf["requests_per_second"],
-        floor_errors=bare["errors"] + drf["errors"],
-        ratio_of_drf_insert=round(figures["requests_per_second"] / drf["requests_per_second"], 2),
-        ratio_of_bare=round(figures["requests_per_second"] / bare["requests_per_second"], 2),
-    )
-    return figures
+
+    def median(name, key="requests_per_second"):
+        return statistics.median(run[key] for run in runs[name])
+
+    def ratio(floor):
+        return round(statistics.median(
+            mine["requests_per_second"] / theirs["requests_per_second"] for mine, theirs in zip(runs["psched"], runs[floor])), 2)
+
+    return {
+        "clients": clients, "seconds": seconds, "rounds": rounds, "created": after - before,
+        "requests_per_second": round(median("psched")), "p50_ms": median("psched", "p50_ms"),
+        "p99_ms": median("psched", "p99_ms"), "errors": sum(run["errors"] for run in runs["psched"]),
+        "floor_bare_rps": round(median("bare")), "floor_drf_insert_rps": round(median("drf")),
+        "floor_errors": sum(run["errors"] for name in ("bare", "drf") for run in runs[name]),
+        "ratio_of_drf_insert": ratio("drf"), "ratio_of_bare": ratio("bare"),
+        "rounds_rps": {name: [run["requests_per_second"] for run in runs[name]] for name in targets},
+    }
 
 
 def _wrk_ms(value: str) -> float:
@@ -323,9 +383,9 @@ def scale(stack, author_id, count):
     node_ids = dict(stack.query("SELECT name, id FROM dispatchers_dispatchernode"))
     stack.query(
         "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, dispatcher_id, "
-        "version, attempts, last_error, claim_token, created_at, updated_at) "
+        "version, attempts, last_error, claim_token, created_at, updated_at, queued) "
         "SELECT %s, CONCAT('future ', seq), NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, "
-        "NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, 'UTC', 'pending', IF(seq %% 2, %s, %s), 1, 0, '', '', NOW(6), NOW(6) "
+        "NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, 'UTC', 'pending', IF(seq %% 2, %s, %s), 1, 0, '', '', NOW(6), NOW(6), 0 "
         f"FROM seq_1_to_{count}", (author_id, node_ids["a"], node_ids["b"]),
     )
     progress("  inserted; timing ticks")
@@ -334,10 +394,16 @@ def scale(stack, author_id, count):
     from dispatchers.tick import run_tick
 
     durations = []
-    for _ in range(50):
+    while len(durations) < 50:
+        # Node a's own worker ticks too: a tick right after another is dropped as a repeat
+        # (node_heartbeat) and does none of the work, so each timed tick starts from a
+        # heartbeat just old enough (not so old that node b judges it down), and a tick that
+        # was dropped all the same is not counted.
+        stack.query("UPDATE dispatchers_dispatchernode SET last_seen = NOW(6) - INTERVAL 600000 MICROSECOND WHERE name = 'a'")
         started = time.perf_counter()
-        run_tick(node_name="a", credential="unused-when-idle")
-        durations.append((time.perf_counter() - started) * 1000)
+        report = run_tick(node_name="a", credential="unused-when-idle")
+        if not report.dropped:
+            durations.append((time.perf_counter() - started) * 1000)
     node_a = node_ids["a"]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -384,8 +450,8 @@ def publish_floor(stack, author_id, count, batch=500):
     progress(f"publish floor: {count:,} claimed rows, set-based SQL in batches of {batch}")
     stack.query(
         "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, dispatcher_id, "
-        "version, attempts, last_error, claim_token, created_at, updated_at) "
-        "SELECT %s, CONCAT('floor ', seq), NOW(6), NOW(6), 'UTC', 'publishing', NULL, 1, 1, '', 'token', NOW(6), NOW(6) "
+        "version, attempts, last_error, claim_token, created_at, updated_at, queued) "
+        "SELECT %s, CONCAT('floor ', seq), NOW(6), NOW(6), 'UTC', 'publishing', NULL, 1, 1, '', 'token', NOW(6), NOW(6), 0 "
         f"FROM seq_1_to_{count}", (author_id,),
     )
     ids = [row[0] for row in stack.query("SELECT id FROM scheduling_scheduledpost WHERE text LIKE 'floor %%' ORDER BY id")]
@@ -420,11 +486,11 @@ def dashboard_and_metrics(stack, author_id, published, requests):
     node_ids = [row[0] for row in stack.query("SELECT id FROM dispatchers_dispatchernode ORDER BY id")]
     stack.query(
         "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, dispatcher_id, "
-        "version, attempts, last_error, claim_token, created_at, updated_at, published_at, lateness_ms) "
+        "version, attempts, last_error, claim_token, created_at, updated_at, published_at, lateness_ms, queued) "
         "SELECT %s, CONCAT('hour ', seq), NOW(6) - INTERVAL (seq %% 3500) SECOND - INTERVAL (seq %% 97) * 1000 MICROSECOND, "
         "NOW(6) - INTERVAL (seq %% 3500) SECOND - INTERVAL (seq %% 97) * 1000 MICROSECOND, "
         "'UTC', 'published', IF(seq %% 2, %s, %s), 1, 1, '', '', NOW(6), NOW(6), "
-        "NOW(6) - INTERVAL (seq %% 3500) SECOND, seq %% 97 "
+        "NOW(6) - INTERVAL (seq %% 3500) SECOND, seq %% 97, 0 "
         f"FROM seq_1_to_{published}", (author_id, node_ids[0], node_ids[-1]),
     )
     from django.contrib.auth import get_user_model
@@ -594,7 +660,7 @@ def main():
     sizes = {
         "steady": (600, 10) if q else (6000, 60),
         "burst": 10_000 if q else 100_000,
-        "intake": (16, 5) if q else (16, 20),
+        "intake": (16, 6) if q else (16, 30),
         "bulk": 10_000,
         "publish_floor": 10_000 if q else 100_000,
         "dashboard": (10_000, 100) if q else (100_000, 300),
@@ -614,7 +680,7 @@ def main():
         if "steady" in wanted:
             scenarios["steady"] = steady(stack, author_id, *sizes["steady"])
         if "burst" in wanted:
-            scenarios["burst"] = burst(stack, author_id, sizes["burst"], profile=args.profile)
+            scenarios["burst"] = burst(stack, author_id, sizes["burst"])
             scenarios["publish_floor"] = publish_floor(stack, author_id, sizes["publish_floor"])
             if scenarios["burst"]["posts_per_second"]:
                 scenarios["burst"]["ratio_of_floor"] = round(
@@ -631,6 +697,10 @@ def main():
             results["scenarios"]["feed"] = feed(stack, author_id, *sizes["feed"])
         if "calendar" in wanted:
             results["scenarios"]["calendar"] = calendar(count=10_000, progress=progress)
+        if args.profile:
+            # Apart from the measured runs: py-spy takes CPU from the two cores it watches.
+            if "burst" in wanted:
+                burst(stack, author_id, 20_000, profile=True, prefix="profiled-burst")
     finally:
         progress("stopping the stack")
         stack.stop()
@@ -638,9 +708,15 @@ def main():
     if args.profile:
         results["profiles"] = {
             name: profile_summary(name)
-            for name in ("burst-web", "burst-node-a", "intake-psched") if (PROFILES / f"{name}.txt").exists()
+            for name in ("burst-web", "burst-node-a", "intake-psched", "intake-floor") if (PROFILES / f"{name}.txt").exists()
         }
     print(table(results))
+    if args.only:  # a partial run would blank the other figures in docs/
+        partial = ROOT / "var" / "bench-only.json"
+        partial.parent.mkdir(exist_ok=True)
+        partial.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        progress(f"wrote {partial} (docs/ is rewritten by a run of every scenario)")
+        return
     write_docs(results)
     progress("wrote docs/benchmarks.json and docs/benchmarks.md")
 
