@@ -11,6 +11,8 @@ from django.core.cache import cache
 from django.shortcuts import render
 from rest_framework.throttling import ScopedRateThrottle
 
+from psched.lib.counters import counter_add
+
 
 class LoginThrottle(ScopedRateThrottle):
     """Login attempts per client address: one counter for every login path (scope `login`)."""
@@ -65,11 +67,7 @@ def login_failure_record(sender, credentials, request=None, **kwargs):
     throttle = LoginFailuresThrottle()
     _, duration = throttle.parse_rate(throttle.get_rate())
     key = _failures_key(username.strip().lower(), duration, throttle.timer())
-    cache.add(key, 0, duration + 1)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, duration + 1)
+    counter_add(key, 1, seconds=duration + 1)
 
 
 def login_throttled(view):

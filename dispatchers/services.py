@@ -314,29 +314,40 @@ def sweep(*, now: datetime, nodes: list[DispatcherNode], judge_others: bool = Tr
 
 # --- claims -----------------------------------------------------------------------------
 
-def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, limit: int) -> list[Claim]:
+def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, limit: int, backlog: bool = False) -> list[Claim]:
     """Claims the node's pending posts due by horizon, atomically. Two nodes (or two ticks)
     never get the same row: SKIP LOCKED where the database has it, and always a conditional
-    UPDATE that only moves rows still pending on this node."""
+    UPDATE that only moves rows still pending on this node. `backlog`: the previous claim was
+    full, so skip the cheap look that keeps idle ticks out of a transaction."""
     token = secrets.token_hex(16)
-    candidates = ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING, due_at__lte=horizon).order_by("due_at")
-    if not candidates.exists():
+    candidates = ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING, due_at__lte=horizon).order_by("due_at", "pk")
+    if not backlog and not candidates.exists():
         return []  # the common, idle case: one indexed read, no transaction
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
-        ids = list(candidates.values_list("pk", flat=True)[:limit])
-        if not ids:
+        rows = list(candidates.values_list("pk", "version", "due_at")[:limit])
+        if not rows:
             return []
-        ScheduledPost.objects.filter(pk__in=ids, dispatcher=node, status=Status.PENDING).update(
-            status=Status.PUBLISHING,
-            claim_token=token,
-            # The lease runs from the horizon: posts claimed ahead wait in the claim until due.
-            lease_until=max(now, horizon) + timedelta(seconds=settings.PSCHED_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
-    claimed = ScheduledPost.objects.filter(pk__in=ids, claim_token=token).order_by("due_at", "pk")
+        # The ids are written into the statement (ints from the read above): the ORM would
+        # prepare and escape each of up to PSCHED_CLAIM_LIMIT ids one by one.
+        table = connection.ops.quote_name(ScheduledPost._meta.db_table)
+        adapt = connection.ops.adapt_datetimefield_value
+        # The lease runs from the horizon: posts claimed ahead wait in the claim until due.
+        lease_until = max(now, horizon) + timedelta(seconds=settings.PSCHED_LEASE_SECONDS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, claim_token = %s, lease_until = %s, attempts = attempts + 1, "
+                f"updated_at = %s WHERE id IN ({', '.join(str(int(pk)) for pk, _, _ in rows)}) "
+                f"AND dispatcher_id = %s AND status = %s",
+                [Status.PUBLISHING.value, token, adapt(lease_until), adapt(now), node.pk, Status.PENDING.value],
+            )
+            moved = cursor.rowcount
+    if moved == len(rows):
+        # Every row read was moved, so it was still as read: with SKIP LOCKED the rows were
+        # locked from the read on, and SQLite's IMMEDIATE transaction held off every writer.
+        return [Claim(scheduled_post=pk, claim_token=token, version=version, due_at=due_at) for pk, version, due_at in rows]
+    claimed = ScheduledPost.objects.filter(pk__in=[pk for pk, _, _ in rows], claim_token=token).order_by("due_at", "pk")
     return [
         Claim(scheduled_post=pk, claim_token=token, version=version, due_at=due_at)
         for pk, version, due_at in claimed.values_list("pk", "version", "due_at")

@@ -108,13 +108,15 @@ def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport
     tick, for a bounded time, so one tick cannot hold its thread forever."""
     tick = settings.PSCHED_TICK_SECONDS
     stop_at = time.monotonic() + 5 * tick
+    backlog = False
     while True:
         now = clock.now()
         horizon = now + timedelta(seconds=tick)
-        claims = claim_due_posts(node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT)
+        claims = claim_due_posts(node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT, backlog=backlog)
         report.claimed += len(claims)
         _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep)
-        if len(claims) < settings.PSCHED_CLAIM_LIMIT or time.monotonic() > stop_at:
+        backlog = len(claims) == settings.PSCHED_CLAIM_LIMIT
+        if not backlog or time.monotonic() > stop_at:
             return
 
 

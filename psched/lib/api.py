@@ -1,5 +1,7 @@
 """API-wide pieces: the one place where errors become answers (every error is JSON, bad input
 is a 4xx, never a 500), a text field that takes only text, and schema helpers."""
+from datetime import timezone as dt_timezone
+
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, ValidationError
@@ -118,8 +120,9 @@ def one_or_many(name: str, one, many) -> PolymorphicProxySerializer:
 
 
 def datetime_text(value) -> str | None:
-    """An instant as the API writes it (DRF's DateTimeField format), None for None."""
-    return _datetime_field.to_representation(value) if value is not None else None
-
-
-_datetime_field = serializers.DateTimeField()
+    """An instant as the API writes it, in UTC: DRF's DateTimeField format (ISO 8601, `Z`
+    for UTC), without DRF's per-call settings lookups. None for None."""
+    if value is None:
+        return None
+    text = value.astimezone(dt_timezone.utc).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
