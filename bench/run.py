@@ -165,11 +165,14 @@ def steady(stack, author_id, count, seconds):
     wait_published(stack, "steady", count, seconds + 90)
     late = lateness_of(stack, "steady")
     lost, dupes = lost_and_duplicated(stack, "steady")
+    # Sent ahead, held by the callback until due: none may be published before its time.
+    (early,) = stack.query(
+        "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'steady %%' AND published_at < publish_at")[0]
     return {
         "posts": count, "over_seconds": seconds,
         "lateness_p50_ms": percentile(late, 0.5), "lateness_p95_ms": percentile(late, 0.95),
         "lateness_p99_ms": percentile(late, 0.99), "lateness_max_ms": max(late) if late else None,
-        "lost": lost, "duplicated": dupes,
+        "lost": lost, "duplicated": dupes, "early": early,
     }
 
 
@@ -589,6 +592,7 @@ TARGETS = [
     ("steady", "lateness_max_ms", "≤ 100 ms", lambda v: v is not None and v <= 100),
     ("steady", "lost", "0", lambda v: v == 0),
     ("steady", "duplicated", "0", lambda v: v == 0),
+    ("steady", "early", "0", lambda v: v == 0),
     ("burst", "posts_per_second", "≥ 25,000/s", lambda v: v is not None and v >= 25000),
     ("publish_floor", "posts_per_second", "(ceiling)", lambda v: v is not None),
     ("burst", "ratio_of_floor", "≥ 0.5", lambda v: v is not None and v >= 0.5),

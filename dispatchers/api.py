@@ -1,3 +1,6 @@
+import time
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import OperationalError
 from drf_spectacular.utils import extend_schema
@@ -9,7 +12,7 @@ from rest_framework.views import APIView
 from feed.api import PostOutputSerializer, post_serialize
 from feed.selectors import post_feed
 from psched.lib.api import StrictCharField, datetime_text
-from psched.lib.db import is_retryable, retry_on_deadlock
+from psched.lib.db import db_now, db_now_cached, is_retryable, retry_on_deadlock
 from scheduling.services import Claim, scheduled_posts_publish
 
 from .authentication import NodeCredentialAuthentication, request_node
@@ -52,6 +55,33 @@ def claims_clean(data) -> list[Claim]:
     return claims
 
 
+# The longest a callback waits for its `at`: a node sends each batch PSCHED_SEND_AHEAD_MS
+# before its posts fall due, so that the request, the credential check and the parsing are
+# done when they do.
+PUBLISH_HOLD_MAX = timedelta(milliseconds=250)
+
+
+def _hold_until(at: str | None) -> None:
+    """`?at=<ISO 8601 instant>`: the callback starts publishing at that instant by the database
+    clock, if it is at most PUBLISH_HOLD_MAX away; later than that, it does not wait, and a
+    post not due yet is refused as always. Waiting is all `at` does: whether each post is due
+    is decided by the database clock in the publishing transaction."""
+    if not at:
+        return
+    try:
+        instant = datetime.fromisoformat(at)
+    except ValueError:
+        raise serializers.ValidationError({"at": ["An ISO 8601 instant with its offset, e.g. 2027-01-01T09:00:00.250+00:00."]})
+    if instant.tzinfo is None:
+        raise serializers.ValidationError({"at": ["Give the instant's UTC offset."]})
+    wait = instant - db_now_cached()
+    if timedelta(0) < wait <= PUBLISH_HOLD_MAX:
+        time.sleep(wait.total_seconds())
+        left = (instant - db_now()).total_seconds()  # this process's copy of the clock may be off by a little
+        if 0 < left <= PUBLISH_HOLD_MAX.total_seconds():
+            time.sleep(left)
+
+
 class IsNode(permissions.BasePermission):
     def has_permission(self, request, view):
         return request_node(request) is not None
@@ -68,10 +98,13 @@ class NodePublishApi(APIView):
         request=ClaimInputSerializer(many=True),
         responses={201: PostOutputSerializer(many=True)},
         description="A Post for each claim, or `{scheduled_post, error}`. With `?answer=ids` (what nodes "
-                    "send) `{scheduled_post, post}` with the Post's id instead of the Post.",
+                    "send) `{scheduled_post, post}` with the Post's id instead of the Post. With `?at=<instant>` "
+                    "(ISO 8601, at most 250 ms ahead by the database clock) publishing starts at that instant: "
+                    "nodes send each batch a little before its posts fall due.",
     )
     def post(self, request):
         claims = claims_clean(request.data)
+        _hold_until(request.query_params.get("at"))
         try:
             results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(node=request_node(request), claims=claims)
         except OperationalError as error:

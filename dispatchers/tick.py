@@ -3,7 +3,7 @@ can call it; the Celery task in tasks.py only forwards to it."""
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -44,14 +44,16 @@ def claim_serialize(claim: Claim) -> dict:
     return {"scheduled_post": claim.scheduled_post, "claim_token": claim.claim_token, "version": claim.version}
 
 
-def publish_callback(*, node_name: str, credential: str, claims: list[Claim]) -> list[dict]:
+def publish_callback(*, node_name: str, credential: str, claims: list[Claim], at: datetime | None = None) -> list[dict]:
     """POSTs claims to the main side's /api/posts/ and returns its per-item results: with
     ?answer=ids each is {scheduled_post, post} or {scheduled_post, error} (the node has no use
-    for whole posts). Raises requests.RequestException when the call did not get an answer
+    for whole posts). `at`: the instant the main side starts publishing (the batch is sent a
+    little ahead of it). Raises requests.RequestException when the call did not get an answer
     it can use."""
     body = [claim_serialize(claim) for claim in claims]
     response = _session.post(
-        f"{settings.PSCHED_API_URL}/api/posts/?answer=ids",
+        f"{settings.PSCHED_API_URL}/api/posts/",
+        params={"answer": "ids", **({"at": at.isoformat()} if at else {})},
         json=body,
         headers={"Authorization": f"Node {node_name}:{credential}"},
         timeout=settings.PSCHED_CALLBACK_TIMEOUT,
@@ -65,9 +67,9 @@ def publish_callback(*, node_name: str, credential: str, claims: list[Claim]) ->
     raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
 
 
-def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport, *, clock) -> None:
+def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport, *, clock, at=None) -> None:
     try:
-        results = publish_callback(node_name=node.name, credential=credential, claims=batch)
+        results = publish_callback(node_name=node.name, credential=credential, claims=batch, at=at)
     except (requests.RequestException, ValueError) as error:
         claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__, now=clock.now())
         report.failed += len(batch)
@@ -121,16 +123,23 @@ def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport
 
 
 def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim], report: TickReport, *, clock, sleep) -> None:
-    """Sends the claims (sorted by due_at) in batches, each as soon as its posts are due by the
-    database clock (the callback refuses a post that is not due yet)."""
+    """Sends the claims (sorted by due_at) in batches, each PSCHED_SEND_AHEAD_MS before its
+    posts fall due by the database clock, with `at` for the main side to start publishing
+    when they do (it refuses a post that is not due yet): the request and its checks are
+    done by then, and lateness is the publishing transaction alone."""
+    ahead = timedelta(milliseconds=settings.PSCHED_SEND_AHEAD_MS)
     position = 0
     while position < len(claims):
-        wait = (claims[position].due_at - clock.now()).total_seconds()
+        wait = (claims[position].due_at - ahead - clock.now()).total_seconds()
         if wait > 0:
             sleep(wait)
         now = clock.now()
+        # What is due already goes at once; otherwise the posts due at the next instant, with
+        # `at` (the callback starts publishing at it: a post due later would be refused).
+        at = None if claims[position].due_at <= now else claims[position].due_at
+        until = at or now
         batch = []
-        while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= now:
+        while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= until:
             batch.append(claims[position])
             position += 1
-        _publish_batch(node, credential, batch, report, clock=clock)
+        _publish_batch(node, credential, batch, report, clock=clock, at=at)

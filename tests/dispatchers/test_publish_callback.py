@@ -236,3 +236,44 @@ def test_a_post_not_due_yet_by_the_database_clock_is_refused(alice, node, node_c
     assert response.status_code == 409
     assert "Not due yet" in response.json()[0]["error"]
     assert not Post.objects.exists()
+
+
+def _due_soon(node, ahead):
+    """The node's pending posts moved to fall due `ahead` from now by the database clock, and
+    claimed; returns (their due_at, the callback's body)."""
+    from psched.lib.db import db_now
+
+    due = db_now() + ahead
+    ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING).update(publish_at=due, due_at=due)
+    claims = claim_due_posts(node=node, now=db_now(), horizon=due + timedelta(seconds=1), limit=10)
+    return due, [claim_serialize(claim) for claim in claims]
+
+
+def test_a_batch_sent_ahead_with_at_waits_for_its_time_and_is_published(alice, node, node_client, scheduled_posts_factory):
+    # Nodes send each batch PSCHED_SEND_AHEAD_MS early with ?at=: the callback waits for it.
+    scheduled_posts_factory(alice, 2)
+    due, body = _due_soon(node, timedelta(milliseconds=150))
+    response = node_client.post(f"/api/posts/?answer=ids&at={due.isoformat()}".replace("+", "%2B"), body, format="json")
+    assert response.status_code == 201, response.json()
+    assert all("post" in answer for answer in response.json())
+    published = ScheduledPost.objects.filter(status=Status.PUBLISHED)
+    assert published.count() == 2
+    assert all(post.published_at >= post.publish_at and post.lateness_ms >= 0 for post in published)  # never early
+
+
+def test_at_further_ahead_than_the_hold_does_not_wait_and_the_posts_are_refused(alice, node, node_client, scheduled_posts_factory):
+    scheduled_posts_factory(alice, 1)
+    due, body = _due_soon(node, timedelta(seconds=30))
+    response = node_client.post(f"/api/posts/?answer=ids&at={due.isoformat()}".replace("+", "%2B"), body, format="json")
+    assert response.status_code == 409
+    assert "Not due yet" in response.json()[0]["error"]
+    assert not Post.objects.exists()
+
+
+@pytest.mark.parametrize("at", ["soon", "2027-01-01T09:00:00"])
+def test_a_bad_at_is_a_400_naming_it(alice, node, node_client, scheduled_posts_factory, at):
+    scheduled_posts_factory(alice, 1)
+    _, body = _due_soon(node, timedelta(seconds=30))
+    response = node_client.post(f"/api/posts/?at={at}", body, format="json")
+    assert response.status_code == 400
+    assert "at" in response.json()
