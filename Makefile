@@ -77,4 +77,5 @@ clean:
 # (bench/floor), with py-spy profiles; updates docs/benchmarks.md. QUICK=1: a few minutes.
 bench: install /usr/bin/wrk
 	$(PY) -m pip install -q -r bench/requirements.txt
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) -m bench.run --profile $(if $(QUICK),--quick)
