@@ -22,6 +22,16 @@ TICK_BACKLOG = 2
 class TickScheduler(DatabaseScheduler):
     _broker = None
 
+    def schedule_changed(self):
+        """django-celery-beat reloads the schedule when its changes row's time moves forward.
+        That time is the writer's clock: a node registering from a host whose clock is behind,
+        or two nodes registering at once whose updates of that one row commit out of order,
+        move it back, and beat went on without the new node's tick until its full sync five
+        minutes later. Here any move of it counts."""
+        last = self._last_timestamp
+        changed = super().schedule_changed()  # stores the row's time as _last_timestamp
+        return changed or (last is not None and self._last_timestamp is not None and self._last_timestamp != last)
+
     def apply_async(self, entry, producer=None, advance=True, **kwargs):
         queue = entry.options.get("queue")
         if entry.task == TICK_TASK and queue:

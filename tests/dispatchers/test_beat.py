@@ -41,3 +41,24 @@ def test_it_stops_sending_ticks_to_a_queue_nobody_takes_them_from(app, queue):
     for _ in range(5):
         assert scheduler.apply_async(entry, advance=False) is None  # not sent
     assert scheduler._queue_size(queue) == TICK_BACKLOG
+
+
+@pytest.mark.django_db(transaction=True)  # the scheduler commits and closes old connections itself
+def test_a_change_stamped_earlier_than_the_last_one_still_reloads_the_schedule():
+    # Two nodes register at once, or one from a host whose clock is behind: the changes row's
+    # time moves back. django-celery-beat alone would not reload until its five-minute sync.
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_celery_beat.models import PeriodicTasks
+
+    scheduler = TickScheduler(app=psched_app, lazy=True)
+    now = timezone.now()
+    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": now})
+    scheduler.schedule_changed()  # beat has seen `now`
+    assert not scheduler.schedule_changed()  # nothing moved
+    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": now - timedelta(seconds=30)})
+    assert scheduler.schedule_changed()
+    assert not scheduler.schedule_changed()
+    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": now + timedelta(seconds=1)})
+    assert scheduler.schedule_changed()
