@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from psched.lib.db import db_now, retry_on_deadlock
+from psched.lib.db import db_now, ids_sql, retry_on_deadlock
 from scheduling.models import ScheduledPost
 from scheduling.services import Claim
 
@@ -329,8 +329,6 @@ def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, l
         rows = list(candidates.values_list("pk", "version", "due_at")[:limit])
         if not rows:
             return []
-        # The ids are written into the statement (ints from the read above): the ORM would
-        # prepare and escape each of up to PSCHED_CLAIM_LIMIT ids one by one.
         table = connection.ops.quote_name(ScheduledPost._meta.db_table)
         adapt = connection.ops.adapt_datetimefield_value
         # The lease runs from the horizon: posts claimed ahead wait in the claim until due.
@@ -338,7 +336,7 @@ def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, l
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET status = %s, claim_token = %s, lease_until = %s, attempts = attempts + 1, "
-                f"updated_at = %s WHERE id IN ({', '.join(str(int(pk)) for pk, _, _ in rows)}) "
+                f"updated_at = %s WHERE id IN ({ids_sql(pk for pk, _, _ in rows)}) "
                 f"AND dispatcher_id = %s AND status = %s",
                 [Status.PUBLISHING.value, token, adapt(lease_until), adapt(now), node.pk, Status.PENDING.value],
             )

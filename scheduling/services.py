@@ -10,7 +10,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from feed.models import Post
 from feed.services import post_text_clean
-from psched.lib.db import RowInsert, db_now, is_retryable
+from psched.lib.db import RowInsert, db_now, ids_sql, is_retryable
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
@@ -316,13 +316,8 @@ def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]
     return results
 
 
-# The callback's statements are written out: a batch holds up to PSCHED_MAX_BULK ids, and the
-# ORM prepares and escapes each id of an IN list one by one (most of the callback's CPU when
-# it did). Ids are ints, checked by the caller (claims_clean) and inlined.
-
-def _ids_sql(ids: Iterable[int]) -> str:
-    return ", ".join(str(int(pk)) for pk in ids)
-
+# The callback's statements are written out, with the batch's ids inlined (ids_sql): the ORM
+# preparing each id of its IN lists was most of the callback's CPU.
 
 def _claimed_rows_lock(ids: list[int], *, now: datetime) -> list[tuple]:
     """Locks the rows (in id order, so two callbacks never deadlock on them) and reads what
@@ -333,7 +328,7 @@ def _claimed_rows_lock(ids: list[int], *, now: datetime) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, status, dispatcher_id, claim_token, version, due_at <= %s FROM {table} "
-            f"WHERE id IN ({_ids_sql(ids)}) ORDER BY id{lock}",
+            f"WHERE id IN ({ids_sql(ids)}) ORDER BY id{lock}",
             [connection.ops.adapt_datetimefield_value(now)],
         )
         return [(pk, status, node, token, version, bool(due)) for pk, status, node, token, version, due in cursor.fetchall()]
@@ -373,7 +368,7 @@ def _posts_insert_set(*, node, ids: list[int], now: datetime) -> dict[int, int]:
     post_table = connection.ops.quote_name(Post._meta.db_table)
     scheduled_table = connection.ops.quote_name(ScheduledPost._meta.db_table)
     when = connection.ops.adapt_datetimefield_value(now)
-    in_ids = _ids_sql(ids)
+    in_ids = ids_sql(ids)
     returning = connection.features.can_return_rows_from_bulk_insert  # MariaDB, SQLite; not MySQL
     with connection.cursor() as cursor:
         cursor.execute(
@@ -382,11 +377,9 @@ def _posts_insert_set(*, node, ids: list[int], now: datetime) -> dict[int, int]:
             + (" RETURNING scheduled_post_id, id" if returning else ""),
             [when, node.pk],
         )
-        if returning:
-            created = dict(cursor.fetchall())
-        else:
+        if not returning:
             cursor.execute(f"SELECT scheduled_post_id, id FROM {post_table} WHERE scheduled_post_id IN ({in_ids})")
-            created = dict(cursor.fetchall())
+        created = dict(cursor.fetchall())
         cursor.execute(
             f"UPDATE {scheduled_table} SET status = %s, published_at = %s, lateness_ms = {_milliseconds_since_sql('publish_at')}, "
             f"claim_token = '', lease_until = NULL, last_error = '', updated_at = %s WHERE id IN ({in_ids})",

@@ -67,6 +67,13 @@ class DatabaseClock:
         return self.base + timedelta(seconds=time.monotonic() - self.base_monotonic)
 
 
+def ids_sql(ids) -> str:
+    """Ids written out for `WHERE id IN (…)`, each made an int: for statements over batches of
+    up to PSCHED_MAX_BULK ids (the claim, the callback), where the ORM would prepare and escape
+    every id of the list one by one."""
+    return ", ".join(str(int(pk)) for pk in ids)
+
+
 # How long a process trusts its copy of the database clock: the monotonic clock it is carried
 # by drifts from the database's by well under a millisecond in this time.
 CLOCK_REREAD_SECONDS = 30.0
