@@ -27,10 +27,12 @@ class TickScheduler(DatabaseScheduler):
         That time is the writer's clock: a node registering from a host whose clock is behind,
         or two nodes registering at once whose updates of that one row commit out of order,
         move it back, and beat went on without the new node's tick until its full sync five
-        minutes later. Here any move of it counts."""
+        minutes later. Here any move of it counts, and so does the first time beat reads it:
+        django-celery-beat takes that one as its baseline, though a node may have registered
+        between beat's first read of the schedule and it."""
         last = self._last_timestamp
         changed = super().schedule_changed()  # stores the row's time as _last_timestamp
-        return changed or (last is not None and self._last_timestamp is not None and self._last_timestamp != last)
+        return changed or (self._last_timestamp is not None and self._last_timestamp != last)
 
     def apply_async(self, entry, producer=None, advance=True, **kwargs):
         queue = entry.options.get("queue")
