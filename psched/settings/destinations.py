@@ -35,6 +35,7 @@ PSCHED_WEBHOOK_TOTAL_TIMEOUT = env_float("PSCHED_WEBHOOK_TOTAL_TIMEOUT", 15.0, m
 PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS = env_int("PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS", 86400, minimum=0)
 # A claimed delivery's lease: longer than one send (PSCHED_WEBHOOK_TOTAL_TIMEOUT) and its bookkeeping.
 PSCHED_DELIVERY_LEASE_SECONDS = env_float("PSCHED_DELIVERY_LEASE_SECONDS", 60.0, minimum=1.0)
-PSCHED_DELIVERY_CLAIM_LIMIT = env_int("PSCHED_DELIVERY_CLAIM_LIMIT", 100, minimum=1)
+# A claim is sent within its lease: at most two rounds of the threads, each at most one send long.
+PSCHED_DELIVERY_CLAIM_LIMIT = env_int("PSCHED_DELIVERY_CLAIM_LIMIT", 16, minimum=1)
 # Deliveries sent side by side by one node's delivery task.
 PSCHED_DELIVERY_THREADS = env_int("PSCHED_DELIVERY_THREADS", 8, minimum=1, maximum=64)
