@@ -1,7 +1,11 @@
 """Reads of destinations and deliveries."""
 from collections import defaultdict
+from datetime import timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
+
+from psched.lib.cache import figures_cached
+from psched.lib.db import db_now
 
 from psched.lib.api import datetime_text
 
@@ -63,3 +67,30 @@ def deliveries_by_state() -> dict[str, int]:
     for row in Delivery.objects.values("state").order_by().annotate(n=Count("pk")):
         counts[row["state"]] = row["n"]
     return counts
+
+
+# Bucket bounds of the delivery lateness histogram on /metrics, in milliseconds.
+DELIVERY_LATENESS_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 5000, 30000, 300000, 3600000)
+
+
+def delivery_figures(*, window=timedelta(hours=1)) -> dict:
+    """Deliveries by state, and the lateness after publishing of those delivered in the window
+    (cumulative buckets), in two queries."""
+    since = db_now() - window
+    figures = Delivery.objects.filter(state=Delivery.State.DELIVERED, delivered_at__gte=since).aggregate(
+        count=Count("pk"),
+        total_ms=Sum("lateness_ms"),
+        **{f"le_{bound}": Count("pk", filter=Q(lateness_ms__lte=bound)) for bound in DELIVERY_LATENESS_BUCKETS_MS},
+    )
+    return {
+        "by_state": deliveries_by_state(),
+        "lateness": {
+            "buckets": [(bound, figures[f"le_{bound}"]) for bound in DELIVERY_LATENESS_BUCKETS_MS],
+            "count": figures["count"],
+            "sum_ms": figures["total_ms"] or 0,
+        },
+    }
+
+
+def delivery_figures_cached() -> dict:
+    return figures_cached("destinations:delivery_figures", delivery_figures)
