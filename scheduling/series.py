@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from feed.services import post_text_clean
+from feed.services import post_text_check
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import UTC, zone_get
 
@@ -110,10 +110,7 @@ def series_input_clean(*, text, start, timezone_name, rrule_text, now: datetime 
     timezone, rrule)."""
     now = now or timezone.now()
     errors = {}
-    try:
-        text = post_text_clean(text)
-    except ValidationError as error:
-        errors["text"] = error.messages
+    text = post_text_check(text, errors=errors)
     zone = None
     try:
         zone = zone_get(timezone_name).key
@@ -305,7 +302,7 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
 
 def _cancel(posts) -> int:
     # Drops any claim in flight: the node's callback is refused by the claim check.
-    return posts.update(status=Status.CANCELLED, claim_token="", lease_until=None, updated_at=timezone.now())
+    return posts.release_claims(status=Status.CANCELLED, updated_at=timezone.now())
 
 
 @transaction.atomic

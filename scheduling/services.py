@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from feed.models import Post
-from feed.services import post_text_clean
+from feed.services import post_text_check
 from psched.lib.db import RowInsert, db_now, ids_sql, is_retryable
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
@@ -57,10 +57,7 @@ def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None =
 def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime | None = None) -> ScheduleInput:
     """Validates one post to schedule; raises ValidationError with a dict naming each bad field."""
     errors = {}
-    try:
-        text = post_text_clean(text)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    text = post_text_check(text, errors=errors)
     when = None
     try:
         when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name, now=now)
@@ -138,10 +135,7 @@ def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> Sc
 def draft_create(*, author, text, timezone_name=None) -> ScheduledPost:
     """Text kept for later, with no time: never claimed until scheduled or queued."""
     errors = {}
-    try:
-        text = post_text_clean(text)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    text = post_text_check(text, errors=errors)
     zone = "UTC"
     if timezone_name:
         try:
@@ -171,10 +165,7 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     was_draft = post.status == Status.DRAFT
     errors = {}
     if text is not None:
-        try:
-            post.text = post_text_clean(text)
-        except ValidationError as error:
-            errors.update(error.message_dict)
+        post.text = post_text_check(text, errors=errors)
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
@@ -355,8 +346,8 @@ def _posts_insert(*, node, ids: list[int], now: datetime) -> tuple[dict[int, int
                 raise
             logger.error("scheduled post %s could not be published: %s", pk, error)
             failures[pk] = f"The database refused the post: {error.__class__.__name__}."
-            ScheduledPost.objects.filter(pk=pk).update(
-                status=Status.FAILED, claim_token="", lease_until=None, last_error=failures[pk][:2000], updated_at=now
+            ScheduledPost.objects.filter(pk=pk).release_claims(
+                status=Status.FAILED, last_error=failures[pk][:2000], updated_at=now
             )
     return created, failures
 
