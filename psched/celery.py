@@ -3,6 +3,8 @@ from pathlib import Path
 
 from celery import Celery, signals
 
+from .startup import var_dir_ensure
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psched.settings")
 
 app = Celery("psched")
@@ -16,7 +18,7 @@ def broker_folders_ensure(sender, source, **kwargs):
     options = source.get("broker_transport_options") or {}
     for key in ("data_folder_in", "data_folder_out", "control_folder"):
         if key in options:
-            Path(options[key]).mkdir(parents=True, exist_ok=True)
+            var_dir_ensure(Path(options[key]))
 
 
 @signals.after_setup_logger.connect
