@@ -243,8 +243,10 @@ def rule_parse(rrule_text) -> Rule:
     freq = FREQUENCIES[values["FREQ"]]
     interval, count, until, wkst = 1, None, None, 0
     if "INTERVAL" in values:
-        if not values["INTERVAL"].isdigit() or not 1 <= int(values["INTERVAL"]) <= MAX_INTERVAL:
-            raise _refuse(f"INTERVAL must be a whole number from 1 to {MAX_INTERVAL}.")
+        # Below DAILY, the one-day limit further down bounds it.
+        highest = 86400 if freq in _STEP_SECONDS else MAX_INTERVAL
+        if not values["INTERVAL"].isdigit() or not 1 <= int(values["INTERVAL"]) <= highest:
+            raise _refuse(f"INTERVAL must be a whole number from 1 to {highest}.")
         interval = int(values["INTERVAL"])
     if "COUNT" in values:
         if not values["COUNT"].isdigit() or not 1 <= int(values["COUNT"]) <= MAX_COUNT:
@@ -526,13 +528,15 @@ def _active_cap_check(*, author) -> None:
         ]})
 
 
-def series_insert(*, author, item: SeriesInput, admit=None) -> Series:
+def series_insert(*, author, item: SeriesInput, admit=None, capped: bool = True) -> Series:
     """Creates a validated series and materializes its coming occurrences (the count made is
-    in series.made). admit(made), when given, may refuse them by raising: nothing stays."""
+    in series.made). admit(made), when given, may refuse them by raising: nothing stays.
+    capped=False (import_schedule, an operator's command) skips PSCHED_MAX_ACTIVE_SERIES."""
     with transaction.atomic():
-        # The author's row, locked: two requests at once cannot both pass the cap.
-        get_user_model().objects.select_for_update().filter(pk=author.pk).first()
-        _active_cap_check(author=author)
+        if capped:
+            # The author's row, locked: two requests at once cannot both pass the cap.
+            get_user_model().objects.select_for_update().filter(pk=author.pk).first()
+            _active_cap_check(author=author)
         series = Series.objects.create(
             author=author, text=item.text, start=item.start, timezone=item.zone, rrule=item.rrule,
             # Occurrences before the series was made are not made up for.

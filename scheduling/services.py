@@ -515,7 +515,7 @@ def _inputs_import(*, author, inputs: list) -> int:
     created = len(scheduled_posts_create(author=author, inputs=posts)) if posts else 0
     for item in inputs:
         if not isinstance(item, ScheduleInput):
-            series_insert(author=author, item=item)
+            series_insert(author=author, item=item, capped=False)
             created += 1
     return created
 
