@@ -81,7 +81,7 @@ def edit(request, pk):
     form = ScheduledPostForm(request.POST or None, initial={
         "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if local else "", "timezone": post.timezone,
     })
-    if request.method == "POST" and form.is_valid() and not _too_fast(request, form):
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         action = data["action"] or "save"
         # An unchanged time is left alone: parsing it again would take the first occurrence of a
@@ -111,7 +111,7 @@ def edit(request, pk):
             return redirect("scheduling:mine")
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
-    }, status=429 if getattr(form, "too_fast", False) else 200)
+    })
 
 
 def _same_time(data: dict, local: datetime) -> bool:
