@@ -530,7 +530,7 @@ def _inputs_import(*, author, inputs: list) -> int:
         ))
     for item in inputs:
         if not isinstance(item, (ScheduleInput, DraftInput)):
-            series_insert(author=author, item=item)
+            series_insert(author=author, item=item, capped=False)
             created += 1
     return created
 
