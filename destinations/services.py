@@ -209,8 +209,9 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
 
 
 def scheduled_posts_destinations_save(*, scheduled_posts, **signal) -> None:
-    """Receives scheduled_posts_created: the choices, in the INSERT's transaction."""
-    Selection.objects.bulk_create([
+    """Receives scheduled_posts_created: the choices, in the INSERT's transaction (or, for a
+    draft being scheduled, its save's)."""
+    Selection.objects.bulk_create(ignore_conflicts=True, objs=[
         Selection(scheduled_post_id=row.pk, destination_id=pk)
         for row in scheduled_posts for pk in getattr(row, "destination_ids", [])
     ])

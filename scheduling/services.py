@@ -126,8 +126,14 @@ def _scheduled_posts_insert(rows: list[ScheduledPost], *, followup: bool = False
 
 def scheduled_posts_announce(*, posts: list[ScheduledPost]) -> None:
     """Tells the apps above that these existing posts (drafts) are about to be saved as
-    pending: call it before the save, which then writes the node the receivers set."""
-    scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=posts, fresh=True)
+    pending: call it before the save, which then writes the node the receivers set, inside
+    the save's transaction (scheduled_posts_created, when asked for, is sent at once: the
+    posts have their ids)."""
+    for post in posts:
+        if not hasattr(post, "extras"):
+            post.extras = {}
+    if _creating_send(posts, fresh=True):
+        scheduled_posts_created.send(sender=ScheduledPost, scheduled_posts=posts)
 
 
 def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:

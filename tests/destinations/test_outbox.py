@@ -84,3 +84,12 @@ def test_a_bulk_request_chooses_per_post(alice, api, node, node_client, webhook,
     assert [post["destinations"] for post in created.json()] == [[hook.pk], []]
     publish_due(node, node_client)
     assert Delivery.objects.count() == 1
+
+
+def test_a_draft_scheduled_later_gets_the_default_set(alice, api, node, node_client, webhook, in_seconds):
+    hook, _ = webhook(alice, is_default=True)
+    draft = api(alice).post("/api/scheduled-posts/", {"text": "later", "draft": True}, format="json").json()
+    scheduled = api(alice).patch(f"/api/scheduled-posts/{draft['id']}/", {"publish_at": in_seconds(60)}, format="json")
+    assert scheduled.json()["destinations"] == [hook.pk]
+    publish_due(node, node_client)
+    assert Delivery.objects.get().destination == hook
