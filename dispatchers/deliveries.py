@@ -40,6 +40,8 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    # Stopped at its time limit rather than for want of work: another task should follow now.
+    more: bool = False
 
 
 def _send(claim, delivery, clock):
@@ -87,7 +89,10 @@ def run_deliveries(*, node_name: str, seconds: float = 10.0, idle_seconds: float
         if claims:
             idle_since = time.monotonic()
             continue
-        if time.monotonic() >= stop_at or time.monotonic() - idle_since >= idle_seconds:
+        if time.monotonic() >= stop_at:
+            report.more = True
+            break
+        if time.monotonic() - idle_since >= idle_seconds:
             break
         sleep(IDLE_POLL_SECONDS)
     if report.claimed:
