@@ -170,6 +170,11 @@ class Series(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     materialized_until = models.DateTimeField(null=True, blank=True, help_text="Occurrences up to here (UTC) exist.")
+    # Where the job's next walk starts: the last occurrence it reached (local) and its index.
+    # Empty: the start, index 1.
+    cursor_local = LocalDateTimeField(null=True, blank=True, help_text="The last occurrence reached, local.")
+    cursor_index = models.PositiveIntegerField(default=1, help_text="The index of cursor_local along the rule.")
+    error = models.TextField(blank=True, help_text="Why the job stopped making occurrences; empty while it works.")
 
     class Meta:
         verbose_name_plural = "series"
