@@ -160,8 +160,11 @@ def test_the_job_walks_from_the_cursor_not_the_start(alice, cpu_budget):
     # Moving the start ten years back would make a walk from the start cost 87,600 hourly
     # occurrences; the job walks from its cursor.
     Series.objects.filter(pk=series.pk).update(start=series.start - timedelta(days=3650))
+    made = ScheduledPost.objects.filter(series=series).count()
     with cpu_budget(0.15):
         series_materialize_due(now=later + timedelta(days=1))
+    series.refresh_from_db()
+    assert series.error == "" and ScheduledPost.objects.filter(series=series).count() == made + 24
 
 
 def test_occurrences_on_the_same_instant_are_one(alice):
