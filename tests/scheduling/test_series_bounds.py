@@ -110,15 +110,16 @@ def test_one_bad_series_is_marked_failed_and_the_job_goes_on(api, alice, client,
                                 rrule="FREQ=YEARLY;BYEASTER=262;BYHOUR=9", materialized_until=timezone.now())
     good = series_create(author=alice, text="good", start=tomorrow_at(), timezone_name="UTC", rrule_text="FREQ=DAILY")
     made = ScheduledPost.objects.filter(series=good).count()
+    client.force_login(alice)
+    month = timezone.now().strftime("%Y-%m-01")
+    assert client.get(f"/calendar/?view=month&date={month}").status_code == 200  # before the job too
     with cpu_budget(REFUSAL_CPU):
         series_materialize_due(now=timezone.now() + timedelta(days=3))
     assert ScheduledPost.objects.filter(series=good).count() > made  # the others still get posts
     bad.refresh_from_db()
     assert "BYEASTER" in bad.error and bad.active
     assert api(alice).get(f"/api/series/{bad.pk}/").json()["error"] == bad.error
-    client.force_login(alice)
     assert "BYEASTER" in client.get("/scheduled/").content.decode()
-    month = timezone.now().strftime("%Y-%m-01")
     assert client.get(f"/calendar/?view=month&date={month}").status_code == 200
     # A new rule clears the failure.
     response = api(alice).patch(f"/api/series/{bad.pk}/", {"rrule": "FREQ=DAILY", "start": tomorrow_at()}, format="json")
