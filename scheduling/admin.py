@@ -3,6 +3,7 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.text import Truncator
 
 from feed.services import post_text_clean
@@ -162,3 +163,16 @@ class SeriesAdmin(admin.ModelAdmin):
     def stop(self, request, queryset):
         cancelled = sum(series_stop(series_id=series.pk, author=series.author) for series in queryset)
         self.message_user(request, f"Stopped {queryset.count()} series; {cancelled} pending occurrence(s) cancelled.", messages.SUCCESS)
+
+    # Deleting a series stops it first: its occurrences only lose their link (SET_NULL), so
+    # without the stop they stayed pending and were published.
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            series_stop(series_id=obj.pk, author=obj.author)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for series in queryset:
+                series_stop(series_id=series.pk, author=series.author)
+            super().delete_queryset(request, queryset)

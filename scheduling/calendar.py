@@ -228,12 +228,12 @@ def calendar_posts(*, author, cells: list, with_cancelled: bool = False) -> list
 def queue_slot_placeholders(*, user, cells: list, posts: list[dict], now: datetime) -> None:
     """Puts the user's free queue slots (instants in the queue's zone that hold no pending post)
     in the cells, as empty placeholders. One query for the slots; the posts are those read."""
-    from .queue import HOLDING, queue_slots, queue_zone, slot_instants
+    from .queue import queue_slots, queue_zone, slot_instants
 
     slots = [(slot.weekday, slot.time) for slot in queue_slots(user=user)]
     if not slots or not cells:
         return
-    taken = {post["publish_at"] for post in posts if post["status"] in HOLDING}
+    taken = {post["publish_at"] for post in posts if post["status"] in ScheduledPost.UPCOMING}
     starts = [cell.start for cell in cells]
     zone_name = queue_zone(user=user)
     for instant in slot_instants(slots=slots, zone_name=zone_name, after=max(now, cells[0].start - timedelta(microseconds=1))):

@@ -169,8 +169,7 @@ def series_visible(*, user):
     """Your series; staff see everyone's. With their published and pending counts."""
     found = Series.objects.select_related("author").annotate(
         published_count=Count("occurrences", filter=Q(occurrences__status=ScheduledPost.Status.PUBLISHED)),
-        pending_count=Count("occurrences", filter=Q(occurrences__status__in=(
-            ScheduledPost.Status.PENDING, ScheduledPost.Status.PUBLISHING))),
+        pending_count=Count("occurrences", filter=Q(occurrences__status__in=ScheduledPost.UPCOMING)),
     )
     return found if user.is_staff else found.filter(author=user)
 

@@ -29,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from feed.services import post_text_clean
+from feed.services import post_text_check
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import UTC, zone_get
 
@@ -387,10 +387,7 @@ def series_input_clean(*, text, start, timezone_name, rrule_text, now: datetime 
     timezone, rrule). start_age_check=False for a series' own start kept by an edit."""
     now = now or timezone.now()
     errors = {}
-    try:
-        text = post_text_clean(text)
-    except ValidationError as error:
-        errors["text"] = error.messages
+    text = post_text_check(text, errors=errors)
     zone = None
     try:
         zone = zone_get(timezone_name).key
@@ -657,10 +654,10 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
             start_age_check=start is not None,
         )
     else:
-        try:
-            new_text = post_text_clean(series.text if text is None else text)
-        except ValidationError as error:
-            raise ValidationError({"text": error.messages}) from None
+        errors = {}
+        new_text = post_text_check(series.text if text is None else text, errors=errors)
+        if errors:
+            raise ValidationError(errors)
         item = SeriesInput(text=new_text, start=series.start, zone=series.timezone, rrule=series.rrule)
     with transaction.atomic():
         series = Series.objects.select_for_update().get(pk=series_id, author=author)
@@ -690,7 +687,7 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
 
 def _cancel(posts) -> int:
     # Drops any claim in flight: the node's callback is refused by the claim check.
-    return posts.update(status=Status.CANCELLED, claim_token="", lease_until=None, updated_at=timezone.now())
+    return posts.release_claims(status=Status.CANCELLED, updated_at=timezone.now())
 
 
 @transaction.atomic

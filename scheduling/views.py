@@ -128,10 +128,10 @@ def duplicate(request, pk):
     """A new scheduled post from a published, failed or cancelled one ("Duplicate", "Reschedule"):
     the form starts with its text and zone, and with its time while that is still ahead."""
     post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
-    local = post.publish_at.astimezone(zone_get(post.timezone))
+    ahead = post.publish_at is not None and post.publish_at > timezone.now()  # a draft has no time
     form = ScheduledPostForm(request.POST or None, initial={
         "text": post.text, "timezone": post.timezone,
-        "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if post.publish_at > timezone.now() else "",
+        "publish_at": post.publish_at.astimezone(zone_get(post.timezone)).strftime("%Y-%m-%dT%H:%M:%S") if ahead else "",
     })
     if request.method == "POST" and form.is_valid() and not _too_fast(request, form):
         data = form.cleaned_data

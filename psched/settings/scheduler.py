@@ -17,7 +17,7 @@ PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
 # How old the dashboard's and /metrics' figures over the whole schedule may get (0: none).
 PSCHED_FIGURES_SECONDS = env_float("PSCHED_FIGURES_SECONDS", 10.0, minimum=0.0)
 # A node whose clock is further than this from the database's gets a warning on /healthz and
-# the dashboard. Only a warning: the database clock decides everything (DESIGN.md "One clock").
+# the dashboard. Only a warning: the database clock decides everything (docs/design.md, "Clocks").
 PSCHED_CLOCK_WARN_SECONDS = env_float("PSCHED_CLOCK_WARN_SECONDS", 2.0, minimum=0.0)
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
 # A node sends each batch this long before its posts fall due, and the callback waits for
