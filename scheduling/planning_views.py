@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import Throttled
 
 from accounts.forms import ProfileForm
 from accounts.services import user_set_timezone, user_timezone
@@ -30,6 +31,7 @@ from .queue import (
 )
 from .series import series_create, series_next, series_stop, series_update
 from .services import draft_create
+from .throttling import admit_for, scheduling_wait, too_fast_text
 
 
 def _compose(request, create):
@@ -39,6 +41,9 @@ def _compose(request, create):
         return redirect_to_login(reverse("feed:index"))
     form = PlanComposeForm(request.POST)
     if form.is_valid():
+        if (wait := scheduling_wait(request)) is not None:
+            form.add_error("text", too_fast_text(wait))
+            return feed_page(request, form, status=429)
         try:
             return create(form.cleaned_data)
         except ValidationError as error:
@@ -173,6 +178,7 @@ def queue_share_now_view(request, pk):
 @login_required
 def series_new(request):
     form = SeriesForm(request.POST or None, initial={"timezone": _page_zone(request)})
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -183,37 +189,46 @@ def series_new(request):
         try:
             series = series_create(
                 author=request.user, text=data["text"], start=data["start"], timezone_name=data["timezone"], rrule_text=rule,
+                admit=admit_for(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
+        except Throttled as error:
+            form.add_error(None, str(error.detail))
+            status = 429
         else:
             upcoming = series_next(series=series, limit=1)
             first = f" The first is {upcoming[0].local:%a %Y-%m-%d %H:%M} {series.timezone}." if upcoming else ""
             messages.success(request, f"Series #{series.pk} created ({series.rrule}).{first}")
             return redirect("scheduling:mine")
-    return render(request, "scheduling/series_form.html", {"form": form, "zones": zone_choices()})
+    return render(request, "scheduling/series_form.html", {"form": form, "zones": zone_choices()}, status=status)
 
 
 @login_required
 def series_edit(request, pk):
     series = get_object_or_404(Series, pk=pk, author=request.user)
     form = SeriesEditForm(request.POST or None, initial={"text": series.text, "rrule": series.rrule})
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             series_update(
                 series_id=pk, author=request.user, text=data["text"],
                 rrule_text=data["rrule"] if data["rrule"].strip().upper() != series.rrule else None,
+                admit=admit_for(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
+        except Throttled as error:
+            form.add_error(None, str(error.detail))
+            status = 429
         except Conflict as error:
             messages.error(request, str(error))
             return redirect("scheduling:mine")
         else:
             messages.success(request, f"Series #{pk} saved; occurrences not yet published follow it.")
             return redirect("scheduling:mine")
-    return render(request, "scheduling/series_edit.html", {"form": form, "series": series})
+    return render(request, "scheduling/series_edit.html", {"form": form, "series": series}, status=status)
 
 
 @login_required
