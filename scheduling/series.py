@@ -651,10 +651,10 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
             start_age_check=start is not None,
         )
     else:
-        try:
-            new_text = post_text_clean(series.text if text is None else text)
-        except ValidationError as error:
-            raise ValidationError({"text": error.messages}) from None
+        errors = {}
+        new_text = post_text_check(series.text if text is None else text, errors=errors)
+        if errors:
+            raise ValidationError(errors)
         item = SeriesInput(text=new_text, start=series.start, zone=series.timezone, rrule=series.rrule)
     with transaction.atomic():
         series = Series.objects.select_for_update().get(pk=series_id, author=author)

@@ -43,7 +43,7 @@ def create(api, user, rrule, **fields):
     ("FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=1", "BYSETPOS"),
     ("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,30", "a day"),
     ("FREQ=DAILY;BYMONTH=13", "BYMONTH"),
-    ("FREQ=DAILY;COUNT=3;UNTIL=20300101T000000", "COUNT or UNTIL"),
+    (f"FREQ=DAILY;COUNT=3;UNTIL={NEXT_YEAR + 3}0101T000000", "COUNT or UNTIL"),
     ("FREQ=MONTHLY;BYDAY=MO,-1FR", "BYDAY"),
     ("FREQ=WEEKLY;BYMONTHDAY=1", "BYMONTHDAY"),
 ])
@@ -142,7 +142,7 @@ def test_the_calendar_shows_the_same_occurrences_as_a_walk_from_the_start():
     rule = "FREQ=WEEKLY;INTERVAL=3;BYDAY=TU,SA;BYHOUR=8,20"
     start = datetime(2026, 1, 7, 8)
     series = Series(start=start, timezone="America/New_York", rrule=rule, active=True)
-    after = datetime(2027, 3, 1, tzinfo=ZoneInfo("UTC"))
+    after = datetime(NEXT_YEAR, 3, 1, tzinfo=ZoneInfo("UTC"))
     before = after + timedelta(days=60)
     expected = [o.instant for o in occurrences(rrule_text=rule, start=start, zone_name=series.timezone, until=before)
                 if o.instant >= after]
