@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("psched.api_urls")),
     path("", include("feed.urls")),
     path("", include("scheduling.urls")),
+    path("", include("destinations.urls")),
     path("", include("dispatchers.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/login/", login_throttled(admin.site.login)),
