@@ -230,6 +230,7 @@ def rule_parse(rrule_text) -> Rule:
     if len(text) > MAX_RULE_LENGTH or not re.fullmatch(r"[A-Z0-9=;,+\-]+", text):
         raise _refuse("Give one RRULE line such as FREQ=DAILY;COUNT=5 (the start goes in the start field).")
     values = {}
+    text = text.strip(";")  # a trailing ";" is harmless
     for part in text.split(";"):
         name, sign, value = part.partition("=")
         if not sign or not value:

@@ -199,3 +199,4 @@ def test_a_series_counts_its_occurrences_against_the_scheduling_rate(api, alice,
 def test_it_parses_a_rule_once_with_explicit_parts():
     rule = rule_parse("RRULE:freq=monthly;byday=-1fr;count=6")
     assert rule.text == "FREQ=MONTHLY;BYDAY=-1FR;COUNT=6" and rule.count == 6 and rule.interval == 1
+    assert rule_parse("FREQ=DAILY;COUNT=3;").text == "FREQ=DAILY;COUNT=3"
