@@ -52,6 +52,7 @@ EXPANSION_DAYS = 60_000
 MAX_COUNT = 10_000
 MAX_INTERVAL = 1000
 MAX_RULE_LENGTH = 400
+MAX_SETPOS = 10
 
 FREQUENCIES = {
     "YEARLY": YEARLY, "MONTHLY": MONTHLY, "WEEKLY": WEEKLY, "DAILY": DAILY,
@@ -136,7 +137,8 @@ class Rule:
         with COUNT `count` and local `until`, that gives up after `budget` days examined."""
         rule = DateutilRule(self.freq, dtstart=dtstart, interval=self.interval, wkst=self.wkst, count=count,
                             until=None if count is not None else until, **self.defaults(start))
-        _budget_set(rule, budget)
+        # With BYSETPOS, dateutil goes over a period's days once more for each position.
+        _budget_set(rule, budget // len(self.by.get("bysetpos") or (1,)))
         return rule
 
 
@@ -277,6 +279,8 @@ def rule_parse(rrule_text) -> Rule:
         raise _refuse("A numbered BYDAY does not go with BYWEEKNO.")
     if by.get("bysetpos") and not any(name != "bysetpos" for name in by):
         raise _refuse("BYSETPOS picks among the times another BY… part gives: add one (e.g. BYDAY=MO,TU,WE,TH,FR).")
+    if len(by.get("bysetpos") or ()) > MAX_SETPOS:
+        raise _refuse(f"BYSETPOS takes at most {MAX_SETPOS} positions.")
     rule = Rule(text=text, freq=freq, interval=interval, count=count, until=until, wkst=wkst, by=by)
     step = _STEP_SECONDS.get(freq)
     minimum = settings.PSCHED_SERIES_MIN_SECONDS
@@ -287,6 +291,8 @@ def rule_parse(rrule_text) -> Rule:
         )
     if step is not None and step * interval > 86400:
         raise _refuse(f"FREQ={values['FREQ']} with INTERVAL={interval} is longer than a day: use FREQ=DAILY.")
+    if freq == DAILY and any(abs(position) > rule.times_a_day() for position in by.get("bysetpos") or ()):
+        raise _refuse(f"BYSETPOS picks among the {rule.times_a_day()} times of a day here: a larger position never matches.")
     per_day = max(1, 86400 // minimum)
     if rule.times_a_day() > per_day:
         raise _refuse(
