@@ -17,6 +17,7 @@ from the series' cursor (an occurrence already reached, with its index), the cal
 the period of the rule that holds the first day it shows."""
 import logging
 import re
+from math import gcd
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Iterator
@@ -294,6 +295,15 @@ def rule_parse(rrule_text) -> Rule:
     if freq == DAILY and any(abs(position) > rule.times_a_day() for position in by.get("bysetpos") or ()):
         raise _refuse(f"BYSETPOS picks among the {rule.times_a_day()} times of a day here: a larger position never matches.")
     per_day = max(1, 86400 // minimum)
+    if freq in (MINUTELY, SECONDLY):
+        # dateutil looks for the next allowed time over up to a whole cycle of the day per step
+        # (1440 // gcd(INTERVAL, 1440) minutes): keep that cycle as short as the day's count.
+        steps = 1440 if freq == MINUTELY else 86400
+        if steps // gcd(interval, steps) > per_day:
+            raise _refuse(
+                f"FREQ={values['FREQ']} with INTERVAL={interval} does not come back to the same times each day; "
+                f"use an INTERVAL that divides the day ({'60, 120, 180' if freq == MINUTELY else '3600, 7200, 10800'} …)."
+            )
     if rule.times_a_day() > per_day:
         raise _refuse(
             f"This rule has up to {rule.times_a_day()} occurrences a day; at most {per_day} are allowed "

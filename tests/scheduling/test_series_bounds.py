@@ -44,6 +44,8 @@ def create(api, user, rrule, **fields):
     ("FREQ=DAILY;BYHOUR=9,12;BYSETPOS=3", "BYSETPOS"),  # 5.4 s with 98 such positions
     ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1,2,3,4,5,6,7,8,9,10,11", "BYSETPOS"),
     ("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,30", "a day"),
+    ("FREQ=SECONDLY;INTERVAL=3601;BYHOUR=3;BYMINUTE=7", "divides the day"),
+    ("FREQ=MINUTELY;INTERVAL=61", "divides the day"),
     ("FREQ=DAILY;BYMONTH=13", "BYMONTH"),
     (f"FREQ=DAILY;COUNT=3;UNTIL={NEXT_YEAR + 3}0101T000000", "COUNT or UNTIL"),
     ("FREQ=MONTHLY;BYDAY=MO,-1FR", "BYDAY"),
