@@ -486,8 +486,8 @@ def _rule_check(*, rule: Rule, start: datetime, zone_name: str, now: datetime) -
             )
     if not ahead:
         raise _refuse(
-            "This rule has no occurrence after now within five years (or matches too rarely to find one): "
-            "check the start, COUNT, UNTIL and the BY… parts."
+            "This rule has no occurrence after now within five years (or matches too rarely to find one from "
+            "the start): check the start, COUNT, UNTIL and the BY… parts."
         )
 
 
