@@ -107,9 +107,12 @@ def destinations_overview(*, user) -> list[Destination]:
     return destinations
 
 
-def delivery_problems(*, user) -> bool:
-    """Whether a delivery failed for good or psched disabled a destination: the navigation's
-    notice, on every page, so one EXISTS query."""
-    return Destination.objects.filter(owner=user).filter(
-        Q(state=Destination.State.DISABLED) | Q(deliveries__state=Delivery.State.FAILED)
-    ).exists()
+NOTICE_CAP = 100
+
+
+def delivery_problems(*, user) -> int:
+    """Deliveries that failed for good and destinations psched disabled: the navigation's notice,
+    on every page, so it reads at most NOTICE_CAP ids of each instead of counting them all."""
+    failed = Delivery.objects.filter(destination__owner=user, state=Delivery.State.FAILED)
+    disabled = Destination.objects.filter(owner=user, state=Destination.State.DISABLED)
+    return min(NOTICE_CAP, sum(len(rows.values_list("pk", flat=True)[:NOTICE_CAP]) for rows in (failed, disabled)))

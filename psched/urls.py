@@ -9,6 +9,8 @@ admin.site.site_header = "psched administration"
 admin.site.site_title = "psched admin"
 admin.site.index_title = "Scheduled posts, dispatcher nodes and accounts (times in UTC unless a zone is named)"
 
+handler404 = "psched.views.not_found"
+
 urlpatterns = [
     # The API first: its requests are the many, and the pages' patterns (prefix "") would each
     # be tried before it.
