@@ -153,8 +153,8 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
     return scheduled_posts_insert(rows=rows)
 
 
-def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> ScheduledPost:
-    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name)
+def scheduled_post_create(*, author, text, publish_at, timezone_name=None, extras: dict | None = None) -> ScheduledPost:
+    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name, extras=extras)
     return scheduled_posts_create(author=author, inputs=[item])[0]
 
 
