@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS, STAFF_PASSWORD, serious_accessibility_violations
 
@@ -118,6 +119,7 @@ def accounts(browser, stack, tmp_path_factory):
     page.get_by_label("Day").select_option(label="Tuesday")
     page.get_by_label("Time").fill("09:00")
     page.get_by_role("button", name="Add slot").click()
+    expect(page.locator(".messages")).to_contain_text("Slot added")
     api(context, "POST", "/api/scheduled-posts/", {"text": "queued for the next slot", "queue": True})
     wait_published(context, ids["published"])
     context.storage_state(path=folder / "user.json")
