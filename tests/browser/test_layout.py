@@ -36,6 +36,7 @@ PAGES = {
     "series-new": ("user", "/scheduled/series/new/"),
     "series-edit": ("user", "/scheduled/series/{series}/edit/"),
     "profile": ("user", "/accounts/profile/"),
+    "destinations": ("user", "/destinations/"),
     "dispatchers": ("staff", "/dispatchers/"),
     "dispatcher-drain": ("staff", "/dispatchers/{node}/state/?state=draining"),
     "api-docs": ("user", "/api/docs/"),
