@@ -101,7 +101,7 @@ def accounts(browser, stack, tmp_path_factory):
     context.close()
     context = sign_up(browser, stack, options)
     page = context.pages[0]
-    soon = datetime.now(PARIS) + timedelta(seconds=2)
+    soon = datetime.now(PARIS) + timedelta(seconds=5)  # still ahead when a loaded server reads it
     tomorrow = (datetime.now(PARIS) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     schedule = lambda text, at, **more: api(context, "POST", "/api/scheduled-posts/", {  # noqa: E731
         "text": text, "publish_at": at.isoformat(), "timezone": "Europe/Paris", **more,
