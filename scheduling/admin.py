@@ -153,7 +153,10 @@ class SeriesAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["text", "author__username", "rrule"]
     raw_id_fields = ["author"]
-    readonly_fields = ["author", "start", "timezone", "rrule", "active", "materialized_until", "created_at", "updated_at"]
+    readonly_fields = [
+        "author", "start", "timezone", "rrule", "active", "error", "materialized_until", "cursor_local", "cursor_index",
+        "created_at", "updated_at",
+    ]
     actions = ["stop"]
 
     @admin.action(description="Stop the selected series and cancel their pending occurrences")

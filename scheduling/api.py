@@ -4,17 +4,16 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text, one_or_many
-from psched.lib.counters import counter_take
 from psched.lib.db import db_now_cached
 from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
 from .models import ScheduledPost
 from .queue import queued_post_create, scheduled_post_enqueue
 from .selectors import scheduled_posts_visible
+from .signals import scheduled_posts_serializing
 from .services import (
     draft_create,
     schedule_input_clean,
@@ -23,12 +22,34 @@ from .services import (
     scheduled_post_update,
     scheduled_posts_create,
 )
+from .throttling import PostCountThrottle
 
 
-def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False) -> dict:
+def scheduled_posts_extensions(posts: list[ScheduledPost]) -> dict[int, dict]:
+    """What the apps above add to each post's output ({id: {"destinations": [...],
+    "deliveries": [...]}}), asked once for all the posts of an answer. The pages also find
+    "delivery_rows" there (destinations: Delivery objects with their destination)."""
+    merged = {post.pk: {"destinations": [], "deliveries": []} for post in posts}
+    if posts:
+        for _, answer in scheduled_posts_serializing.send(sender=ScheduledPost, scheduled_posts=posts):
+            for pk, fields in (answer or {}).items():
+                merged.setdefault(pk, {}).update(fields)
+    return merged
+
+
+def scheduled_posts_serialize(posts, *, detail: bool = False) -> list[dict]:
+    posts = list(posts)
+    extensions = scheduled_posts_extensions(posts)
+    return [scheduled_post_serialize(post, detail=detail, extension=extensions[post.pk]) for post in posts]
+
+
+def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False, extension: dict | None = None) -> dict:
     """A ScheduledPost as the API answers it: ScheduledPostOutputSerializer's fields, built by
     hand because one request creates up to PSCHED_MAX_BULK of them. last_error as recorded only
-    with detail (staff); authors get a plain reason (ScheduledPost.public_error)."""
+    with detail (staff); authors get a plain reason (ScheduledPost.public_error). `extension`:
+    the post's entry of scheduled_posts_extensions (asked for when not given)."""
+    if extension is None:
+        extension = scheduled_posts_extensions([post])[post.pk]
     return {
         "id": post.pk,
         "author": post.author.username,
@@ -48,6 +69,8 @@ def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False) -> di
         "queued": post.queued,
         "series": post.series_id,
         "series_index": post.series_index,
+        "destinations": extension["destinations"],
+        "deliveries": extension["deliveries"],
     }
 
 
@@ -58,34 +81,25 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
     dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     post = serializers.IntegerField(source="post.pk", allow_null=True, read_only=True)
     series = serializers.IntegerField(source="series_id", allow_null=True, read_only=True)
+    destinations = serializers.SerializerMethodField(help_text="Chosen destinations' ids besides the feed.")
+    deliveries = serializers.SerializerMethodField(
+        help_text="One per destination besides the feed, once published: "
+                  "{id, destination, state, attempts, remote_id, delivered_at, error}."
+    )
 
     class Meta:
         model = ScheduledPost
         fields = [
             "id", "author", "text", "publish_at", "timezone", "status", "dispatcher", "attempts",
             "last_error", "post", "published_at", "lateness_ms", "created_at", "updated_at",
-            "queued", "series", "series_index",
+            "queued", "series", "series_index", "destinations", "deliveries",
         ]
 
+    def get_destinations(self, post) -> list[int]:
+        return scheduled_posts_extensions([post])[post.pk]["destinations"]
 
-class PostCountThrottle(ScopedRateThrottle):
-    """The scheduling rate counts posts, not requests: a bulk request of 1000 counts 1000. A
-    fixed window per user in the shared cache; a refused request counts nothing. Each process
-    takes shares of the rate ahead, so most requests cost no round trip (counter_take)."""
-
-    def allow_request(self, request, view):
-        self.scope = getattr(view, self.scope_attr, None)
-        if not self.scope:
-            return True
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        self.now = self.timer()
-        key = f"{self.get_cache_key(request, view)}_{int(self.now // self.duration)}"
-        posts = len(request.data) if isinstance(request.data, list) else 1
-        return counter_take(key, posts, seconds=self.duration + 1, limit=self.num_requests)
-
-    def wait(self):
-        return self.duration - self.now % self.duration
+    def get_deliveries(self, post) -> list[dict]:
+        return scheduled_posts_extensions([post])[post.pk]["deliveries"]
 
 
 class ScheduledPostListApi(generics.ListAPIView):
@@ -115,7 +129,7 @@ class ScheduledPostListApi(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([scheduled_post_serialize(post, detail=request.user.is_staff) for post in page])
+        return self.get_paginated_response(scheduled_posts_serialize(page, detail=request.user.is_staff))
 
 
 class ScheduledPostCreateApi(APIView):
@@ -137,6 +151,10 @@ class ScheduledPostCreateApi(APIView):
         text = StrictCharField(trim_whitespace=False, allow_blank=True)
         publish_at = StrictCharField()
         timezone = StrictCharField(required=False, allow_null=True)
+        destinations = serializers.ListField(
+            child=serializers.IntegerField(), required=False,
+            help_text="Your destinations' ids besides the feed (always included); default: your default set.",
+        )
 
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [PostCountThrottle]
@@ -169,7 +187,7 @@ class ScheduledPostCreateApi(APIView):
             try:
                 inputs.append(schedule_input_clean(
                     text=item.get("text"), publish_at=item.get("publish_at"), timezone_name=item.get("timezone"),
-                    now=now,
+                    now=now, extras={"destinations": item["destinations"]} if "destinations" in item else None,
                 ))
                 errors.append({})
             except ValidationError as error:
@@ -178,7 +196,7 @@ class ScheduledPostCreateApi(APIView):
             # One object: its errors by field. A list: one entry per item, {} for good ones.
             raise serializers.ValidationError(errors if many else errors[0])
         created = scheduled_posts_create(author=request.user, inputs=inputs)
-        output = [scheduled_post_serialize(post, detail=request.user.is_staff) for post in created]
+        output = scheduled_posts_serialize(created, detail=request.user.is_staff)
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
 
     def _draft_or_queue(self, request):

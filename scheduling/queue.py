@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.services import user_timezone
+from accounts.services import user_set_timezone, user_timezone
 from feed.services import post_text_clean
 
 from psched.lib.errors import Conflict
@@ -21,8 +21,6 @@ from .models import WEEKDAYS, QueueSlot, ScheduledPost
 from .services import scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
 
 Status = ScheduledPost.Status
-# Posts that hold a slot: waiting for their time, or claimed by a node.
-HOLDING = (Status.PENDING, Status.PUBLISHING)
 # How far to look for a free slot: one slot a week, ten years of posts queued ahead.
 SEARCH_DAYS = 5 * 366
 MAX_SLOTS = 200
@@ -114,7 +112,8 @@ def _lock_user(user) -> None:
 
 
 def _taken(*, user, after: datetime, exclude_ids=()) -> set[datetime]:
-    posts = ScheduledPost.objects.filter(author=user, status__in=HOLDING, publish_at__gt=after).exclude(pk__in=exclude_ids)
+    posts = ScheduledPost.objects.filter(author=user, status__in=ScheduledPost.UPCOMING, publish_at__gt=after)
+    posts = posts.exclude(pk__in=exclude_ids)
     return set(posts.values_list("publish_at", flat=True))
 
 
@@ -148,7 +147,7 @@ def slot_describe(*, instant: datetime, zone_name: str) -> str:
 @transaction.atomic
 def queued_post_create(*, author, text) -> ScheduledPost:
     """A new post in the author's next free slot."""
-    text = _text_clean(text)
+    text = post_text_clean(text)
     _lock_user(author)
     now = timezone.now()
     zone = queue_zone(user=author)
@@ -160,7 +159,7 @@ def queued_post_create(*, author, text) -> ScheduledPost:
 @transaction.atomic
 def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None) -> ScheduledPost:
     """A draft (or a pending post) into the author's next free slot."""
-    new_text = _text_clean(text) if text is not None else None
+    new_text = post_text_clean(text) if text is not None else None
     _lock_user(author)
     post = ScheduledPost.objects.select_for_update().get(pk=scheduled_post_id, author=author)
     if post.status not in (Status.DRAFT, Status.PENDING, Status.FAILED, Status.PUBLISHING):
@@ -176,13 +175,6 @@ def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None) -> Sche
         scheduled_posts_announce(posts=[post])  # its node, written by the save below
     scheduled_post_reschedule(post=post, publish_at=instant)
     return post
-
-
-def _text_clean(text) -> str:
-    try:
-        return post_text_clean(text)
-    except ValidationError as error:
-        raise ValidationError({"text": error.messages}) from None
 
 
 @transaction.atomic
@@ -225,9 +217,20 @@ def queue_replace_posts(*, user, slots: list[tuple[int, time]]) -> int:
     return moved
 
 
+@transaction.atomic
+def queue_zone_set(*, user, zone_name: str) -> None:
+    """Saves the zone on the user's profile and re-places their queued posts that are not
+    claimed yet in it: slots are wall-clock times in that zone."""
+    _lock_user(user)
+    user_set_timezone(user=user, timezone_name=zone_name)
+    slots = [(slot.weekday, slot.time) for slot in queue_slots(user=user)]
+    if slots:
+        queue_replace_posts(user=user, slots=slots)
+
+
 def queue_posts(*, user):
     """The user's queued posts still to be published, in slot order."""
-    posts = ScheduledPost.objects.filter(author=user, queued=True, status__in=HOLDING)
+    posts = ScheduledPost.objects.filter(author=user, queued=True, status__in=ScheduledPost.UPCOMING)
     return posts.select_related("author", "dispatcher", "series").order_by("publish_at", "pk")
 
 

@@ -17,6 +17,7 @@ from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices, zone_get
 
 from . import calendar as cal
+from .api import scheduled_posts_extensions
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
 from .queue import scheduled_post_enqueue, slot_describe
@@ -28,6 +29,7 @@ from .selectors import (
     series_overview,
 )
 from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
+from .throttling import scheduling_wait, too_fast_text
 
 
 CALENDAR_ZONE_COOKIE = "psched_tz"
@@ -41,6 +43,9 @@ def compose(request):
     form = ScheduleComposeForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
+        if (wait := scheduling_wait(request)) is not None:
+            form.add_error("text", too_fast_text(wait))
+            return feed_page(request, form, status=429)
         try:
             post = scheduled_post_create(
                 author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
@@ -59,11 +64,16 @@ def compose(request):
 
 @login_required
 def mine(request):
+    history = list(scheduled_posts_history(author=request.user))
+    # What the apps above add (destinations: each post's deliveries, for its receipt).
+    extensions = scheduled_posts_extensions(history)
+    for post in history:
+        post.delivery_rows = extensions[post.pk].get("delivery_rows", [])
     return render(request, "scheduling/mine.html", {
         "upcoming": scheduled_posts_upcoming(author=request.user),
         "drafts": scheduled_posts_drafts(author=request.user),
         "series_list": series_overview(author=request.user),
-        "history": scheduled_posts_history(author=request.user),
+        "history": history,
     })
 
 
@@ -129,7 +139,7 @@ def duplicate(request, pk):
         "text": post.text, "timezone": post.timezone,
         "publish_at": post.publish_at.astimezone(zone_get(post.timezone)).strftime("%Y-%m-%dT%H:%M:%S") if ahead else "",
     })
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _too_fast(request, form):
         data = form.cleaned_data
         try:
             copy = scheduled_post_create(
@@ -144,7 +154,18 @@ def duplicate(request, pk):
     action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": f"{action} a post", "submit": "Schedule",
-    })
+    }, status=429 if getattr(form, "too_fast", False) else 200)
+
+
+def _too_fast(request, form) -> bool:
+    """Counts one post against the scheduling rate (as the API does); over it, the form says
+    how long to wait and the page answers 429."""
+    wait = scheduling_wait(request)
+    if wait is None:
+        return False
+    form.add_error(None, too_fast_text(wait))
+    form.too_fast = True
+    return True
 
 
 @login_required
@@ -247,6 +268,8 @@ def calendar(request):
             title = f"{day:%A %d %B %Y}"
         cells = sorted(grid.cells(), key=lambda cell: cell.start)
         context.update(grid=grid, title=title)
+        if not cells:
+            context["skipped"] = f"{day:%A %d %B %Y} did not happen in {zone_name}: the clocks skipped the whole day."
     limit = None if view == "day" else cal.CELL_LIMIT
     posts = cal.calendar_posts(author=request.user, cells=cells, with_cancelled=with_cancelled)
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
