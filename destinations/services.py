@@ -208,6 +208,23 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
     return any(row.destination_ids for row in scheduled_posts)
 
 
+def scheduled_post_destinations_change(*, scheduled_post, extras: dict, **signal) -> None:
+    """Receives scheduled_post_extras_changing (an edit, the post locked): replaces its choices."""
+    if "destinations" not in extras:
+        return
+    ids = _ids_clean(extras["destinations"])
+    owned = set(Destination.objects.filter(pk__in=ids, owner_id=scheduled_post.author_id).exclude(
+        state=DestinationState.DISABLED).values_list("pk", flat=True))
+    unknown = [pk for pk in ids if pk not in owned]
+    if unknown:
+        raise ValidationError({"destinations": [
+            f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
+            "GET /api/destinations/ lists yours."
+        ]})
+    Selection.objects.filter(scheduled_post_id=scheduled_post.pk).delete()
+    Selection.objects.bulk_create([Selection(scheduled_post_id=scheduled_post.pk, destination_id=pk) for pk in ids])
+
+
 def scheduled_posts_destinations_save(*, scheduled_posts, **signal) -> None:
     """Receives scheduled_posts_created: the choices, in the INSERT's transaction (or, for a
     draft being scheduled, its save's)."""

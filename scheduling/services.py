@@ -16,7 +16,12 @@ from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
 from .selectors import scheduled_posts_same, users_by_username
-from .signals import scheduled_posts_created, scheduled_posts_creating, scheduled_posts_published
+from .signals import (
+    scheduled_post_extras_changing,
+    scheduled_posts_created,
+    scheduled_posts_creating,
+    scheduled_posts_published,
+)
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
@@ -192,13 +197,18 @@ def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
 
 
 @transaction.atomic
-def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None) -> ScheduledPost:
-    """Changes text and/or time while the post is not published (author=None: staff, any
-    author's post). An edit wins over a claim in flight: the claim is dropped (version+1) and
-    the node's callback will be refused."""
+def scheduled_post_update(
+    *, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None, extras: dict | None = None
+) -> ScheduledPost:
+    """Changes text and/or time (and, through `extras`, what the apps above keep for the post,
+    e.g. its destinations) while the post is not published (author=None: staff, any author's
+    post). An edit wins over a claim in flight: the claim is dropped (version+1) and the
+    node's callback will be refused."""
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
+    if extras:
+        scheduled_post_extras_changing.send(sender=ScheduledPost, scheduled_post=post, extras=extras)
     was_draft = post.status == Status.DRAFT
     errors = {}
     if text is not None:
