@@ -4,6 +4,7 @@ import os
 from celery import shared_task
 
 from .tick import run_tick
+from .worker import current_prefix
 
 logger = logging.getLogger("dispatchers")
 
@@ -14,4 +15,4 @@ def tick(node_name: str) -> None:
     if node_name != os.environ.get("PSCHED_NODE_NAME"):
         logger.warning("dropped a tick for node %s on the worker of %s", node_name, os.environ.get("PSCHED_NODE_NAME"))
         return
-    run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"])
+    run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"], worker=current_prefix())
