@@ -149,6 +149,10 @@ def check(directory: Path) -> Report:
                 problems.append(f"published {epoch(post['scheduled_for']) - epoch(post['published_at']):.3f} s early")
             if abs(epoch(post["scheduled_for"]) - epoch(row["publish_at"])) > 0.001:
                 problems.append("published for another time than its own")
+        if feed and row["status"] != "published":
+            problems.append(f"in the feed, but its row says {row['status']}")
+        if row["status"] == "published" and not feed:
+            problems.append("marked published, but not in the feed")
         problems += _answers_hold(row, ops, feed)
         expected = _expected(row, ops, db_now, series_stops)
         if expected and not feed:

@@ -119,3 +119,13 @@ def test_it_reports_lateness_while_faults_were_active_apart(run):
     text = report.text()
     assert "published more than 10 s late: 1" in text  # the database outage's post is aside
     assert "post 2: 12.0 s late, due during pause-node a" in text
+
+
+def test_it_finds_a_row_and_the_feed_that_disagree(run):
+    text = published_once(run, 1, due=100)
+    run.rows[0]["status"] = "pending"
+    text2 = run.schedule(2, due=100)
+    run.row(2, due=100, status="published", text=text2)
+    report = check(run.write()).text()
+    assert "VIOLATION post 1: in the feed, but its row says pending" in report
+    assert "VIOLATION post 2: marked published, but not in the feed" in report, text
