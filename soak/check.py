@@ -183,6 +183,17 @@ def check(directory: Path) -> Report:
     report.lateness["while faults were active"] = figures(late_faults)
     for kind in sorted(late_by_kind):
         report.lateness[f"during {kind}"] = figures(late_by_kind[kind])
+    answered = defaultdict(int)
+    for op in history.ops:
+        if op["client"] == "operator":
+            answered["node drains and activations"] += 1
+            continue
+        answered["no answer" if op.get("status") is None else f"{op['status'] // 100}xx"] += 1
+    report.notes.append("answers: " + ", ".join(f"{count} {kind}" for kind, count in sorted(answered.items())))
+    kinds = defaultdict(int)
+    for fault in history.faults:
+        kinds[fault["kind"]] += 1
+    report.notes.append("faults: " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))
     report.notes.append(
         f"posts due during faults (database outages aside) published more than {LATE_GOAL:.0f} s late: {len(over_goal)}"
     )

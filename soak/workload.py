@@ -78,6 +78,8 @@ class Client:
     # --- the loop -------------------------------------------------------------------------
     def run(self, *, ops_per_second: float):
         self.login()
+        # Destinations: each client sets up a webhook destination (the receiver's URL) and a
+        # Bluesky account (the PDS) here, so that its posts are delivered to both.
         self.call("slots", "PUT", "/api/queue/slots/", [
             {"weekday": (datetime.now(timezone.utc).weekday() + 3) % 7, "time": "09:00"},
             {"weekday": (datetime.now(timezone.utc).weekday() + 4) % 7, "time": "18:30"},
@@ -182,7 +184,7 @@ class Operator:
     def command(self, op: str, node: str):
         entry = {"client": "operator", "op": op, "node": node, "send": time.time()}
         result = self.cluster.manage_quietly(f"dispatcher_{op}", node)
-        entry.update(recv=time.time(), status=result.returncode, answer=(result.stdout + result.stderr)[-300:])
+        entry.update(recv=time.time(), exit=result.returncode, output=(result.stdout + result.stderr)[-300:])
         self.history.record("ops", entry)
         return result.returncode == 0
 
