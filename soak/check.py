@@ -281,10 +281,22 @@ def _story(pk: int, row: dict, feed: list[dict], ops: list[dict], history: Histo
     return "\n".join(lines)
 
 
+def story(directory: Path, pk: int) -> str:
+    """One post's whole history, violation or not (`--post ID`)."""
+    history = History(directory)
+    by_post, _ = _post_ops(history.ops)
+    rows = {row["id"]: row for row in history.db["scheduled_posts"]}
+    feed = [post for post in history.db["posts"] if post["scheduled_post_id"] == pk]
+    return _story(pk, rows[pk], feed, sorted(by_post.get(pk, []), key=lambda op: op["send"]), history, ["its history"])
+
+
 def main(argv=None):
     argv = argv if argv is not None else sys.argv[1:]
+    if len(argv) == 3 and argv[1] == "--post":
+        print(story(Path(argv[0]), int(argv[2])))
+        return
     if len(argv) != 1:
-        sys.exit("usage: python -m soak.check <history dir>")
+        sys.exit("usage: python -m soak.check <history dir> [--post ID]")
     report = check(Path(argv[0]))
     print(report.text())
     sys.exit(0 if report.ok else 1)
