@@ -46,7 +46,7 @@ install: $(VENV)/.installed
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq socat
 
 run: install
-	@mkdir -p var
+	@mkdir -p -m 700 var
 	DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
 	DEBUG=1 $(PY) manage.py ensure_login --url http://127.0.0.1:$(PORT)
