@@ -75,7 +75,16 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
     try:
         results = publish_callback(node_name=node.name, credential=credential, claims=batch, at=at)
     except (requests.RequestException, ValueError) as error:
-        claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__, now=clock.now())
+        try:
+            claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__, now=clock.now())
+        except DatabaseError as database_error:
+            # The database is away too (the callback failed for it): the claims stay ours, so
+            # the next ticks send them again instead of leaving them to their lease.
+            deadline = time.monotonic() + settings.PSCHED_LEASE_SECONDS
+            _carried.extend((node.pk, claim, deadline) for claim in batch)
+            connection.close()
+            logger.warning("node %s: could not record the failure of %s posts (%s); sending them again at the next tick",
+                           node.name, len(batch), database_error)
         report.failed += len(batch)
         report.errors.append(str(error))
         return
@@ -117,6 +126,9 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str |
 # Claims whose COMMIT's answer this process lost: {token: (node id, monotonic deadline)}.
 # Each tick looks for their rows until it finds out, or the lease would have ended.
 _unresolved: dict[str, tuple[int, float]] = {}
+# Claims whose callback failed and whose failure could not be recorded: (node id, claim,
+# monotonic deadline). The next tick sends them again; a claim released meanwhile is refused.
+_carried: list[tuple[int, Claim, float]] = []
 
 
 def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | None) -> list[Claim]:
@@ -146,7 +158,14 @@ def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | N
 
 
 def _unresolved_publish(node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep) -> None:
-    """Publishes what claims of earlier ticks hold whose COMMIT's answer was lost."""
+    """Publishes what claims of earlier ticks hold whose COMMIT's answer was lost, and the
+    claims whose failure could not be recorded."""
+    now = time.monotonic()
+    carried = [claim for node_id, claim, deadline in _carried if node_id == node.pk and deadline > now]
+    _carried[:] = [entry for entry in _carried if entry[0] != node.pk and entry[2] > now]
+    if carried:
+        logger.warning("node %s: sending again %s claimed posts whose failure was not recorded", node.name, len(carried))
+        _publish_when_due(node, credential, sorted(carried, key=lambda c: (c.due_at, c.scheduled_post)), report, clock=clock, sleep=sleep)
     for token, (node_id, deadline) in list(_unresolved.items()):
         if node_id != node.pk:
             continue

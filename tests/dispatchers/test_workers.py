@@ -110,3 +110,31 @@ def test_a_worker_or_beat_started_while_the_database_is_down_waits_for_it(db, mo
     lib_db.database_wait(log=said.append)
     assert not failures
     assert said[0].startswith("waiting for the database") and said[-1] == "the database answers; starting"
+
+
+def test_claims_whose_failure_could_not_be_recorded_are_sent_again_at_the_next_tick(db, alice, scheduled_posts_factory, monkeypatch):
+    node, _ = node_register(name="a")
+    scheduled_posts_factory(alice, 2, seconds=0.5)
+    ScheduledPost.objects.update(dispatcher=node)
+    silent_for(1, "a")
+    calls = []
+
+    def callback(*, node_name, credential, claims, at=None):
+        calls.append([claim.scheduled_post for claim in claims])
+        if len(calls) == 1:
+            raise tick.requests.ConnectionError("503: the database is away")
+        return [{"scheduled_post": claim.scheduled_post, "post": 1} for claim in claims]
+
+    def database_away(**kwargs):
+        raise OperationalError(2013, "Lost connection to server during query")
+
+    monkeypatch.setattr(tick, "publish_callback", callback)
+    monkeypatch.setattr(tick, "claims_record_failure", database_away)
+    monkeypatch.setattr(connection, "close", lambda: None)  # the test's transaction stays open
+    run_tick(node_name="a", credential="unused", sleep=lambda seconds: None)
+    silent_for(1, "a")
+    report = run_tick(node_name="a", credential="unused", sleep=lambda seconds: None)
+    # Sent again with the same claims at once, not after their lease.
+    assert len(calls) == 2 and sorted(calls[0]) == sorted(calls[1])
+    assert report.published == 2
+    assert not tick._carried
