@@ -84,6 +84,20 @@ class SoakCluster(Stack):
         else:
             raise ValueError(process)
 
+    def ensure_running(self) -> list[str]:
+        """Starts again whatever is not running at the end of a run (a restart that failed, a
+        process that died on its own: the history says so in the checker's report)."""
+        restarted = []
+        if self.mariadb.process is None or self.mariadb.process.poll() is not None:
+            self.mariadb.start()
+            restarted.append("mariadb")
+        for process in ("redis", *WEBS, "beat", *(f"node-{node}" for node in NODES)):
+            popen = self.processes.get(process)
+            if popen is None or popen.poll() is not None:
+                self.restart(process)
+                restarted.append(process)
+        return restarted
+
     def signal(self, process: str, sig):
         popen = self.processes.get(process)
         if popen is not None and popen.poll() is None:

@@ -105,11 +105,15 @@ def soak(*, minutes: float, seed: int, out: Path | None = None) -> int:
             thread.join(timeout=60)
         print("soak: workload stopped; waiting for the last faults to end", flush=True)
         nemesis.join()
+        restarted = cluster.ensure_running()
+        if restarted:
+            print(f"soak: not running at the end, started again: {', '.join(restarted)}", flush=True)
         operator.activate_all()
         for node in NODES:
             cluster.wait_node_ticking(node, timeout=120)
         settle(cluster, until=time.time() + max_ahead + 5, timeout=max_ahead + 300)
         history.write("db.json", snapshot(cluster))
+        history.write("end.json", {"not_running_at_end": restarted})
     finally:
         history.close()
         cluster.stop()
