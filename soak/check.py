@@ -96,6 +96,8 @@ class History:
                 if entry.get(key) is not None:
                     entry[key] -= offset
         self.started = min((op["send"] for op in self.ops), default=0.0)
+        end = directory / "end.json"
+        self.end = json.loads(end.read_text()) if end.exists() else {}
 
 
 def _post_ops(ops: list[dict]) -> tuple[dict, dict]:
@@ -193,6 +195,8 @@ def check(directory: Path) -> Report:
     kinds = defaultdict(int)
     for fault in history.faults:
         kinds[fault["kind"]] += 1
+    if history.end.get("not_running_at_end"):
+        report.notes.append("not running when the workload ended (started again): " + ", ".join(history.end["not_running_at_end"]))
     report.notes.append("faults: " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))
     report.notes.append(
         f"posts due during faults (database outages aside) published more than {LATE_GOAL:.0f} s late: {len(over_goal)}"
