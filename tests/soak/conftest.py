@@ -23,6 +23,11 @@ class SyntheticRun:
         self.ops, self.faults, self.rows, self.posts, self.series = [], [], [], [], []
         self.end = 600.0
 
+    @staticmethod
+    def api_time(seconds: float) -> str:
+        """T0 + seconds as a client writes it."""
+        return api_time(seconds)
+
     def schedule(self, pk, *, due, at=0.0, text=None, status=201, client="alice"):
         text = text or f"{client} post {pk}"
         self.ops.append({

@@ -88,7 +88,7 @@ def test_an_edit_without_an_answer_may_have_won_or_not(run):
 
 def test_it_finds_a_post_published_at_a_time_it_was_moved_from(run):
     text = run.schedule(1, due=100)
-    run.request("edit", 1, at=50, status=200, body={"publish_at": "2027-01-01T00:00:00+00:00"})
+    run.request("edit", 1, at=50, status=200, body={"publish_at": run.api_time(120)})
     run.row(1, due=100, status="published", text=text)
     run.published(1, due=100, late=0.1, text=text)
     assert "published for a time no acknowledged request gave it" in check(run.write()).text()
