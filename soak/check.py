@@ -12,6 +12,8 @@ own counters, and checks every scheduled post:
   lost). The API answers only after its transaction committed, so these need no margin. A
   stopped series needs one: its stop cancels the occurrences not yet claimed, so an
   occurrence due more than STOP_MARGIN after the stop's answer must not be published.
+- every webhook delivery reached the receiver once: its webhook-id applied there, one id per
+  post, no bad signature, none failed for good;
 - lateness (published_at - scheduled_for, from the feed posts) p50, p99 and max, overall and
   for posts due while faults were active.
 
@@ -203,9 +205,49 @@ def check(directory: Path) -> Report:
     )
     for late, pk, active in sorted(over_goal, reverse=True)[:10]:
         report.notes.append(f"  post {pk}: {late:.1f} s late, due during {', '.join(active)}")
-    # Destinations: every delivery reaches its destination once (one record per post in the
-    # PDS, one webhook-id per post at the receiver) is checked here from db["deliveries"].
+    _check_deliveries(history, rows, feed_by_post, report)
+    # Destinations: the PDS (one record per post) is checked here too, once it exists.
     return report
+
+
+def _check_deliveries(history: History, rows: dict, feed_by_post: dict, report: Report) -> None:
+    """Every delivery of a published post reached the receiver once: its webhook-id applied
+    there (a repeat of an id is acknowledged, not applied again), never another id for the
+    same post, no bad signature; none failed for good."""
+    deliveries = history.db.get("deliveries", [])
+    lines = history.db.get("receiver", [])
+    applied = defaultdict(int)
+    for webhook_id, _, what in lines:
+        if what == "applied":
+            applied[webhook_id] += 1
+    bad = [line for line in lines if line[2] == "bad"]
+    if bad:
+        report.violations.append(f"VIOLATION receiver: {len(bad)} requests with a bad signature, e.g. {bad[:3]}")
+    by_post = defaultdict(list)
+    for delivery in deliveries:
+        by_post[delivery["scheduled_post_id"]].append(delivery)
+    for pk, found in sorted(by_post.items(), key=lambda item: item[0] or 0):
+        problems = []
+        if len(found) > 1:
+            problems.append(f"{len(found)} deliveries to one destination")
+        for delivery in found:
+            times = applied.get(delivery["key"], 0)
+            if delivery["state"] == "delivered" and times == 0:
+                problems.append(f"delivery {delivery['id']} is delivered, but its webhook-id never reached the receiver")
+            if times > 1:
+                problems.append(f"webhook-id {delivery['key']} applied {times} times")
+            if delivery["state"] in ("failed", "pending", "sending", "unconfirmed"):
+                problems.append(f"delivery {delivery['id']} ended {delivery['state']} ({delivery['error'][:200]!r})")
+        if problems and pk in rows:
+            report.violations.append(_story(pk, rows[pk], feed_by_post.get(pk, []), [], history, problems))
+        elif problems:
+            report.violations.append(f"VIOLATION deliveries of post {pk}: {'; '.join(problems)}")
+    delivered = sum(delivery["state"] == "delivered" for delivery in deliveries)
+    repeats = sum(line[2] == "repeat" for line in lines)
+    report.notes.append(
+        f"webhooks: {len(deliveries)} deliveries, {delivered} delivered, {len(lines)} requests at the receiver "
+        f"({repeats} repeats of an id already applied)"
+    )
 
 
 def _answers_hold(row: dict, ops: list[dict], feed: list[dict]) -> list[str]:

@@ -10,13 +10,14 @@ from stack import ROOT, VENV_BIN, Stack, free_port, wait_for
 from stack.balancer import Balancer
 from stack.hosts import HostNetwork
 from stack.mariadb import PrivateMariaDB
+from stack.receiver import ReceiverProcess
 
 NODES = ("a", "b", "c")
 WEBS = ("web1", "web2")
 CLOCKS = {"a": "+40s", "b": "-40s", "c": ""}
 USERS = ("alice", "bob", "carol", "dave")
-# Destinations: the webhook receiver and the PDS join the cluster here as hosts of their own
-# ("hook", "pds"), placed like the web servers, once the destinations exist.
+HOOK_USER = "alice"  # her posts also go to a webhook destination (the receiver checks one secret)
+# Destinations: the PDS (Bluesky) joins the cluster here like the webhook receiver, once it exists.
 
 
 class SoakCluster(Stack):
@@ -26,12 +27,20 @@ class SoakCluster(Stack):
             "PSCHED_LEASE_SECONDS": "30",  # the default: failover, not the lease, must bound lateness
             "PSCHED_MAX_ATTEMPTS": "60",  # rides out the longest database outage with the short backoff
             "PSCHED_SERIES_MIN_SECONDS": "60",  # series that fire during the run
+            # Webhooks to the receiver on this machine, retried seconds apart, not minutes.
+            "PSCHED_WEBHOOK_ALLOW_PRIVATE": "1",
+            "PSCHED_WEBHOOK_RETRY_SCHEDULE": ",".join(["0", "0.5"] + ["1"] * 80),
+            "PSCHED_WEBHOOK_CONNECT_TIMEOUT": "1",
+            "PSCHED_WEBHOOK_TOTAL_TIMEOUT": "3",
+            "PSCHED_DELIVERY_LEASE_SECONDS": "5",
             **(env or {}),
         }, network=self.network, mysql_port=free_port())
         self.mariadb = PrivateMariaDB(self.mysql["port"], self.logs)
         self.web_port_inner = free_port()
         self.balancer = None
         self.url = None
+        self.receiver = ReceiverProcess(self)
+        self.destination = None  # the id of HOOK_USER's webhook destination
 
     @property
     def web_address(self) -> str:
@@ -49,6 +58,7 @@ class SoakCluster(Stack):
         self.mariadb.install().start()
         self.network.forward(self.mysql["port"])
         self.network.forward(self.redis_port)
+        self.network.forward(self.receiver.port)  # nodes send webhooks to gateway:port
         self.balancer = Balancer([(self.network[web].address, self.web_port_inner) for web in WEBS])
         self.web_port = self.balancer.port
         self.url = f"http://127.0.0.1:{self.web_port}"
@@ -61,6 +71,12 @@ class SoakCluster(Stack):
             self.start_node(node)
         self.start_beat()
         wait_for(lambda: self.web_ready(), 180, what="web servers")
+        status, body = self.request("POST", "/api/destinations/", {
+            "name": "soak hook", "kind": "webhook", "url": f"http://{self.network.gateway}:{self.receiver.port}/hook",
+        }, user=HOOK_USER)
+        assert status == 201, (status, body)
+        self.destination, self.receiver.secret = body["id"], body["secret"]
+        self.receiver.start()
         for node in NODES:
             self.wait_node_ticking(node, timeout=180)
         return self
@@ -81,6 +97,8 @@ class SoakCluster(Stack):
             self.start_node(process.removeprefix("node-"))
         elif process == "redis":
             self.start_redis()
+        elif process == "receiver":
+            self.receiver.start()
         else:
             raise ValueError(process)
 
@@ -91,7 +109,7 @@ class SoakCluster(Stack):
         if self.mariadb.process is None or self.mariadb.process.poll() is not None:
             self.mariadb.start()
             restarted.append("mariadb")
-        for process in ("redis", *WEBS, "beat", *(f"node-{node}" for node in NODES)):
+        for process in ("redis", "receiver", *WEBS, "beat", *(f"node-{node}" for node in NODES)):
             popen = self.processes.get(process)
             if popen is None or popen.poll() is not None:
                 self.restart(process)

@@ -21,6 +21,8 @@ class History:
     def record(self, kind: str, entry: dict) -> None:
         line = json.dumps(entry, default=str)
         with self._lock:
+            if self._files[kind].closed:
+                return  # a fault thread ending after an interrupted run closed the history
             self._files[kind].write(line + "\n")
             self._files[kind].flush()
 

@@ -23,9 +23,14 @@ KINDS = {
     "link-lossy": (3, 5, 60),
     "mariadb-restart": (1, 2, 15),
     "broker-restart": (2, 1, 10),
+    # The webhook receiver: answering 500, answering after the sender's timeout (3 s), applying
+    # and then dropping the answer, or killed and restarted.
+    "hook-500": (1, 5, 30),
+    "hook-timeout": (1, 5, 30),
+    "hook-drop": (1, 5, 30),
+    "kill-receiver": (1, 1, 15),
 }
-# Destinations: receiver faults go here once the receivers exist ("hook-500", "hook-timeout",
-# "hook-drop-answer" after processing; the PDS likewise), targeting the receiver's host.
+# Destinations: the PDS's faults go here once it exists, targeting "pds".
 LINK_HOSTS = (*NODES, *WEBS, "beat")
 MAX_AT_ONCE = 3
 MAX_NODES_AT_ONCE = 2  # one node of three always runs, so lateness measures psched, not an outage of all
@@ -66,7 +71,7 @@ def plan(*, seed: int, seconds: float, warmup: float = 20, mean_gap: float = 15)
         elif kind.startswith("link-"):
             target = rng.choice(LINK_HOSTS)
         else:
-            target = {"kill-beat": "beat", "mariadb-restart": "mariadb", "broker-restart": "redis"}[kind]
+            target = {"kill-beat": "beat", "mariadb-restart": "mariadb", "broker-restart": "redis"}.get(kind, "receiver")
         params = {}
         if kind == "link-lossy":
             params["percent"] = rng.randint(10, 50)
@@ -135,6 +140,13 @@ class Nemesis:
         if fault.kind == "mariadb-restart":
             cluster.mariadb.stop(signal.SIGKILL)
             return cluster.mariadb.start
+        if fault.kind.startswith("hook-"):
+            mode = {"hook-500": {"mode": "500"}, "hook-timeout": {"mode": "slow", "seconds": 5}, "hook-drop": {"mode": "drop"}}
+            cluster.receiver.control(**mode[fault.kind])
+            return lambda: cluster.receiver.control(mode="ok")
+        if fault.kind == "kill-receiver":
+            cluster.kill("receiver", signal.SIGKILL)
+            return lambda: cluster.restart("receiver")
         if fault.kind == "broker-restart":
             cluster.kill("redis", signal.SIGKILL)
             wait_for(lambda: not port_open(cluster.redis_port), 30, what="redis gone")

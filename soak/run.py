@@ -18,7 +18,7 @@ import MySQLdb
 from stack import ROOT, wait_for
 
 from . import check
-from .cluster import NODES, USERS, SoakCluster
+from .cluster import HOOK_USER, NODES, USERS, SoakCluster
 from .history import History
 from .nemesis import Nemesis, plan
 from .workload import Client, Operator
@@ -45,7 +45,10 @@ def snapshot(cluster) -> dict:
             "SELECT p.id, u.username AS author, p.text, p.published_at, p.scheduled_post_id, p.scheduled_for, n.name AS node "
             "FROM feed_post p JOIN auth_user u ON u.id = p.author_id LEFT JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id"),
         "series": rows("SELECT id, active FROM scheduling_series"),
-        # Destinations: the receivers' records go here (one per webhook-id; the PDS's records).
+        "deliveries": rows("SELECT id, scheduled_post_id, `key`, state, attempts, error FROM destinations_delivery"),
+        # What the receiver got: (webhook-id, post, applied|repeat|bad|refused) per request.
+        "receiver": [list(line) for line in cluster.receiver.lines()],
+        # Destinations: the PDS's records go here once it exists.
     }
 
 
@@ -58,14 +61,17 @@ def clock_offset(cluster) -> float:
 
 
 def settle(cluster, *, until: float, timeout: float):
-    """Waits until `until` (epoch) has passed and no post due by then is pending or publishing."""
+    """Waits until `until` (epoch) has passed, no post due by then is pending or publishing,
+    and no delivery is on its way."""
     def settled():
         if time.time() < until:
             return False
         (active,) = cluster.query(
             "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE status IN ('pending', 'publishing') "
             "AND publish_at <= UTC_TIMESTAMP(6) - INTERVAL 1 SECOND")[0]
-        return active == 0
+        (sending,) = cluster.query(
+            "SELECT COUNT(*) FROM destinations_delivery WHERE state IN ('pending', 'sending', 'unconfirmed')")[0]
+        return active == 0 and sending == 0
     try:
         wait_for(settled, timeout, interval=1, what="every due post settled")
     except AssertionError as error:
@@ -88,7 +94,8 @@ def soak(*, minutes: float, seed: int, out: Path | None = None) -> int:
         })
         stop = threading.Event()
         clients = [
-            Client(name=user, url=cluster.url, history=history, rng=random.Random(f"{seed}-{user}"), max_ahead=max_ahead, stop=stop)
+            Client(name=user, url=cluster.url, history=history, rng=random.Random(f"{seed}-{user}"), max_ahead=max_ahead, stop=stop,
+                   destinations=(cluster.destination,) if user == HOOK_USER else ())
             for user in USERS
         ]
         operator = Operator(cluster=cluster, history=history, rng=random.Random(f"{seed}-operator"), stop=stop)

@@ -22,7 +22,8 @@ def iso(epoch: float) -> str:
 
 
 class Client:
-    def __init__(self, *, name: str, url: str, history, rng: random.Random, max_ahead: float, stop: threading.Event):
+    def __init__(self, *, name: str, url: str, history, rng: random.Random, max_ahead: float, stop: threading.Event,
+                 destinations: tuple[int, ...] = ()):
         self.name = name
         self.url = url
         self.history = history
@@ -34,6 +35,7 @@ class Client:
         self.posts: dict[int, float] = {}  # id -> due (epoch) as last acknowledged; pending ones
         self.drafts: list[int] = []
         self.series: list[int] = []
+        self.destinations = list(destinations)  # chosen for every post besides the feed
 
     # --- HTTP ---------------------------------------------------------------------------
     def call(self, op: str, method: str, path: str, body=None, *, auth=True):
@@ -78,8 +80,7 @@ class Client:
     # --- the loop -------------------------------------------------------------------------
     def run(self, *, ops_per_second: float):
         self.login()
-        # Destinations: each client sets up a webhook destination (the receiver's URL) and a
-        # Bluesky account (the PDS) here, so that its posts are delivered to both.
+        # Destinations: a client with a Bluesky account (the PDS) gets it here, once it exists.
         self.call("slots", "PUT", "/api/queue/slots/", [
             {"weekday": (datetime.now(timezone.utc).weekday() + 3) % 7, "time": "09:00"},
             {"weekday": (datetime.now(timezone.utc).weekday() + 4) % 7, "time": "18:30"},
@@ -97,14 +98,17 @@ class Client:
     def ahead(self) -> float:
         return time.time() + self.rng.uniform(1, self.max_ahead)
 
+    def chosen(self, body: dict) -> dict:
+        return {**body, "destinations": self.destinations} if self.destinations else body
+
     def schedule_one(self):
         due = self.ahead()
-        status, answer = self.call("schedule", "POST", "/api/scheduled-posts/", {"text": self.text("post"), "publish_at": iso(due)})
+        status, answer = self.call("schedule", "POST", "/api/scheduled-posts/", self.chosen({"text": self.text("post"), "publish_at": iso(due)}))
         if status == 201:
             self.posts[answer["id"]] = due
 
     def schedule_bulk(self):
-        items = [{"text": self.text("bulk"), "publish_at": iso(self.ahead())} for _ in range(self.rng.randint(2, 20))]
+        items = [self.chosen({"text": self.text("bulk"), "publish_at": iso(self.ahead())}) for _ in range(self.rng.randint(2, 20))]
         status, answer = self.call("schedule-bulk", "POST", "/api/scheduled-posts/", items)
         if status == 201:
             for item, post in zip(items, answer):
@@ -141,7 +145,7 @@ class Client:
             self.posts.pop(pk, None)
 
     def draft_create(self):
-        status, answer = self.call("draft", "POST", "/api/scheduled-posts/", {"text": self.text("draft"), "draft": True})
+        status, answer = self.call("draft", "POST", "/api/scheduled-posts/", self.chosen({"text": self.text("draft"), "draft": True}))
         if status == 201:
             self.drafts.append(answer["id"])
 
@@ -155,7 +159,7 @@ class Client:
             self.posts[pk] = due
 
     def queue_take(self):
-        self.call("queue", "POST", "/api/scheduled-posts/", {"text": self.text("queued"), "queue": True})
+        self.call("queue", "POST", "/api/scheduled-posts/", self.chosen({"text": self.text("queued"), "queue": True}))
 
     def series_create(self):
         start = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None) + timedelta(seconds=self.rng.randint(20, 60))

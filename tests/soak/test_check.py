@@ -129,3 +129,18 @@ def test_it_finds_a_row_and_the_feed_that_disagree(run):
     report = check(run.write()).text()
     assert "VIOLATION post 1: in the feed, but its row says pending" in report
     assert "VIOLATION post 2: marked published, but not in the feed" in report, text
+
+
+def test_it_finds_a_webhook_that_never_arrived_or_arrived_twice(run):
+    for pk in (1, 2, 3):
+        published_once(run, pk, due=100 + pk)
+    run.deliveries = [
+        {"id": 1, "scheduled_post_id": 1, "key": "msg_1", "state": "delivered", "attempts": 1, "error": ""},
+        {"id": 2, "scheduled_post_id": 2, "key": "msg_2", "state": "delivered", "attempts": 2, "error": ""},
+        {"id": 3, "scheduled_post_id": 3, "key": "msg_3", "state": "delivered", "attempts": 1, "error": ""},
+    ]
+    run.receiver = [["msg_1", "1", "applied"], ["msg_1", "1", "repeat"], ["msg_3", "3", "applied"], ["msg_3", "3", "applied"]]
+    text = check(run.write()).text()
+    assert "VIOLATION post 1" not in text  # a repeat of an id is acknowledged, not applied again
+    assert "VIOLATION post 2: delivery 2 is delivered, but its webhook-id never reached the receiver" in text
+    assert "VIOLATION post 3: webhook-id msg_3 applied 2 times" in text
