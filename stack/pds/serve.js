@@ -50,7 +50,7 @@ function lowerWriteLimit(spec) {
   const { RateLimiter } = require(path.join(xrpcDir, 'rate-limiter.js'))
   const consume = RateLimiter.prototype.consume
   RateLimiter.prototype.consume = function (ctx, opts) {
-    if (this.limiter.keyPrefix === 'repo-write-hour' && this.limiter.points !== points) {
+    if (this.limiter.keyPrefix === 'rl-repo-write-hour' && this.limiter.points !== points) {
       this.limiter.points = points
       this.limiter.duration = seconds
     }
