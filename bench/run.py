@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
+from bench.bluesky import pds_ceiling
 from bench.calendar import calendar
 from psched.lib.stats import percentile
 from stack import MYSQL, ROOT, VENV_BIN, Stack, free_port, wait_for
@@ -679,7 +680,7 @@ def main():
         stack.start(nodes=("a", "b"))
         warm_up(stack)
         (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
-        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "dashboard", "feed", "calendar"])
+        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "dashboard", "feed", "calendar", "bluesky"])
         scenarios = results["scenarios"]
         if "steady" in wanted:
             scenarios["steady"] = steady(stack, author_id, *sizes["steady"])
@@ -701,6 +702,8 @@ def main():
             results["scenarios"]["feed"] = feed(stack, author_id, *sizes["feed"])
         if "calendar" in wanted:
             results["scenarios"]["calendar"] = calendar(count=10_000, progress=progress)
+        if "bluesky" in wanted:  # the local PDS's own ceiling: sequential putRecord from one client
+            results["scenarios"]["bluesky_ceiling"] = pds_ceiling(posts=100, rounds=3, progress=progress)
         if args.profile:
             # Apart from the measured runs: py-spy takes CPU from the two cores it watches.
             if "burst" in wanted:
