@@ -295,7 +295,12 @@ class BlueskyClient:
             raise _rate_limited(error) from None
         except BadRequestError as error:
             if _error_name(error) == "InvalidSwap":
-                raise RecordKeyTaken(f"another record already holds the key {rkey}") from None
+                # An earlier try may have written this post with other facets or langs (a
+                # mention that resolved then, a language changed since): it is ours all the same.
+                written = self.reconcile(rkey, record)
+                if written is None:
+                    raise OutcomeUnknown(f"the key {rkey} was taken and is free again") from None
+                return written
             raise Refused(f"{self.pds_url} refused the post: {_detail(error)}") from None
         except UnauthorizedError as error:
             raise Refused(f"{self.pds_url} refused the post from a new session: {_detail(error)}") from None
@@ -327,13 +332,14 @@ class BlueskyClient:
 
     def reconcile(self, rkey: str, record: dict) -> Written | None:
         """After an unknown outcome: the post if the write was applied, None if it was not (send
-        it again), RecordKeyTaken if another record holds the key."""
+        it again), RecordKeyTaken if another post holds the key. The key is this delivery's
+        alone, so a record under it with the post's text and createdAt is this post."""
         found = self.get_post(rkey)
         if found is None:
             return None
         written, value = found
-        if value != json.loads(record_json(record)):
-            raise RecordKeyTaken(f"another record already holds the key {rkey}")
+        if (value.get("text"), value.get("createdAt")) != (record["text"], record["createdAt"]):
+            raise RecordKeyTaken(f"another post already holds the record key {rkey}: this one cannot be written under it")
         return written
 
     def facets(self, text: str) -> list[dict]:

@@ -93,6 +93,14 @@ def test_a_different_record_under_the_key_is_refused_and_the_first_stays(account
     assert [stored["value"]["text"] for stored in account.records()] == ["the first"]
 
 
+def test_a_retry_with_other_facets_finds_the_post_an_earlier_try_wrote(account):
+    client = account.client()
+    rkey, record = a_post("bonjour")
+    first = client.put_post(rkey, record)
+    assert client.put_post(rkey, {**record, "langs": ["fr"]}).cid == first.cid
+    assert [stored["value"] for stored in account.records()] == [record]
+
+
 def test_reconcile_tells_written_from_not_written(account):
     client = account.client()
     rkey, record = a_post()
