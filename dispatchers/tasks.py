@@ -2,16 +2,59 @@ import logging
 import os
 
 from celery import shared_task
+from django.conf import settings
+from django.core.cache import cache
 
+from destinations.services import deliveries_due
+from psched.lib.db import db_now_cached
+
+from .deliveries import run_deliveries
 from .tick import run_tick
 
 logger = logging.getLogger("dispatchers")
+DELIVER_TASK = "dispatchers.deliver"
+# How long one delivery task runs before it hands over to the next one.
+DELIVER_SECONDS = 10.0
+
+
+def _is_this_node(node_name: str, what: str) -> bool:
+    # A worker runs one node (run_dispatcher sets these); a stray task for another is dropped.
+    if node_name != os.environ.get("PSCHED_NODE_NAME"):
+        logger.warning("dropped a %s for node %s on the worker of %s", what, node_name, os.environ.get("PSCHED_NODE_NAME"))
+        return False
+    return True
 
 
 @shared_task(name="dispatchers.tick", ignore_result=True, acks_late=False)
 def tick(node_name: str) -> None:
-    # A worker runs one node (run_dispatcher sets these); a stray tick for another is dropped.
-    if node_name != os.environ.get("PSCHED_NODE_NAME"):
-        logger.warning("dropped a tick for node %s on the worker of %s", node_name, os.environ.get("PSCHED_NODE_NAME"))
+    if not _is_this_node(node_name, "tick"):
         return
-    run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"])
+    report = run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"])
+    if not report.dropped and (report.published or deliveries_due(now=db_now_cached()).exists()):
+        deliveries_kick(node_name=node_name)
+
+
+def _deliver_key(node_name: str) -> str:
+    return f"dispatchers:deliver:{node_name}"
+
+
+def deliveries_kick(*, node_name: str) -> bool:
+    """Queues one delivery task on the node's own queue, unless one is queued or running: ticks
+    come every second, a delivery task runs for up to DELIVER_SECONDS. The mark expires on its
+    own, so a worker killed mid-task stops no one for long."""
+    expires = DELIVER_SECONDS + 2 * settings.PSCHED_WEBHOOK_TOTAL_TIMEOUT + 5
+    if not cache.add(_deliver_key(node_name), 1, timeout=expires):
+        return False
+    deliver.apply_async(args=[node_name], queue=f"dispatch.{node_name}")
+    return True
+
+
+# Not acks_late: the rows hold the deliveries' state; a lost task is replaced by the next tick's.
+@shared_task(name=DELIVER_TASK, ignore_result=True, acks_late=False)
+def deliver(node_name: str) -> None:
+    if not _is_this_node(node_name, "delivery task"):
+        return
+    try:
+        run_deliveries(node_name=node_name, seconds=DELIVER_SECONDS)
+    finally:
+        cache.delete(_deliver_key(node_name))

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
 from accounts.api import TokenApi
+from destinations import api as destinations_api
 from dispatchers import api as dispatchers_api
 from dispatchers.authentication import NodeCredentialAuthentication
 from feed import api as feed_api
@@ -48,6 +49,14 @@ scheduled_post = view_by_method(
     PATCH=scheduling_api.ScheduledPostUpdateApi.as_view(),
     DELETE=scheduling_api.ScheduledPostCancelApi.as_view(),
 )
+destinations = view_by_method(
+    GET=destinations_api.DestinationListApi.as_view(), POST=destinations_api.DestinationCreateApi.as_view()
+)
+destination = view_by_method(
+    GET=destinations_api.DestinationDetailApi.as_view(),
+    PATCH=destinations_api.DestinationUpdateApi.as_view(),
+    DELETE=destinations_api.DestinationDeleteApi.as_view(),
+)
 
 urlpatterns = [
     path("", api_root, name="api-root"),
@@ -65,5 +74,13 @@ urlpatterns = [
     path("queue/<int:pk>/share-now/", planning_api.QueueShareNowApi.as_view(), name="api-queue-share-now"),
     path("series/", planning_api.SeriesListApi.as_view(), name="api-series-list"),
     path("series/<int:pk>/", planning_api.SeriesDetailApi.as_view(), name="api-series"),
+    path("destinations/", destinations, name="api-destinations"),
+    path("destinations/<int:pk>/", destination, name="api-destination"),
+    path("destinations/<int:pk>/test/", destinations_api.DestinationTestApi.as_view(), name="api-destination-test"),
+    path(
+        "destinations/<int:pk>/rotate-secret/", destinations_api.DestinationRotateSecretApi.as_view(),
+        name="api-destination-rotate-secret",
+    ),
+    path("deliveries/<int:pk>/retry/", destinations_api.DeliveryRetryApi.as_view(), name="api-delivery-retry"),
     path("dispatchers/", dispatchers_api.DispatcherListApi.as_view(), name="api-dispatchers"),
 ]

@@ -5,6 +5,7 @@ not run them each time; the nodes' own rows are read at every scrape."""
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from destinations.selectors import delivery_figures_cached
 from dispatchers.selectors import node_metrics, schedule_figures_cached
 
 
@@ -61,6 +62,21 @@ class PschedCollector(Collector):
             if node["last_tick"] is not None:
                 last_tick.add_metric([node["name"]], node["last_tick"].timestamp())
         yield from (pending, up, tick, last_tick, offset)
+        yield from _delivery_metrics(delivery_figures_cached())
+
+
+def _delivery_metrics(figures: dict):
+    by_state = GaugeMetricFamily("psched_deliveries", "Deliveries to destinations in each state.", labels=["state"])
+    for state, count in figures["by_state"].items():
+        by_state.add_metric([state], count)
+    yield by_state
+    histogram = figures["lateness"]
+    yield HistogramMetricFamily(
+        "psched_delivery_lateness_milliseconds",
+        "Lateness after publishing (delivered_at - the post's published_at) of the deliveries made in the last hour.",
+        buckets=[(str(float(bound)), count) for bound, count in histogram["buckets"]] + [("+Inf", histogram["count"])],
+        sum_value=histogram["sum_ms"],
+    )
 
 
 registry = CollectorRegistry(auto_describe=False)

@@ -15,6 +15,7 @@ from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 from .models import ScheduledPost
 from .queue import queued_post_create, scheduled_post_enqueue
 from .selectors import scheduled_posts_visible
+from .signals import scheduled_posts_serializing
 from .services import (
     draft_create,
     schedule_input_clean,
@@ -25,10 +26,30 @@ from .services import (
 )
 
 
-def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False) -> dict:
+def scheduled_posts_extensions(posts: list[ScheduledPost]) -> dict[int, dict]:
+    """What the apps above add to each post's output ({id: {"destinations": [...],
+    "deliveries": [...]}}), asked once for all the posts of an answer."""
+    merged = {post.pk: {"destinations": [], "deliveries": []} for post in posts}
+    if posts:
+        for _, answer in scheduled_posts_serializing.send(sender=ScheduledPost, scheduled_posts=posts):
+            for pk, fields in (answer or {}).items():
+                merged.setdefault(pk, {}).update(fields)
+    return merged
+
+
+def scheduled_posts_serialize(posts, *, detail: bool = False) -> list[dict]:
+    posts = list(posts)
+    extensions = scheduled_posts_extensions(posts)
+    return [scheduled_post_serialize(post, detail=detail, extension=extensions[post.pk]) for post in posts]
+
+
+def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False, extension: dict | None = None) -> dict:
     """A ScheduledPost as the API answers it: ScheduledPostOutputSerializer's fields, built by
     hand because one request creates up to PSCHED_MAX_BULK of them. last_error as recorded only
-    with detail (staff); authors get a plain reason (ScheduledPost.public_error)."""
+    with detail (staff); authors get a plain reason (ScheduledPost.public_error). `extension`:
+    the post's entry of scheduled_posts_extensions (asked for when not given)."""
+    if extension is None:
+        extension = scheduled_posts_extensions([post])[post.pk]
     return {
         "id": post.pk,
         "author": post.author.username,
@@ -48,6 +69,8 @@ def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False) -> di
         "queued": post.queued,
         "series": post.series_id,
         "series_index": post.series_index,
+        "destinations": extension["destinations"],
+        "deliveries": extension["deliveries"],
     }
 
 
@@ -58,14 +81,25 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
     dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
     post = serializers.IntegerField(source="post.pk", allow_null=True, read_only=True)
     series = serializers.IntegerField(source="series_id", allow_null=True, read_only=True)
+    destinations = serializers.SerializerMethodField(help_text="Chosen destinations' ids besides the feed.")
+    deliveries = serializers.SerializerMethodField(
+        help_text="One per destination besides the feed, once published: "
+                  "{id, destination, state, attempts, remote_id, delivered_at, error}."
+    )
 
     class Meta:
         model = ScheduledPost
         fields = [
             "id", "author", "text", "publish_at", "timezone", "status", "dispatcher", "attempts",
             "last_error", "post", "published_at", "lateness_ms", "created_at", "updated_at",
-            "queued", "series", "series_index",
+            "queued", "series", "series_index", "destinations", "deliveries",
         ]
+
+    def get_destinations(self, post) -> list[int]:
+        return scheduled_posts_extensions([post])[post.pk]["destinations"]
+
+    def get_deliveries(self, post) -> list[dict]:
+        return scheduled_posts_extensions([post])[post.pk]["deliveries"]
 
 
 class PostCountThrottle(ScopedRateThrottle):
@@ -115,7 +149,7 @@ class ScheduledPostListApi(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([scheduled_post_serialize(post, detail=request.user.is_staff) for post in page])
+        return self.get_paginated_response(scheduled_posts_serialize(page, detail=request.user.is_staff))
 
 
 class ScheduledPostCreateApi(APIView):
@@ -137,6 +171,10 @@ class ScheduledPostCreateApi(APIView):
         text = StrictCharField(trim_whitespace=False, allow_blank=True)
         publish_at = StrictCharField()
         timezone = StrictCharField(required=False, allow_null=True)
+        destinations = serializers.ListField(
+            child=serializers.IntegerField(), required=False,
+            help_text="Your destinations' ids besides the feed (always included); default: your default set.",
+        )
 
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [PostCountThrottle]
@@ -169,7 +207,7 @@ class ScheduledPostCreateApi(APIView):
             try:
                 inputs.append(schedule_input_clean(
                     text=item.get("text"), publish_at=item.get("publish_at"), timezone_name=item.get("timezone"),
-                    now=now,
+                    now=now, extras={"destinations": item["destinations"]} if "destinations" in item else None,
                 ))
                 errors.append({})
             except ValidationError as error:
@@ -178,7 +216,7 @@ class ScheduledPostCreateApi(APIView):
             # One object: its errors by field. A list: one entry per item, {} for good ones.
             raise serializers.ValidationError(errors if many else errors[0])
         created = scheduled_posts_create(author=request.user, inputs=inputs)
-        output = [scheduled_post_serialize(post, detail=request.user.is_staff) for post in created]
+        output = scheduled_posts_serialize(created, detail=request.user.is_staff)
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
 
     def _draft_or_queue(self, request):

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text
 
-from .api import ScheduledPostOutputSerializer, scheduled_post_serialize
+from .api import ScheduledPostOutputSerializer, scheduled_post_serialize, scheduled_posts_serialize
 from .models import ScheduledPost, Series
 from .queue import queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_time_parse
 from .series import Occurrence, series_create, series_next, series_stop, series_update
@@ -69,7 +69,7 @@ class QueueListApi(APIView):
 
     @extend_schema(responses=ScheduledPostOutputSerializer(many=True))
     def get(self, request):
-        return Response([scheduled_post_serialize(post) for post in queue_posts(user=request.user)[:1000]])
+        return Response(scheduled_posts_serialize(queue_posts(user=request.user)[:1000]))
 
 
 class QueueMoveInputSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
 from .selectors import scheduled_posts_same, users_by_username
-from .signals import scheduled_posts_creating
+from .signals import scheduled_posts_created, scheduled_posts_creating, scheduled_posts_published
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
@@ -29,6 +29,9 @@ logger = logging.getLogger("scheduling")
 class ScheduleInput:
     text: str
     when: ParsedTime
+    # The request's fields for the apps above (e.g. destinations), carried to the new post as
+    # `extras` for the receivers of scheduled_posts_creating; scheduling reads none of them.
+    extras: dict = field(default_factory=dict)
 
 
 def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None = None) -> ParsedTime:
@@ -54,7 +57,7 @@ def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None =
     return when
 
 
-def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime | None = None) -> ScheduleInput:
+def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime | None = None, extras: dict | None = None) -> ScheduleInput:
     """Validates one post to schedule; raises ValidationError with a dict naming each bad field."""
     errors = {}
     try:
@@ -68,7 +71,7 @@ def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime 
         errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
-    return ScheduleInput(text=text, when=when)
+    return ScheduleInput(text=text, when=when, extras=extras or {})
 
 
 def scheduled_posts_insert(*, rows: list[ScheduledPost]) -> list[ScheduledPost]:
@@ -76,26 +79,41 @@ def scheduled_posts_insert(*, rows: list[ScheduledPost]) -> list[ScheduledPost]:
     nothing: the one way a post that is due some day comes to exist. The receivers of
     scheduled_posts_creating (dispatchers: the node of each post) act before the INSERT, so
     that one post is one INSERT in autocommit: no transaction to open and commit, no routing
-    UPDATE."""
+    UPDATE. A receiver that answers True has rows of its own to write for the new posts: the
+    INSERT and scheduled_posts_created then run in one transaction."""
+    for row in rows:
+        if not hasattr(row, "extras"):
+            row.extras = {}
     if connection.in_atomic_block:  # a failed INSERT cannot be retried inside the caller's transaction
-        scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=True)
-        return _scheduled_posts_insert(rows)
-    scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=False)
+        followup = _creating_send(rows, fresh=True)
+        return _scheduled_posts_insert(rows, followup=followup)
+    followup = _creating_send(rows, fresh=False)
     try:
-        return _scheduled_posts_insert(rows)
+        return _scheduled_posts_insert(rows, followup=followup)
     except IntegrityError:
         # A receiver's cached view (dispatchers: the nodes, a second old at most) named a row
         # removed since: once more, from fresh reads.
         for row in rows:
             row.pk, row._state.adding = None, True
-        scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=True)
-        return _scheduled_posts_insert(rows)
+        followup = _creating_send(rows, fresh=True)
+        return _scheduled_posts_insert(rows, followup=followup)
+
+
+def _creating_send(rows: list[ScheduledPost], *, fresh: bool) -> bool:
+    """Sends scheduled_posts_creating; True when a receiver asked for scheduled_posts_created."""
+    responses = scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=rows, fresh=fresh)
+    return any(response is True for _, response in responses)
 
 
 _scheduled_post_insert = RowInsert(ScheduledPost)
 
 
-def _scheduled_posts_insert(rows: list[ScheduledPost]) -> list[ScheduledPost]:
+def _scheduled_posts_insert(rows: list[ScheduledPost], *, followup: bool = False) -> list[ScheduledPost]:
+    if followup:
+        with transaction.atomic():
+            _scheduled_posts_insert(rows)
+            scheduled_posts_created.send(sender=ScheduledPost, scheduled_posts=rows)
+        return rows
     if len(rows) == 1:
         _scheduled_post_insert(rows[0])  # save(force_insert=True), at a third of the cost
         return rows
@@ -127,6 +145,8 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
         )
         for item in inputs
     ]
+    for row, item in zip(rows, inputs):
+        row.extras = item.extras
     return scheduled_posts_insert(rows=rows)
 
 
@@ -385,6 +405,9 @@ def _posts_insert_set(*, node, ids: list[int], now: datetime) -> dict[int, int]:
             f"claim_token = '', lease_until = NULL, last_error = '', updated_at = %s WHERE id IN ({in_ids})",
             [Status.PUBLISHED.value, when, when, when],
         )
+    if created:
+        # The apps above write what publishing implies (destinations: the outbox) in this transaction.
+        scheduled_posts_published.send(sender=ScheduledPost, published=created, node=node, now=now)
     return created
 
 

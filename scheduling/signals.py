@@ -9,3 +9,19 @@ from django.dispatch import Signal
 # that raises stops the creation. Sent again with fresh=True when the INSERT failed a foreign
 # key, since a cached read may name a row deleted since.
 scheduled_posts_creating = Signal()
+
+# Sent after new posts' INSERT, in the same transaction, when a receiver of
+# scheduled_posts_creating answered True for them (it has rows of its own to write for the
+# posts, which now have ids): sender=ScheduledPost, scheduled_posts=[...]. Each post carries
+# `extras`, the request's fields that scheduling does not read itself (e.g. destinations).
+scheduled_posts_created = Signal()
+
+# Sent inside the publishing transaction, after the feed's posts are inserted:
+# sender=ScheduledPost, published={scheduled post id: Post id}, node, now (the database clock).
+# destinations writes each post's outbox rows here, so a post is never published without them;
+# a receiver that raises rolls the publishing back.
+scheduled_posts_published = Signal()
+
+# Scheduled posts as the API answers them, extended by the apps above: each receiver returns
+# {scheduled post id: {field: value}} for scheduled_posts=[...] (one query for all of them).
+scheduled_posts_serializing = Signal()

@@ -10,3 +10,4 @@ from .scheduler import *  # noqa: F401,F403
 from .celery import *  # noqa: F401,F403
 from .cache import *  # noqa: F401,F403
 from .logging import *  # noqa: F401,F403
+from .destinations import *  # noqa: F401,F403

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "accounts",
     "feed",
     "scheduling",
+    "destinations",
     "dispatchers",
 ]
 

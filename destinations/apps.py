@@ -1,0 +1,29 @@
+from django.apps import AppConfig
+
+
+class DestinationsConfig(AppConfig):
+    name = "destinations"
+
+    def ready(self):
+        # scheduling knows nothing of destinations: it announces new posts, their publishing
+        # and their output, and we answer with the chosen destinations, the outbox rows and
+        # the deliveries.
+        from scheduling.models import ScheduledPost
+        from scheduling.signals import (
+            scheduled_posts_created,
+            scheduled_posts_creating,
+            scheduled_posts_published,
+            scheduled_posts_serializing,
+        )
+
+        from .selectors import scheduled_posts_extend
+        from .services import deliveries_create, scheduled_posts_destinations_choose, scheduled_posts_destinations_save
+
+        scheduled_posts_creating.connect(
+            scheduled_posts_destinations_choose, sender=ScheduledPost, dispatch_uid="destinations.choose"
+        )
+        scheduled_posts_created.connect(
+            scheduled_posts_destinations_save, sender=ScheduledPost, dispatch_uid="destinations.save"
+        )
+        scheduled_posts_published.connect(deliveries_create, sender=ScheduledPost, dispatch_uid="destinations.outbox")
+        scheduled_posts_serializing.connect(scheduled_posts_extend, sender=ScheduledPost, dispatch_uid="destinations.extend")

@@ -1,0 +1,96 @@
+"""Reads of destinations and deliveries."""
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db.models import Count, Q, Sum
+
+from psched.lib.cache import figures_cached
+from psched.lib.db import db_now
+
+from psched.lib.api import datetime_text
+
+from .models import Delivery, Destination, Selection
+
+
+def destinations_of(*, user):
+    return Destination.objects.filter(owner=user).order_by("name", "pk")
+
+
+def deliveries_of(*, user):
+    """The deliveries a user may see and retry: those to their own destinations."""
+    return Delivery.objects.filter(destination__owner=user)
+
+
+def delivery_serialize(delivery: Delivery) -> dict:
+    return {
+        "id": delivery.pk,
+        "destination": delivery.destination_id,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "remote_id": delivery.remote_id,
+        "delivered_at": datetime_text(delivery.delivered_at),
+        "error": delivery.error,
+    }
+
+
+def deliveries_by_scheduled_post(*, ids: list[int]) -> dict[int, list[Delivery]]:
+    found = defaultdict(list)
+    for delivery in Delivery.objects.filter(scheduled_post_id__in=ids).order_by("pk"):
+        found[delivery.scheduled_post_id].append(delivery)
+    return found
+
+
+def scheduled_posts_extend(*, scheduled_posts, **signal) -> dict[int, dict]:
+    """Receives scheduling's scheduled_posts_serializing: each post's chosen destinations and,
+    once published, its deliveries. At most two queries for a whole answer."""
+    posts = [post for post in scheduled_posts if post.pk is not None]
+    unknown = [post.pk for post in posts if not hasattr(post, "destination_ids")]
+    chosen = defaultdict(list)
+    if unknown:
+        for scheduled_post_id, destination_id in Selection.objects.filter(scheduled_post_id__in=unknown).order_by(
+            "pk"
+        ).values_list("scheduled_post_id", "destination_id"):
+            chosen[scheduled_post_id].append(destination_id)
+    published = [post.pk for post in posts if post.status == "published"]
+    deliveries = deliveries_by_scheduled_post(ids=published) if published else {}
+    return {
+        post.pk: {
+            "destinations": list(getattr(post, "destination_ids", None) or chosen[post.pk]),
+            "deliveries": [delivery_serialize(delivery) for delivery in deliveries.get(post.pk, [])],
+        }
+        for post in posts
+    }
+
+
+def deliveries_by_state() -> dict[str, int]:
+    counts = {state: 0 for state in Delivery.State.values}
+    for row in Delivery.objects.values("state").order_by().annotate(n=Count("pk")):
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+# Bucket bounds of the delivery lateness histogram on /metrics, in milliseconds.
+DELIVERY_LATENESS_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 5000, 30000, 300000, 3600000)
+
+
+def delivery_figures(*, window=timedelta(hours=1)) -> dict:
+    """Deliveries by state, and the lateness after publishing of those delivered in the window
+    (cumulative buckets), in two queries."""
+    since = db_now() - window
+    figures = Delivery.objects.filter(state=Delivery.State.DELIVERED, delivered_at__gte=since).aggregate(
+        count=Count("pk"),
+        total_ms=Sum("lateness_ms"),
+        **{f"le_{bound}": Count("pk", filter=Q(lateness_ms__lte=bound)) for bound in DELIVERY_LATENESS_BUCKETS_MS},
+    )
+    return {
+        "by_state": deliveries_by_state(),
+        "lateness": {
+            "buckets": [(bound, figures[f"le_{bound}"]) for bound in DELIVERY_LATENESS_BUCKETS_MS],
+            "count": figures["count"],
+            "sum_ms": figures["total_ms"] or 0,
+        },
+    }
+
+
+def delivery_figures_cached() -> dict:
+    return figures_cached("destinations:delivery_figures", delivery_figures)

@@ -1,0 +1,468 @@
+"""Writes to destinations and deliveries: creating and managing destinations, the outbox rows
+written when a post is published, and the claim → send → record cycle of a delivery."""
+import logging
+import random
+import secrets
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
+from psched.lib.db import db_now
+from psched.lib.encryption import secret_decrypt, secret_encrypt
+from psched.lib.errors import Conflict
+
+from .kinds import KINDS, DeliveryJob, Outcome, kind_get
+from .models import Delivery, Destination, Selection
+
+logger = logging.getLogger("destinations")
+State = Delivery.State
+DestinationState = Destination.State
+NAME_MAX = Destination._meta.get_field("name").max_length
+
+
+# --- destinations -----------------------------------------------------------------------
+
+def destination_input_clean(*, owner, name, kind: str, config: dict) -> tuple[str, str, dict]:
+    """Checks a new destination's name, kind and the kind's config; raises ValidationError
+    naming each bad field."""
+    errors = {}
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        errors["name"] = ["Give the destination a name."]
+    elif len(name) > NAME_MAX:
+        errors["name"] = [f"At most {NAME_MAX} characters."]
+    elif Destination.objects.filter(owner=owner, name=name).exists():
+        errors["name"] = ["You already have a destination of that name."]
+    if kind not in KINDS or kind == "feed":
+        addable = ", ".join(name for name in KINDS if name != "feed")
+        errors["kind"] = [f"Use one of: {addable} (the feed is always included)."]
+    else:
+        try:
+            config = kind_get(kind).clean(config=config)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return name, kind, config
+
+
+def destination_create(*, owner, name, kind: str, config: dict, is_default: bool = False) -> tuple[Destination, str]:
+    """A new destination and its secret in clear (to show once; only its encryption is kept)."""
+    name, kind, config = destination_input_clean(owner=owner, name=name, kind=kind, config=config)
+    secret = kind_get(kind).secret_new()
+    try:
+        destination = Destination.objects.create(
+            owner=owner, name=name, kind=kind, config=config, is_default=is_default,
+            secret_encrypted=secret_encrypt(secret) if secret else "",
+        )
+    except IntegrityError:
+        raise ValidationError({"name": ["You already have a destination of that name."]}) from None
+    default_sets_forget()
+    logger.info("destination %s (%s) created for user %s", destination.pk, kind, owner.pk)
+    return destination, secret
+
+
+def destination_secrets(destination: Destination, *, now: datetime) -> list[str]:
+    """The secrets that sign now, newest first: the previous one too during its grace period."""
+    found = [secret_decrypt(destination.secret_encrypted)] if destination.secret_encrypted else []
+    if destination.previous_secret_encrypted and destination.previous_secret_until and destination.previous_secret_until > now:
+        found.append(secret_decrypt(destination.previous_secret_encrypted))
+    return found
+
+
+@transaction.atomic
+def destination_rotate_secret(*, destination_id: int, owner) -> tuple[Destination, str]:
+    """A new secret; the old one keeps signing beside it for PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS."""
+    destination = Destination.objects.select_for_update().get(pk=destination_id, owner=owner)
+    kind = kind_get(destination.kind)
+    if not kind.has_secret:
+        raise Conflict(f"A {destination.kind} destination has no secret to rotate.")
+    secret = kind.secret_new()
+    destination.previous_secret_encrypted = destination.secret_encrypted
+    destination.previous_secret_until = db_now() + timedelta(seconds=settings.PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS)
+    destination.secret_encrypted = secret_encrypt(secret)
+    destination.save()
+    logger.info("destination %s: secret rotated", destination.pk)
+    return destination, secret
+
+
+def destination_set_state(*, destination_id: int, owner, state: str) -> Destination:
+    """Pause (deliveries wait) or resume (also a destination psched disabled, once fixed)."""
+    if state not in (DestinationState.ACTIVE, DestinationState.PAUSED):
+        raise ValidationError({"state": ["Use active or paused."]})
+    destination = Destination.objects.get(pk=destination_id, owner=owner)
+    Destination.objects.filter(pk=destination.pk).update(state=state, state_reason="", updated_at=db_now())
+    destination.state, destination.state_reason = state, ""
+    default_sets_forget()
+    return destination
+
+
+def destination_delete(*, destination_id: int, owner) -> None:
+    """Removes the destination: posts not yet published no longer go there, and its deliveries
+    (pending or done) go with it. A send in flight finishes; its record finds no row."""
+    deleted, _ = Destination.objects.filter(pk=destination_id, owner=owner).delete()
+    default_sets_forget()
+    if not deleted:
+        raise Destination.DoesNotExist()
+
+
+def destination_test(*, destination_id: int, owner) -> Outcome:
+    """Sends a `destination.test` event now, from this process, and says how it went."""
+    destination = Destination.objects.get(pk=destination_id, owner=owner)
+    now = db_now()
+    job = DeliveryJob(
+        key=f"msg_test_{uuid.uuid4().hex}",
+        event_type="destination.test",
+        data={"destination": destination.pk, "name": destination.name},
+        occurred_at=now,
+        sent_at=now,
+        attempt=1,
+        config=destination.config,
+        secrets=destination_secrets(destination, now=now),
+    )
+    return kind_get(destination.kind).check(job=job)
+
+
+# --- a scheduled post's destinations (receivers of scheduling's signals) ----------------
+
+def _ids_clean(value) -> list[int]:
+    if not isinstance(value, list) or any(not isinstance(item, int) or isinstance(item, bool) for item in value):
+        raise ValidationError({"destinations": ["Give a list of your destinations' ids (the feed needs none)."]})
+    return list(dict.fromkeys(value))
+
+
+# Each process reads a user's default set at most once a second (it cost as much as the
+# post's INSERT at one post a request); a change made in another process applies to posts
+# scheduled a second later at most. Changes made in this process apply at once.
+DEFAULT_SETS_SECONDS = 1.0
+_default_sets: dict[int, tuple[float, list[int]]] = {}
+
+
+def default_sets_forget() -> None:
+    _default_sets.clear()
+
+
+def default_sets_read(*, owner_ids, cached: bool) -> dict[int, list[int]]:
+    """{owner id: ids of their active default destinations}."""
+    now = time.monotonic()
+    found, missing = {}, []
+    for owner_id in owner_ids:
+        entry = _default_sets.get(owner_id)
+        if cached and entry and entry[0] > now:
+            found[owner_id] = entry[1]
+        else:
+            missing.append(owner_id)
+    if missing:
+        read = defaultdict(list)
+        for pk, owner_id in Destination.objects.filter(
+            owner_id__in=missing, is_default=True, state=DestinationState.ACTIVE
+        ).values_list("pk", "owner_id"):
+            read[owner_id].append(pk)
+        if len(_default_sets) > 10000:
+            _default_sets.clear()
+        for owner_id in missing:
+            found[owner_id] = read[owner_id]
+            _default_sets[owner_id] = (now + DEFAULT_SETS_SECONDS, read[owner_id])
+    return found
+
+
+def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, **signal) -> bool:
+    """Receives scheduled_posts_creating: each new post's chosen destinations (its `extras`
+    "destinations", else its author's default set), checked to be its author's own. Answers
+    True when some post has one, so that scheduled_posts_created follows."""
+    wanted, defaults_for = {}, set()
+    for row in scheduled_posts:
+        extras = getattr(row, "extras", None) or {}
+        if "destinations" in extras:
+            wanted[id(row)] = _ids_clean(extras["destinations"])
+        else:
+            defaults_for.add(row.author_id)
+    owned = defaultdict(set)
+    asked = {pk for ids in wanted.values() for pk in ids}
+    if asked:
+        for pk, owner_id in Destination.objects.filter(pk__in=asked).exclude(
+            state=DestinationState.DISABLED
+        ).values_list("pk", "owner_id"):
+            owned[owner_id].add(pk)
+    defaults = default_sets_read(owner_ids=defaults_for, cached=not fresh) if defaults_for else {}
+    for row in scheduled_posts:
+        if id(row) in wanted:
+            unknown = [pk for pk in wanted[id(row)] if pk not in owned[row.author_id]]
+            if unknown:
+                raise ValidationError({"destinations": [
+                    f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
+                    "GET /api/destinations/ lists yours."
+                ]})
+            row.destination_ids = wanted[id(row)]
+        else:
+            row.destination_ids = list(defaults[row.author_id])
+    return any(row.destination_ids for row in scheduled_posts)
+
+
+def scheduled_posts_destinations_save(*, scheduled_posts, **signal) -> None:
+    """Receives scheduled_posts_created: the choices, in the INSERT's transaction."""
+    Selection.objects.bulk_create([
+        Selection(scheduled_post_id=row.pk, destination_id=pk)
+        for row in scheduled_posts for pk in getattr(row, "destination_ids", [])
+    ])
+
+
+def deliveries_create(*, published: dict[int, int], now: datetime, **signal) -> int:
+    """Receives scheduled_posts_published, inside the publishing transaction: the outbox. One
+    pending delivery per chosen destination that is not disabled (a paused one keeps it
+    waiting), each with its key fixed now, before any try."""
+    chosen = Selection.objects.filter(scheduled_post_id__in=list(published)).exclude(
+        destination__state=DestinationState.DISABLED
+    ).values_list("scheduled_post_id", "destination_id")
+    rows = [
+        Delivery(
+            post_id=published[scheduled_post_id], scheduled_post_id=scheduled_post_id, destination_id=destination_id,
+            key=f"msg_{uuid.uuid4().hex}", state=State.PENDING, next_try_at=now,
+        )
+        for scheduled_post_id, destination_id in chosen
+    ]
+    if rows:
+        Delivery.objects.bulk_create(rows)
+    return len(rows)
+
+
+# --- the delivery cycle: claim, send (no transaction held), record ----------------------
+
+@dataclass(frozen=True)
+class DeliveryClaim:
+    delivery: int
+    claim_token: str
+    version: int
+    was: str  # its state before the claim: pending or unconfirmed (the outcome of a try is unknown)
+
+
+def deliveries_release_expired(*, now: datetime) -> int:
+    """Deliveries whose sender vanished mid-send (lease expired): their outcome is unknown, so
+    they become unconfirmed, to be reconciled before anything is sent again. A plain read
+    first: most calls find nothing and take no lock."""
+    expired = Delivery.objects.filter(state=State.SENDING, lease_until__lt=now)
+    ids = list(expired.values_list("pk", flat=True)[:5000])
+    if not ids:
+        return 0
+    released = expired.filter(pk__in=ids).update(
+        state=State.UNCONFIRMED, claim_token="", lease_until=None, next_try_at=now,
+        error="The node sending it stopped mid-send: the outcome is unknown.",
+    )
+    if released:
+        logger.warning("%s deliveries whose sender stopped mid-send are unconfirmed", released)
+    return released
+
+
+def deliveries_due(*, now: datetime):
+    return Delivery.objects.filter(
+        state__in=[State.PENDING, State.UNCONFIRMED], next_try_at__lte=now,
+        destination_id__in=Destination.objects.filter(state=DestinationState.ACTIVE).values("pk"),
+    )
+
+
+def deliveries_claim(*, node_name: str, now: datetime, limit: int) -> list[DeliveryClaim]:
+    """Claims due deliveries of active destinations, atomically, as posts are claimed: SKIP
+    LOCKED where the database has it, and a conditional UPDATE that moves only rows still due."""
+    token = secrets.token_hex(16)
+    candidates = deliveries_due(now=now).order_by("next_try_at", "pk")
+    if not candidates.exists():
+        return []
+    lease_until = now + timedelta(seconds=settings.PSCHED_DELIVERY_LEASE_SECONDS)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        rows = list(candidates.values_list("pk", "version", "state")[:limit])
+        if not rows:
+            return []
+        moved = Delivery.objects.filter(
+            pk__in=[pk for pk, _, _ in rows], state__in=[State.PENDING, State.UNCONFIRMED]
+        ).update(
+            state=State.SENDING, claim_token=token, lease_until=lease_until, attempts=F("attempts") + 1,
+            claimed_by=node_name[:100], first_try_at=Coalesce("first_try_at", now), updated_at=now,
+        )
+    claims = [DeliveryClaim(delivery=pk, claim_token=token, version=version, was=state) for pk, version, state in rows]
+    if moved != len(rows):
+        held = set(Delivery.objects.filter(pk__in=[claim.delivery for claim in claims], claim_token=token).values_list("pk", flat=True))
+        claims = [claim for claim in claims if claim.delivery in held]
+    return claims
+
+
+def post_event_data(delivery: Delivery) -> dict:
+    post = delivery.post
+    return {
+        "post": post.pk,
+        "scheduled_post": delivery.scheduled_post_id,
+        "author": post.author.username,
+        "text": post.text,
+        "published_at": post.published_at.isoformat().replace("+00:00", "Z"),
+        "url": f"{settings.PSCHED_API_URL}/api/posts/{post.pk}/",
+    }
+
+
+def deliveries_read(*, claims: list[DeliveryClaim]) -> list[tuple[DeliveryClaim, Delivery]]:
+    """The claimed deliveries with their destination and post, in one query."""
+    by_id = {claim.delivery: claim for claim in claims}
+    rows = Delivery.objects.filter(pk__in=list(by_id)).select_related("destination", "post__author")
+    return [(by_id[row.pk], row) for row in rows if row.claim_token == by_id[row.pk].claim_token]
+
+
+def delivery_job(delivery: Delivery, *, claim: DeliveryClaim, now: datetime) -> DeliveryJob:
+    return DeliveryJob(
+        key=delivery.key,
+        event_type="post.published",
+        data=post_event_data(delivery),
+        occurred_at=delivery.post.published_at,
+        sent_at=now,
+        attempt=delivery.attempts,
+        config=delivery.destination.config,
+        secrets=destination_secrets(delivery.destination, now=now),
+        unconfirmed=claim.was == State.UNCONFIRMED,
+        remote_id=delivery.remote_id,
+    )
+
+
+def delivery_attempt(*, claim: DeliveryClaim, delivery: Delivery, clock) -> Outcome:
+    """One claimed delivery: reconcile first when the last outcome is unknown, then send (the
+    same key as every earlier try), then record. No transaction is open meanwhile."""
+    kind = kind_get(delivery.destination.kind)
+    job = delivery_job(delivery, claim=claim, now=clock.now())
+    outcome = None
+    if job.unconfirmed:
+        outcome = kind.reconcile(job=job)  # None: it cannot be asked; send again with the same key
+        if outcome is not None and outcome.state != "delivered":
+            outcome = None
+    if outcome is None:
+        try:
+            outcome = kind.deliver(job=job)
+        except Exception as error:  # a kind's bug must not leave the delivery in sending until its lease ends
+            logger.exception("delivery %s: the %s kind failed", delivery.pk, kind.name)
+            outcome = Outcome("unconfirmed", error=f"psched could not send it ({error.__class__.__name__}).")
+    delivery_record(claim=claim, delivery=delivery, outcome=outcome, now=clock.now())
+    return outcome
+
+
+def retry_delay(*, schedule: list[float], attempts: int, retry_after: float | None) -> float | None:
+    """Seconds until the next try after `attempts` tries, with jitter; None when the schedule is
+    used up. A Retry-After the receiver sent is honoured (up to PSCHED_WEBHOOK_RETRY_AFTER_MAX)."""
+    if attempts >= len(schedule):
+        return None
+    jitter = settings.PSCHED_WEBHOOK_RETRY_JITTER
+    delay = schedule[attempts] * random.uniform(1 - jitter, 1 + jitter) if jitter else schedule[attempts]
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.PSCHED_WEBHOOK_RETRY_AFTER_MAX))
+    return max(0.0, delay)
+
+
+def delivery_record(*, claim: DeliveryClaim, delivery: Delivery, outcome: Outcome, now: datetime) -> bool:
+    """Writes a try's outcome, if the claim still holds (a retry or cancel by the user, or a
+    takeover after the lease, wins). Returns whether it was written."""
+    held = Delivery.objects.filter(pk=claim.delivery, claim_token=claim.claim_token, state=State.SENDING)
+    common = {
+        "claim_token": "", "lease_until": None, "updated_at": now, "last_status": outcome.status,
+        "error": outcome.error[:2000],
+    }
+    if outcome.remote_id:
+        common["remote_id"] = outcome.remote_id[:300]
+    if outcome.remote_url:
+        common["remote_url"] = outcome.remote_url[:1000]
+    if outcome.state == "delivered":
+        lateness = round((now - delivery.post.published_at).total_seconds() * 1000)
+        return bool(held.update(state=State.DELIVERED, delivered_at=now, lateness_ms=lateness, next_try_at=None, **common))
+    if outcome.state == "gone":
+        written = held.update(state=State.FAILED, next_try_at=None, **common)
+        destination_disable(destination_id=delivery.destination_id, reason=outcome.error, now=now)
+        return bool(written)
+    unknown = outcome.state == "unconfirmed" or claim.was == State.UNCONFIRMED
+    delay = None
+    if outcome.state != "failed":
+        schedule = kind_get(delivery.destination.kind).retry_schedule()
+        delay = retry_delay(schedule=schedule, attempts=delivery.attempts, retry_after=outcome.retry_after)
+    if delay is None:
+        written = held.update(state=State.FAILED, next_try_at=None, **common)
+        if written:
+            logger.error("delivery %s to destination %s failed after %s tries: %s",
+                         delivery.pk, delivery.destination_id, delivery.attempts, outcome.error)
+            delivery_failure_notify(delivery=delivery)
+        return bool(written)
+    state = State.UNCONFIRMED if unknown else State.PENDING
+    return bool(held.update(state=state, next_try_at=now + timedelta(seconds=delay), **common))
+
+
+def destination_disable(*, destination_id: int, reason: str, now: datetime) -> None:
+    """The receiver said it is gone (410): nothing more is sent there; its waiting deliveries
+    are cancelled. Its owner can resume it once fixed."""
+    changed = Destination.objects.filter(pk=destination_id).exclude(state=DestinationState.DISABLED).update(
+        state=DestinationState.DISABLED, state_reason=reason[:300], updated_at=now
+    )
+    Delivery.objects.filter(destination_id=destination_id, state__in=[State.PENDING, State.UNCONFIRMED]).update(
+        state=State.CANCELLED, claim_token="", next_try_at=None, updated_at=now,
+        error="Not sent: the destination was disabled (it answered 410 Gone).", version=F("version") + 1,
+    )
+    if changed:
+        logger.warning("destination %s disabled: %s", destination_id, reason)
+        destination = Destination.objects.select_related("owner").get(pk=destination_id)
+        _mail(destination.owner, f"psched: destination {destination.name!r} was disabled",
+              f"Your destination {destination.name!r} ({destination.url}) answered 410 Gone, so psched disabled it "
+              "and stopped sending to it. Resume it on your destinations page once it is fixed.")
+
+
+def delivery_failure_notify(*, delivery: Delivery) -> None:
+    """Tells the author by email, once, that a delivery failed for good (the page shows a notice)."""
+    if not Delivery.objects.filter(pk=delivery.pk, failure_notified=False).update(failure_notified=True):
+        return
+    author = delivery.post.author
+    _mail(author, f"psched: post {delivery.post_id} did not reach {delivery.destination.name!r}",
+          f"psched could not deliver your post {delivery.post_id} to {delivery.destination.name!r} after "
+          f"{delivery.attempts} tries. Last reason: {delivery.error or 'see the delivery'}.\n"
+          "You can retry it from your scheduled posts page.")
+
+
+def _mail(user, subject: str, body: str) -> None:
+    if not user.email:
+        return
+    try:
+        send_mail(subject, body, None, [user.email], fail_silently=False)
+    except Exception:  # mail is a courtesy: the page shows it all the same
+        logger.exception("could not mail user %s", user.pk)
+
+
+@transaction.atomic
+def delivery_retry(*, delivery_id: int, user) -> Delivery:
+    """A failed or cancelled delivery back to pending, with a fresh schedule and the same key."""
+    delivery = Delivery.objects.select_for_update().select_related("destination").get(
+        pk=delivery_id, destination__owner=user
+    )
+    if delivery.state not in (State.FAILED, State.CANCELLED):
+        raise Conflict(f"Only failed or cancelled deliveries can be retried; this one is {delivery.state}.")
+    if delivery.destination.state == DestinationState.DISABLED:
+        raise Conflict("The destination is disabled; resume it first.")
+    delivery.state = State.PENDING
+    delivery.attempts = 0
+    delivery.next_try_at = db_now()
+    delivery.version += 1
+    delivery.claim_token = ""
+    delivery.failure_notified = False
+    delivery.save()
+    return delivery
+
+
+def deliveries_retry_failed(*, destination_id: int | None = None, since: datetime | None = None) -> int:
+    """Every failed delivery (of one destination, failed since a time) back to pending (staff)."""
+    failed = Delivery.objects.filter(state=State.FAILED).exclude(destination__state=DestinationState.DISABLED)
+    if destination_id is not None:
+        failed = failed.filter(destination_id=destination_id)
+    if since is not None:
+        failed = failed.filter(updated_at__gte=since)
+    return failed.update(
+        state=State.PENDING, attempts=0, next_try_at=db_now(), version=F("version") + 1, claim_token="",
+        failure_notified=False,
+    )

@@ -1,0 +1,40 @@
+"""A node's delivery loop: claims due deliveries and sends them side by side in threads."""
+import threading
+
+import pytest
+from django.utils import timezone
+
+from destinations.models import Delivery
+from destinations.services import destination_create
+from dispatchers.deliveries import run_deliveries
+from feed.models import Post
+from scheduling.models import ScheduledPost
+from stack.receiver import Receiver
+from stack.waiting import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_sends_every_due_delivery_once(django_user_model, settings, tmp_path):
+    settings.PSCHED_WEBHOOK_ALLOW_PRIVATE = True
+    settings.PSCHED_DELIVERY_CLAIM_LIMIT = 4
+    server = Receiver(free_port(), str(tmp_path / "record"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        author = django_user_model.objects.create_user("deliverer")
+        destination, server.secret = destination_create(
+            owner=author, name="hook", kind="webhook", config={"url": f"http://127.0.0.1:{server.server_address[1]}/"}
+        )
+        now = timezone.now()
+        for i in range(10):
+            scheduled = ScheduledPost.objects.create(author=author, text=f"p{i}", publish_at=now, due_at=now, status="published", published_at=now)
+            post = Post.objects.create(author=author, text=f"p{i}", published_at=now, scheduled_post=scheduled)
+            Delivery.objects.create(post=post, scheduled_post=scheduled, destination=destination, key=f"msg_{i}", next_try_at=now)
+        report = run_deliveries(node_name="n1", seconds=30, idle_seconds=0)
+        assert (report.claimed, report.delivered) == (10, 10)
+        assert Delivery.objects.filter(state="delivered").count() == 10
+        lines = (tmp_path / "record").read_text().split()
+        assert sorted(lines[::2]) == sorted(f"msg_{i}" for i in range(10)) and set(lines[1::2]) == {"applied"}
+    finally:
+        server.shutdown()
+        server.server_close()
