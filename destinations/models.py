@@ -11,6 +11,8 @@ class Destination(models.Model):
         ACTIVE = "active"
         PAUSED = "paused"  # by its owner: new posts skip it, queued deliveries wait
         DISABLED = "disabled"  # by psched (the receiver answered 410 Gone): nothing is sent
+        # By psched: only the owner can fix it (a revoked app password); deliveries wait for them.
+        NEEDS_ATTENTION = "needs_attention"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="destinations")
     name = models.CharField(max_length=100)
@@ -24,6 +26,8 @@ class Destination(models.Model):
     state_reason = models.CharField(max_length=300, blank=True)
     # In the user's default set: new scheduled posts that name no destinations go here too.
     is_default = models.BooleanField(default=False)
+    # Nothing is sent before this time (the destination's rate limit is used up until then).
+    not_before = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

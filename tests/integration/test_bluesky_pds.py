@@ -29,13 +29,6 @@ pytestmark = pytest.mark.integration
 _numbers = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def pds(tmp_path_factory):
-    server = LocalPds(tmp_path_factory.mktemp("pds") / "data").start()
-    yield server
-    server.stop()
-
-
 class Account:
     def __init__(self, pds: LocalPds):
         self.pds = pds
