@@ -51,7 +51,7 @@ stack/pds/node_modules/.installed: stack/pds/package-lock.json stack/pds/package
 pds: stack/pds/node_modules/.installed
 
 run: install
-	@mkdir -p var
+	@mkdir -p -m 700 var
 	DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
 	DEBUG=1 $(PY) manage.py ensure_login --url http://127.0.0.1:$(PORT)

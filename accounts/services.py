@@ -1,7 +1,6 @@
-from functools import cache
-from zoneinfo import available_timezones
-
 from django.contrib.auth import get_user_model
+
+from psched.lib.timeparse import zone_names
 
 from .models import Profile
 
@@ -17,11 +16,6 @@ def user_timezone(*, user) -> str:
 BROWSER_ZONE_COOKIE = "psched_zone"
 
 
-@cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones()) - {"Factory", "localtime"}
-
-
 def viewer_timezone(*, request) -> tuple[str, str]:
     """The zone every time on a page is shown in, and where it came from: the profile's zone
     ("profile"), else the browser's, sent in a cookie ("browser"), else ("", "") for UTC."""
@@ -29,7 +23,7 @@ def viewer_timezone(*, request) -> tuple[str, str]:
     if zone:
         return zone, "profile"
     cookie = request.COOKIES.get(BROWSER_ZONE_COOKIE, "")
-    if cookie in _known_zones():
+    if cookie in zone_names():
         return cookie, "browser"
     return "", ""
 

@@ -31,7 +31,7 @@ def node_figures(*, now=None, window=timedelta(hours=1)) -> dict[int, dict]:
     now = now or db_now()
     figures = {}
     in_flight = (
-        ScheduledPost.objects.filter(status__in=[ScheduledPost.Status.PENDING, ScheduledPost.Status.PUBLISHING])
+        ScheduledPost.objects.filter(status__in=ScheduledPost.UPCOMING)
         .values_list("dispatcher_id", "status").annotate(count=Count("pk")).order_by()
     )
     for node_id, status, count in in_flight:

@@ -130,9 +130,7 @@ def node_remove(*, node: DispatcherNode) -> int:
 @retry_on_deadlock
 @transaction.atomic
 def _node_remove(*, node: DispatcherNode) -> int:
-    ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING).update(
-        status=Status.PENDING, claim_token="", lease_until=None
-    )
+    ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING).release_claims(status=Status.PENDING)
     PeriodicTask.objects.filter(name=node.tick_task_name).delete()
     node.delete()  # SET_NULL on its posts: the sweep routes them
     routing_nodes_forget()
@@ -269,7 +267,7 @@ def claims_release(*, node: DispatcherNode) -> int:
     ids = list(held.values_list("pk", flat=True)[:5000])
     if not ids:
         return 0
-    released = held.filter(pk__in=ids).update(status=Status.PENDING, claim_token="", lease_until=None)
+    released = held.filter(pk__in=ids).release_claims(status=Status.PENDING)
     logger.warning("released %s scheduled posts claimed by node %s, which is down", released, node.name)
     return released
 
@@ -282,7 +280,7 @@ def leases_release_expired(*, now: datetime) -> int:
     ids = list(expired.values_list("pk", flat=True)[:5000])
     if not ids:
         return 0
-    released = expired.filter(pk__in=ids).update(status=Status.PENDING, claim_token="", lease_until=None)
+    released = expired.filter(pk__in=ids).release_claims(status=Status.PENDING)
     if released:
         logger.warning("released %s scheduled posts whose lease expired", released)
     return released
@@ -378,8 +376,8 @@ def claims_record_failure(*, node: DispatcherNode, claims: list[Claim], error: s
             exhausted = [row.pk for row in held if row.attempts >= settings.PSCHED_MAX_ATTEMPTS]
             retrying = [row for row in held if row.attempts < settings.PSCHED_MAX_ATTEMPTS]
             if exhausted:
-                ScheduledPost.objects.filter(pk__in=exhausted).update(
-                    status=Status.FAILED, claim_token="", lease_until=None, last_error=error, updated_at=now
+                ScheduledPost.objects.filter(pk__in=exhausted).release_claims(
+                    status=Status.FAILED, last_error=error, updated_at=now
                 )
                 logger.error("%s scheduled posts failed after their last attempt: %s", len(exhausted), error)
             # Each post draws its own delay: posts that failed together must not retry together.

@@ -5,7 +5,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from destinations.services import deliveries_due
+from destinations.services import deliveries_due, deliveries_release_expired
 from psched.lib.db import db_now_cached
 
 from .deliveries import run_deliveries
@@ -30,7 +30,11 @@ def tick(node_name: str) -> None:
     if not _is_this_node(node_name, "tick"):
         return
     report = run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"])
-    if not report.dropped and (report.published or deliveries_due(now=db_now_cached()).exists()):
+    if report.dropped:
+        return
+    # Deliveries whose sender died mid-send are due again (unconfirmed) once their lease is over.
+    now = db_now_cached()
+    if report.published or deliveries_release_expired(now=now) or deliveries_due(now=now).exists():
         deliveries_kick(node_name=node_name)
 
 

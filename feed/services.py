@@ -16,6 +16,16 @@ def post_text_clean(text) -> str:
         raise ValidationError({"text": error.messages}) from None
 
 
+def post_text_check(text, *, errors: dict):
+    """post_text_clean for a service that reports every bad field at once: returns the clean
+    text, or, when it is wrong, puts the messages in errors["text"] and returns text as given."""
+    try:
+        return post_text_clean(text)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        return text
+
+
 def _text_clean(text) -> str:
     if text is None:
         raise ValidationError("This field is required.")

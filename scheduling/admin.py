@@ -3,6 +3,7 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.text import Truncator
 
 from feed.services import post_text_clean
@@ -152,10 +153,26 @@ class SeriesAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["text", "author__username", "rrule"]
     raw_id_fields = ["author"]
-    readonly_fields = ["author", "start", "timezone", "rrule", "active", "materialized_until", "created_at", "updated_at"]
+    readonly_fields = [
+        "author", "start", "timezone", "rrule", "active", "error", "materialized_until", "cursor_local", "cursor_index",
+        "created_at", "updated_at",
+    ]
     actions = ["stop"]
 
     @admin.action(description="Stop the selected series and cancel their pending occurrences")
     def stop(self, request, queryset):
         cancelled = sum(series_stop(series_id=series.pk, author=series.author) for series in queryset)
         self.message_user(request, f"Stopped {queryset.count()} series; {cancelled} pending occurrence(s) cancelled.", messages.SUCCESS)
+
+    # Deleting a series stops it first: its occurrences only lose their link (SET_NULL), so
+    # without the stop they stayed pending and were published.
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            series_stop(series_id=obj.pk, author=obj.author)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for series in queryset:
+                series_stop(series_id=series.pk, author=series.author)
+            super().delete_queryset(request, queryset)

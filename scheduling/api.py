@@ -4,11 +4,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text, one_or_many
-from psched.lib.counters import counter_take
 from psched.lib.db import db_now_cached
 from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
@@ -24,6 +22,7 @@ from .services import (
     scheduled_post_update,
     scheduled_posts_create,
 )
+from .throttling import PostCountThrottle
 
 
 def scheduled_posts_extensions(posts: list[ScheduledPost]) -> dict[int, dict]:
@@ -100,26 +99,6 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
 
     def get_deliveries(self, post) -> list[dict]:
         return scheduled_posts_extensions([post])[post.pk]["deliveries"]
-
-
-class PostCountThrottle(ScopedRateThrottle):
-    """The scheduling rate counts posts, not requests: a bulk request of 1000 counts 1000. A
-    fixed window per user in the shared cache; a refused request counts nothing. Each process
-    takes shares of the rate ahead, so most requests cost no round trip (counter_take)."""
-
-    def allow_request(self, request, view):
-        self.scope = getattr(view, self.scope_attr, None)
-        if not self.scope:
-            return True
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        self.now = self.timer()
-        key = f"{self.get_cache_key(request, view)}_{int(self.now // self.duration)}"
-        posts = len(request.data) if isinstance(request.data, list) else 1
-        return counter_take(key, posts, seconds=self.duration + 1, limit=self.num_requests)
-
-    def wait(self):
-        return self.duration - self.now % self.duration
 
 
 class ScheduledPostListApi(generics.ListAPIView):

@@ -216,8 +216,10 @@ def calendar_posts(*, author, cells: list, with_cancelled: bool = False) -> list
     mine = ScheduledPost.objects.filter(author=author)
     # The start of the text is all a chip shows: the database cuts it.
     columns = dict(text_start=Left("text", TEXT_TITLE))
-    dated = mine.filter(status__in=statuses, publish_at__gte=cells[0].start, publish_at__lt=cells[-1].end)
     drafts = mine.filter(status=Status.DRAFT)
+    if not cells:  # a local day the zone skipped (2011-12-30 in Pacific/Apia) has no hours
+        return list(drafts.values(*CALENDAR_FIELDS, **columns).order_by("-updated_at", "-id"))
+    dated = mine.filter(status__in=statuses, publish_at__gte=cells[0].start, publish_at__lt=cells[-1].end)
     # UNION ALL rather than OR: each half is a range on the (author, status, publish_at) index.
     rows = dated.values(*CALENDAR_FIELDS, **columns).union(drafts.values(*CALENDAR_FIELDS, **columns), all=True)
     return list(rows.order_by("publish_at", "id"))
@@ -226,12 +228,12 @@ def calendar_posts(*, author, cells: list, with_cancelled: bool = False) -> list
 def queue_slot_placeholders(*, user, cells: list, posts: list[dict], now: datetime) -> None:
     """Puts the user's free queue slots (instants in the queue's zone that hold no pending post)
     in the cells, as empty placeholders. One query for the slots; the posts are those read."""
-    from .queue import HOLDING, queue_slots, queue_zone, slot_instants
+    from .queue import queue_slots, queue_zone, slot_instants
 
     slots = [(slot.weekday, slot.time) for slot in queue_slots(user=user)]
     if not slots or not cells:
         return
-    taken = {post["publish_at"] for post in posts if post["status"] in HOLDING}
+    taken = {post["publish_at"] for post in posts if post["status"] in ScheduledPost.UPCOMING}
     starts = [cell.start for cell in cells]
     zone_name = queue_zone(user=user)
     for instant in slot_instants(slots=slots, zone_name=zone_name, after=max(now, cells[0].start - timedelta(microseconds=1))):
@@ -246,17 +248,18 @@ def queue_slot_placeholders(*, user, cells: list, posts: list[dict], now: dateti
 
 def series_placeholders(*, user, cells: list, now: datetime) -> None:
     """Puts the occurrences of the user's active series that are not posts yet (they are made
-    some time before they are due) in the cells, as placeholders. One query for the series."""
+    some time before they are due) in the cells, as placeholders. One query for the series;
+    each is expanded only over the cells' span (series_between)."""
     from .models import Series
-    from .series import occurrences
+    from .series import series_between
 
     if not cells:
         return
     starts, end = [cell.start for cell in cells], cells[-1].end
-    for series in Series.objects.filter(author=user, active=True):
+    for series in Series.objects.filter(author=user, active=True, error=""):
         made_until = max(series.materialized_until or now, now)
-        for occurrence in occurrences(rrule_text=series.rrule, start=series.start, zone_name=series.timezone, until=end):
-            if occurrence.instant <= made_until or occurrence.instant < cells[0].start or occurrence.instant >= end:
+        for occurrence in series_between(series=series, after=max(cells[0].start, made_until), before=end):
+            if occurrence.instant <= made_until:
                 continue
             index = bisect_right(starts, occurrence.instant) - 1
             if index >= 0:
@@ -328,7 +331,9 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
             f" · node {node}</span>"
         )
     elif status == Status.FAILED:
-        extra = f'<span class="cal-receipt error">Failed: {escape(post["last_error"][:120] or "no error recorded")}</span>'
+        # The author's plain reason, as on /scheduled/ and in the API: last_error itself is for staff.
+        reason = ScheduledPost(last_error=post["last_error"]).public_error or "no error recorded"
+        extra = f'<span class="cal-receipt error">Failed: {escape(reason)}</span>'
     return (
         f'<li class="{classes}" id="cal-post-{pk}" data-id="{pk}" data-status="{status}" data-at="{at}"{local_attr}'
         f' data-zone="{escape(post["timezone"] or "")}" title="{escape(text)}">'
@@ -353,8 +358,9 @@ def upcoming_chip(occurrence, series, *, zone: ZoneInfo) -> str:
     return (
         f'<li class="cal-slot cal-upcoming" data-at="{occurrence.instant.isoformat()}">'
         f'<a href="/scheduled/series/{series.pk}/edit/"><time datetime="{occurrence.instant.isoformat()}">{local:%H:%M}</time>'
-        f' {escape(text)}<span class="cal-state">series {series.pk}, {_ordinal(occurrence.index)} occurrence'
-        " · made nearer the time</span></a></li>"
+        f' {escape(text)}<span class="cal-state">series {series.pk}'
+        + (f", {_ordinal(occurrence.index)} occurrence" if occurrence.index else "")
+        + " · made nearer the time</span></a></li>"
     )
 
 

@@ -1,20 +1,12 @@
 from django import forms
-from django.conf import settings
-
-from feed.forms import ComposeForm
+from feed.forms import ComposeForm, PostTextField
 
 
 class ScheduledPostForm(forms.Form):
     """Editing a scheduled post: its text, and a local date-time in an IANA zone. The service
     validates both and says what is wrong."""
 
-    text = forms.CharField(
-        # No maxlength: it would cut a paste silently; the counter says how far over the text is.
-        widget=forms.Textarea(attrs={"rows": 3, "data-counter": "true"}),
-        strip=False,
-        required=False,
-    )
-    max_length = settings.PSCHED_MAX_POST_LENGTH
+    text = PostTextField()
     publish_at = forms.CharField(
         label="Publish at (local time)", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
         required=False,  # a draft may stay without one
@@ -47,6 +39,8 @@ class QueueSlotForm(forms.Form):
         help_text="Local time in your zone; HH:MM (seconds allowed).",
         error_messages={"required": "Pick a time, e.g. 09:00."},
     )
+    # The zone the queue page showed the form in (kept on a profile that has none).
+    timezone = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 class SeriesForm(forms.Form):
@@ -63,17 +57,14 @@ class SeriesForm(forms.Form):
     ]
     ENDS = [("count", "after a number of times"), ("until", "on a date"), ("never", "never")]
 
-    text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": settings.PSCHED_MAX_POST_LENGTH, "data-counter": "true"}),
-        strip=False, required=False,
-    )
+    text = PostTextField()
     start = forms.CharField(
         label="First time (local)", widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
         error_messages={"required": "Pick the date and time of the first post."},
     )
     timezone = forms.CharField(
         label="Time zone", help_text="An IANA zone such as Europe/Paris; posts keep this wall-clock time across DST.",
-        widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"list": "zones", "autocomplete": "off", "data-browser-zone": "true"}),
         error_messages={"required": "Give an IANA time zone such as Europe/Paris."},
     )
     repeat = forms.ChoiceField(choices=REPEATS, initial="weekly", widget=forms.RadioSelect)
@@ -124,10 +115,7 @@ class SeriesForm(forms.Form):
 
 
 class SeriesEditForm(forms.Form):
-    text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": settings.PSCHED_MAX_POST_LENGTH, "data-counter": "true"}),
-        strip=False, required=False,
-    )
+    text = PostTextField()
     rrule = forms.CharField(label="RRULE", help_text="RFC 5545; a new rule replaces the occurrences not yet published.")
 
 

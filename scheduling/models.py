@@ -8,6 +8,14 @@ from django.db import models
 from psched.lib.timeparse import local_to_instant, zone_get
 
 
+class ScheduledPostQuerySet(models.QuerySet):
+    def release_claims(self, *, status, **changes) -> int:
+        """Moves the rows to status and drops any claim on them (token and lease), in one
+        UPDATE; returns how many rows changed. The holder's late callback is then refused by
+        the claim check."""
+        return self.update(status=status, claim_token="", lease_until=None, **changes)
+
+
 class ScheduledPost(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -16,6 +24,11 @@ class ScheduledPost(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
         DRAFT = "draft"  # no time yet; never claimed
+
+    # Still to be published: waiting for its time, or claimed by a node. Holds a queue slot.
+    UPCOMING = (Status.PENDING, Status.PUBLISHING)
+
+    objects = ScheduledPostQuerySet.as_manager()
 
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduled_posts")
     text = models.TextField()
@@ -157,6 +170,11 @@ class Series(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     materialized_until = models.DateTimeField(null=True, blank=True, help_text="Occurrences up to here (UTC) exist.")
+    # Where the job's next walk starts: the last occurrence it reached (local) and its index.
+    # Empty: the start, index 1.
+    cursor_local = LocalDateTimeField(null=True, blank=True, help_text="The last occurrence reached, local.")
+    cursor_index = models.PositiveIntegerField(default=1, help_text="The index of cursor_local along the rule.")
+    error = models.TextField(blank=True, help_text="Why the job stopped making occurrences; empty while it works.")
 
     class Meta:
         verbose_name_plural = "series"

@@ -12,8 +12,9 @@ from psched.lib.api import StrictCharField, datetime_text
 
 from .api import ScheduledPostOutputSerializer, scheduled_post_serialize, scheduled_posts_serialize
 from .models import ScheduledPost, Series
-from .queue import queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_time_parse
+from .queue import MAX_SLOTS, queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_time_parse
 from .series import Occurrence, series_create, series_next, series_stop, series_update
+from .throttling import admit_for
 
 # --- the queue ------------------------------------------------------------------------------
 
@@ -53,6 +54,8 @@ class QueueSlotsApi(APIView):
     def put(self, request):
         if not isinstance(request.data, list):
             raise ParseError('Send a JSON list of slots, e.g. [{"weekday": 0, "time": "09:00"}].')
+        if len(request.data) > MAX_SLOTS:  # before any item is looked at
+            raise serializers.ValidationError({"slots": [f"At most {MAX_SLOTS} slots a week; this has {len(request.data)}."]})
         # One entry per slot in a 400, {} for the good ones (like a bulk schedule).
         checked = [QueueSlotSerializer(data=item) for item in request.data]
         errors = [{} if slot.is_valid() else slot.errors for slot in checked]
@@ -123,6 +126,7 @@ class SeriesOutputSerializer(serializers.Serializer):
     timezone = serializers.CharField()
     rrule = serializers.CharField()
     active = serializers.BooleanField()
+    error = serializers.CharField(help_text="Why no new occurrences are made (the rule could not be expanded); empty while it works.")
     total = serializers.IntegerField(allow_null=True, help_text="COUNT of the rule, when it has one.")
     published = serializers.IntegerField()
     pending = serializers.IntegerField()
@@ -150,6 +154,7 @@ def series_serialize(series: Series) -> dict:
         "timezone": series.timezone,
         "rrule": series.rrule,
         "active": series.active,
+        "error": series.error,
         "total": series.total,
         "published": series.published_count,
         "pending": series.pending_count,
@@ -164,8 +169,7 @@ def series_visible(*, user):
     """Your series; staff see everyone's. With their published and pending counts."""
     found = Series.objects.select_related("author").annotate(
         published_count=Count("occurrences", filter=Q(occurrences__status=ScheduledPost.Status.PUBLISHED)),
-        pending_count=Count("occurrences", filter=Q(occurrences__status__in=(
-            ScheduledPost.Status.PENDING, ScheduledPost.Status.PUBLISHING))),
+        pending_count=Count("occurrences", filter=Q(occurrences__status__in=ScheduledPost.UPCOMING)),
     )
     return found if user.is_staff else found.filter(author=user)
 
@@ -209,7 +213,7 @@ class SeriesListApi(APIView):
         values = data.validated_data
         series = series_create(
             author=request.user, text=values["text"], start=values["start"],
-            timezone_name=values["timezone"], rrule_text=values["rrule"],
+            timezone_name=values["timezone"], rrule_text=values["rrule"], admit=admit_for(request),
         )
         return Response(series_serialize(series_visible(user=request.user).get(pk=series.pk)), status=status.HTTP_201_CREATED)
 
@@ -246,7 +250,7 @@ class SeriesDetailApi(APIView):
             raise serializers.ValidationError({"non_field_errors": ["Send text, start, timezone and/or rrule to change."]})
         series_update(
             series_id=pk, author=request.user, text=values.get("text"), start=values.get("start"),
-            timezone_name=values.get("timezone"), rrule_text=values.get("rrule"),
+            timezone_name=values.get("timezone"), rrule_text=values.get("rrule"), admit=admit_for(request),
         )
         return Response(series_serialize(self._get(request, pk)))
 

@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import Throttled
 
-from accounts.services import user_timezone
+from accounts.forms import ProfileForm
+from accounts.services import user_set_timezone, user_timezone
 from feed.views import feed_page
 from psched.lib.errors import Conflict
 from psched.lib.forms import add_service_errors
@@ -29,6 +31,7 @@ from .queue import (
 )
 from .series import series_create, series_next, series_stop, series_update
 from .services import draft_create
+from .throttling import admit_for, scheduling_wait, too_fast_text
 
 
 def _compose(request, create):
@@ -38,6 +41,9 @@ def _compose(request, create):
         return redirect_to_login(reverse("feed:index"))
     form = PlanComposeForm(request.POST)
     if form.is_valid():
+        if (wait := scheduling_wait(request)) is not None:
+            form.add_error("text", too_fast_text(wait))
+            return feed_page(request, form, status=429)
         try:
             return create(form.cleaned_data)
         except ValidationError as error:
@@ -69,21 +75,60 @@ def _slot_dicts(slots) -> list[dict]:
     return [{"weekday": slot.weekday, "time": slot.time.isoformat()} for slot in slots]
 
 
+def _page_zone(request) -> str:
+    """The zone the page says it shows (accounts.middleware): the profile's, else the browser's,
+    else UTC. Forms start with it."""
+    return str(getattr(request, "user_zone", "")) or "UTC"
+
+
 @login_required
 def queue_page(request):
-    zone = queue_zone(user=request.user)
+    # Slots are wall-clock times read in the profile's zone, else UTC (the API has no browser).
+    # Without a profile zone the page offers to keep the browser's; with no slot yet, it shows
+    # slots in that zone, and adding one keeps it.
+    slot_zone, page_zone = queue_zone(user=request.user), _page_zone(request)
+    slots = queue_slots(user=request.user)
+    zone_kept = bool(user_timezone(user=request.user))
+    zone = slot_zone if zone_kept or slots else page_zone
     posts = list(queue_posts(user=request.user)[:500])
     for post in posts:
-        post.slot = slot_describe(instant=post.publish_at, zone_name=zone)
+        post.slot = slot_describe(instant=post.publish_at, zone_name=page_zone)
     return render(request, "scheduling/queue.html", {
-        "slots": queue_slots(user=request.user), "posts": posts, "zone": zone, "slot_form": QueueSlotForm(),
+        "slots": slots, "posts": posts, "zone": zone, "zone_kept": zone_kept,
+        "zone_offer": "" if zone_kept or page_zone == "UTC" else page_zone,
+        "slot_form": QueueSlotForm(initial={"timezone": zone}),
     })
+
+
+def _keep_zone(request, zone_name: str) -> bool:
+    """Saves the page's zone on a profile that has none (slots need a zone that lasts) and
+    re-places the queued posts in it. False when the name is not a zone."""
+    form = ProfileForm({"timezone": zone_name})
+    if not form.is_valid() or not form.cleaned_data["timezone"]:
+        return False
+    user_set_timezone(user=request.user, timezone_name=form.cleaned_data["timezone"])
+    queue_slots_replace(user=request.user, slots=_slot_dicts(queue_slots(user=request.user)))
+    return True
+
+
+@login_required
+@require_POST
+def queue_zone_keep(request):
+    """"Keep it for your slots": the zone the queue page showed becomes the profile's."""
+    if _keep_zone(request, request.POST.get("timezone", "")):
+        messages.success(request, f"Time zone saved: {user_timezone(user=request.user)}. Your slots are read in it.")
+    else:
+        messages.error(request, "That is not a time zone: pick one on your profile page.")
+    return redirect("scheduling:queue")
 
 
 @login_required
 @require_POST
 def slot_add(request):
     form = QueueSlotForm(request.POST)
+    if form.is_valid() and not user_timezone(user=request.user) and form.cleaned_data["timezone"] not in ("", "UTC"):
+        # The slot was typed on a page that showed this zone: it is read in it from now on.
+        _keep_zone(request, form.cleaned_data["timezone"])
     slots = _slot_dicts(queue_slots(user=request.user))
     if form.is_valid():
         slots.append({"weekday": form.cleaned_data["weekday"], "time": form.cleaned_data["time"]})
@@ -92,7 +137,7 @@ def slot_add(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, "Slot added; your queued posts were re-placed.")
+            messages.success(request, f"Slot added ({queue_zone(user=request.user)}); your queued posts were re-placed.")
     else:
         messages.error(request, " ".join(message for errors in form.errors.values() for message in errors))
     return redirect("scheduling:queue")
@@ -132,8 +177,8 @@ def queue_share_now_view(request, pk):
 
 @login_required
 def series_new(request):
-    zone = user_timezone(user=request.user) or "UTC"
-    form = SeriesForm(request.POST or None, initial={"timezone": zone})
+    form = SeriesForm(request.POST or None, initial={"timezone": _page_zone(request)})
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -144,37 +189,46 @@ def series_new(request):
         try:
             series = series_create(
                 author=request.user, text=data["text"], start=data["start"], timezone_name=data["timezone"], rrule_text=rule,
+                admit=admit_for(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
+        except Throttled as error:
+            form.add_error(None, str(error.detail))
+            status = 429
         else:
             upcoming = series_next(series=series, limit=1)
             first = f" The first is {upcoming[0].local:%a %Y-%m-%d %H:%M} {series.timezone}." if upcoming else ""
             messages.success(request, f"Series #{series.pk} created ({series.rrule}).{first}")
             return redirect("scheduling:mine")
-    return render(request, "scheduling/series_form.html", {"form": form, "zones": zone_choices()})
+    return render(request, "scheduling/series_form.html", {"form": form, "zones": zone_choices()}, status=status)
 
 
 @login_required
 def series_edit(request, pk):
     series = get_object_or_404(Series, pk=pk, author=request.user)
     form = SeriesEditForm(request.POST or None, initial={"text": series.text, "rrule": series.rrule})
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             series_update(
                 series_id=pk, author=request.user, text=data["text"],
                 rrule_text=data["rrule"] if data["rrule"].strip().upper() != series.rrule else None,
+                admit=admit_for(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
+        except Throttled as error:
+            form.add_error(None, str(error.detail))
+            status = 429
         except Conflict as error:
             messages.error(request, str(error))
             return redirect("scheduling:mine")
         else:
             messages.success(request, f"Series #{pk} saved; occurrences not yet published follow it.")
             return redirect("scheduling:mine")
-    return render(request, "scheduling/series_edit.html", {"form": form, "series": series})
+    return render(request, "scheduling/series_edit.html", {"form": form, "series": series}, status=status)
 
 
 @login_required

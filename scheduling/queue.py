@@ -21,8 +21,6 @@ from .models import WEEKDAYS, QueueSlot, ScheduledPost
 from .services import scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
 
 Status = ScheduledPost.Status
-# Posts that hold a slot: waiting for their time, or claimed by a node.
-HOLDING = (Status.PENDING, Status.PUBLISHING)
 # How far to look for a free slot: one slot a week, ten years of posts queued ahead.
 SEARCH_DAYS = 5 * 366
 MAX_SLOTS = 200
@@ -114,7 +112,8 @@ def _lock_user(user) -> None:
 
 
 def _taken(*, user, after: datetime, exclude_ids=()) -> set[datetime]:
-    posts = ScheduledPost.objects.filter(author=user, status__in=HOLDING, publish_at__gt=after).exclude(pk__in=exclude_ids)
+    posts = ScheduledPost.objects.filter(author=user, status__in=ScheduledPost.UPCOMING, publish_at__gt=after)
+    posts = posts.exclude(pk__in=exclude_ids)
     return set(posts.values_list("publish_at", flat=True))
 
 
@@ -148,7 +147,7 @@ def slot_describe(*, instant: datetime, zone_name: str) -> str:
 @transaction.atomic
 def queued_post_create(*, author, text) -> ScheduledPost:
     """A new post in the author's next free slot."""
-    text = _text_clean(text)
+    text = post_text_clean(text)
     _lock_user(author)
     now = timezone.now()
     zone = queue_zone(user=author)
@@ -160,7 +159,7 @@ def queued_post_create(*, author, text) -> ScheduledPost:
 @transaction.atomic
 def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None) -> ScheduledPost:
     """A draft (or a pending post) into the author's next free slot."""
-    new_text = _text_clean(text) if text is not None else None
+    new_text = post_text_clean(text) if text is not None else None
     _lock_user(author)
     post = ScheduledPost.objects.select_for_update().get(pk=scheduled_post_id, author=author)
     if post.status not in (Status.DRAFT, Status.PENDING, Status.FAILED, Status.PUBLISHING):
@@ -176,13 +175,6 @@ def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None) -> Sche
         scheduled_posts_announce(posts=[post])  # its node, written by the save below
     scheduled_post_reschedule(post=post, publish_at=instant)
     return post
-
-
-def _text_clean(text) -> str:
-    try:
-        return post_text_clean(text)
-    except ValidationError as error:
-        raise ValidationError({"text": error.messages}) from None
 
 
 @transaction.atomic
@@ -227,7 +219,7 @@ def queue_replace_posts(*, user, slots: list[tuple[int, time]]) -> int:
 
 def queue_posts(*, user):
     """The user's queued posts still to be published, in slot order."""
-    posts = ScheduledPost.objects.filter(author=user, queued=True, status__in=HOLDING)
+    posts = ScheduledPost.objects.filter(author=user, queued=True, status__in=ScheduledPost.UPCOMING)
     return posts.select_related("author", "dispatcher", "series").order_by("publish_at", "pk")
 
 

@@ -15,12 +15,10 @@ def scheduled_posts_visible(*, user, author_username: str | None = None, status:
     return posts
 
 
-UPCOMING = (ScheduledPost.Status.PENDING, ScheduledPost.Status.PUBLISHING)
-
-
 def scheduled_posts_upcoming(*, author, limit: int = 200):
     """The author's posts still to be published, soonest first."""
-    posts = ScheduledPost.objects.filter(author=author, status__in=UPCOMING).select_related("dispatcher", "series")
+    posts = ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING)
+    posts = posts.select_related("dispatcher", "series")
     return posts.order_by("publish_at", "id")[:limit]
 
 
@@ -31,7 +29,7 @@ def scheduled_posts_drafts(*, author, limit: int = 200):
 
 def scheduled_posts_history(*, author, limit: int = 100):
     """The author's published, failed and cancelled posts, latest change first."""
-    posts = ScheduledPost.objects.filter(author=author).exclude(status__in=UPCOMING + (ScheduledPost.Status.DRAFT,))
+    posts = ScheduledPost.objects.filter(author=author).exclude(status__in=ScheduledPost.UPCOMING + (ScheduledPost.Status.DRAFT,))
     return posts.select_related("dispatcher", "post", "series").order_by("-updated_at", "-id")[:limit]
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from feed.models import Post
-from feed.services import post_text_clean
+from feed.services import post_text_check
 from psched.lib.db import RowInsert, db_now, ids_sql, is_retryable
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
@@ -60,10 +60,7 @@ def publish_time_clean(*, publish_at, timezone_name=None, now: datetime | None =
 def schedule_input_clean(*, text, publish_at, timezone_name=None, now: datetime | None = None, extras: dict | None = None) -> ScheduleInput:
     """Validates one post to schedule; raises ValidationError with a dict naming each bad field."""
     errors = {}
-    try:
-        text = post_text_clean(text)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    text = post_text_check(text, errors=errors)
     when = None
     try:
         when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name, now=now)
@@ -155,13 +152,21 @@ def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> Sc
     return scheduled_posts_create(author=author, inputs=[item])[0]
 
 
+@dataclass(frozen=True)
+class DraftInput:
+    text: str
+    zone: str
+
+
 def draft_create(*, author, text, timezone_name=None) -> ScheduledPost:
     """Text kept for later, with no time: never claimed until scheduled or queued."""
+    item = draft_input_clean(text=text, timezone_name=timezone_name)
+    return ScheduledPost.objects.create(author=author, text=item.text, timezone=item.zone, status=Status.DRAFT)
+
+
+def draft_input_clean(*, text, timezone_name=None) -> DraftInput:
     errors = {}
-    try:
-        text = post_text_clean(text)
-    except ValidationError as error:
-        errors.update(error.message_dict)
+    text = post_text_check(text, errors=errors)
     zone = "UTC"
     if timezone_name:
         try:
@@ -170,7 +175,7 @@ def draft_create(*, author, text, timezone_name=None) -> ScheduledPost:
             errors["timezone"] = error.messages
     if errors:
         raise ValidationError(errors)
-    return ScheduledPost.objects.create(author=author, text=text, timezone=zone, status=Status.DRAFT)
+    return DraftInput(text=text, zone=zone)
 
 
 def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
@@ -191,10 +196,7 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     was_draft = post.status == Status.DRAFT
     errors = {}
     if text is not None:
-        try:
-            post.text = post_text_clean(text)
-        except ValidationError as error:
-            errors.update(error.message_dict)
+        post.text = post_text_check(text, errors=errors)
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
@@ -375,8 +377,8 @@ def _posts_insert(*, node, ids: list[int], now: datetime) -> tuple[dict[int, int
                 raise
             logger.error("scheduled post %s could not be published: %s", pk, error)
             failures[pk] = f"The database refused the post: {error.__class__.__name__}."
-            ScheduledPost.objects.filter(pk=pk).update(
-                status=Status.FAILED, claim_token="", lease_until=None, last_error=failures[pk][:2000], updated_at=now
+            ScheduledPost.objects.filter(pk=pk).release_claims(
+                status=Status.FAILED, last_error=failures[pk][:2000], updated_at=now
             )
     return created, failures
 
@@ -447,11 +449,19 @@ class ImportRow:
     # The id column of export_schedule's files: a row whose post is already here is skipped.
     id: str = ""
     rrule: str = ""  # a series starting at publish_at, when given
+    # export_schedule's status column: "draft" (with an empty publish_at) imports a draft; the
+    # other states are scheduled as new pending posts.
+    status: str = ""
 
 
 def _import_row_clean(row: ImportRow, now: datetime):
-    """A ScheduleInput, or for a row with an rrule a SeriesInput whose start is publish_at read
-    as local time in the row's zone (an offset is converted to that zone)."""
+    """A ScheduleInput, a DraftInput for a draft's row, or for a row with an rrule a SeriesInput
+    whose start is publish_at read as local time in the row's zone (an offset is converted to
+    that zone)."""
+    if row.status.strip() == Status.DRAFT:
+        if row.publish_at.strip() or row.rrule.strip():
+            raise ValidationError({"status": ["A draft has no publish_at and no rrule: leave them empty, or give another status."]})
+        return draft_input_clean(text=row.text, timezone_name=row.timezone.strip() or None)
     if not row.rrule.strip():
         return schedule_input_clean(
             text=row.text, publish_at=row.publish_at, timezone_name=row.timezone.strip() or None, now=now
@@ -531,14 +541,19 @@ IMPORT_CHUNK_ROWS = 1000
 
 
 def _inputs_import(*, author, inputs: list) -> int:
-    """Creates one author's checked rows: posts in one INSERT, series one by one."""
+    """Creates one author's checked rows: posts in one INSERT, drafts in another, series one by one."""
     from .series import series_insert  # series builds on this module
 
     posts = [item for item in inputs if isinstance(item, ScheduleInput)]
     created = len(scheduled_posts_create(author=author, inputs=posts)) if posts else 0
+    drafts = [item for item in inputs if isinstance(item, DraftInput)]
+    if drafts:
+        created += len(ScheduledPost.objects.bulk_create(
+            ScheduledPost(author=author, text=item.text, timezone=item.zone, status=Status.DRAFT) for item in drafts
+        ))
     for item in inputs:
-        if not isinstance(item, ScheduleInput):
-            series_insert(author=author, item=item)
+        if not isinstance(item, (ScheduleInput, DraftInput)):
+            series_insert(author=author, item=item, capped=False)
             created += 1
     return created
 

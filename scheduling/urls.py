@@ -17,6 +17,7 @@ urlpatterns = [
     path("scheduled/series/<int:pk>/edit/", planning_views.series_edit, name="series-edit"),
     path("scheduled/series/<int:pk>/stop/", planning_views.series_stop_view, name="series-stop"),
     path("queue/", planning_views.queue_page, name="queue"),
+    path("queue/zone/", planning_views.queue_zone_keep, name="queue-zone"),
     path("queue/slots/add/", planning_views.slot_add, name="slot-add"),
     path("queue/slots/<int:slot_id>/remove/", planning_views.slot_remove, name="slot-remove"),
     path("queue/<int:pk>/up/", planning_views.queue_move_view, {"direction": "up"}, name="queue-up"),

@@ -28,6 +28,7 @@ from .selectors import (
     series_overview,
 )
 from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
+from .throttling import scheduling_wait, too_fast_text
 
 
 CALENDAR_ZONE_COOKIE = "psched_tz"
@@ -41,6 +42,9 @@ def compose(request):
     form = ScheduleComposeForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
+        if (wait := scheduling_wait(request)) is not None:
+            form.add_error("text", too_fast_text(wait))
+            return feed_page(request, form, status=429)
         try:
             post = scheduled_post_create(
                 author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
@@ -124,12 +128,12 @@ def duplicate(request, pk):
     """A new scheduled post from a published, failed or cancelled one ("Duplicate", "Reschedule"):
     the form starts with its text and zone, and with its time while that is still ahead."""
     post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
-    local = post.publish_at.astimezone(zone_get(post.timezone))
+    ahead = post.publish_at is not None and post.publish_at > timezone.now()  # a draft has no time
     form = ScheduledPostForm(request.POST or None, initial={
         "text": post.text, "timezone": post.timezone,
-        "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if post.publish_at > timezone.now() else "",
+        "publish_at": post.publish_at.astimezone(zone_get(post.timezone)).strftime("%Y-%m-%dT%H:%M:%S") if ahead else "",
     })
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _too_fast(request, form):
         data = form.cleaned_data
         try:
             copy = scheduled_post_create(
@@ -144,7 +148,18 @@ def duplicate(request, pk):
     action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": f"{action} a post", "submit": "Schedule",
-    })
+    }, status=429 if getattr(form, "too_fast", False) else 200)
+
+
+def _too_fast(request, form) -> bool:
+    """Counts one post against the scheduling rate (as the API does); over it, the form says
+    how long to wait and the page answers 429."""
+    wait = scheduling_wait(request)
+    if wait is None:
+        return False
+    form.add_error(None, too_fast_text(wait))
+    form.too_fast = True
+    return True
 
 
 @login_required
@@ -247,6 +262,8 @@ def calendar(request):
             title = f"{day:%A %d %B %Y}"
         cells = sorted(grid.cells(), key=lambda cell: cell.start)
         context.update(grid=grid, title=title)
+        if not cells:
+            context["skipped"] = f"{day:%A %d %B %Y} did not happen in {zone_name}: the clocks skipped the whole day."
     limit = None if view == "day" else cal.CELL_LIMIT
     posts = cal.calendar_posts(author=request.user, cells=cells, with_cancelled=with_cancelled)
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)

@@ -151,3 +151,21 @@ def pds(tmp_path_factory):
     server = LocalPds(tmp_path_factory.mktemp("pds") / "data").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def cpu_budget():
+    """with cpu_budget(seconds): fails when the block uses more CPU than that in this process
+    (time.process_time: CPU, not wall time, so a loaded machine does not make it fail). The
+    tests of bounded work use it."""
+    import contextlib
+    import time
+
+    @contextlib.contextmanager
+    def budget(seconds: float):
+        before = time.process_time()
+        yield
+        used = time.process_time() - before
+        assert used < seconds, f"used {used:.2f} s of CPU; the budget is {seconds} s"
+
+    return budget

@@ -34,7 +34,7 @@ def retry_on_deadlock(function=None, *, attempts: int = 5):
 
 
 def db_now() -> datetime:
-    """The database server's clock, the one clock that decides (DESIGN.md "One clock"): a node's
+    """The database server's clock, the one clock that decides (docs/design.md, "Clocks"): a node's
     or web server's own clock may be off by a minute. Aware, UTC, microseconds where the
     database has them (SQLite: milliseconds)."""
     with connection.cursor() as cursor:

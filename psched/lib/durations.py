@@ -1,5 +1,5 @@
 """How long something took or how late it was, as people read it; shared by every app's
-pages through each app's template filters."""
+pages through the template filters (psched/lib/filters.py)."""
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 

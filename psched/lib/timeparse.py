@@ -14,8 +14,8 @@ def zone_get(name: str) -> ZoneInfo:
     if not isinstance(name, str) or not name.strip():
         raise ValidationError("Give an IANA time zone such as Europe/Paris.")
     # Only the zones tzdata lists: ZoneInfo alone also opens files that are not zones
-    # (posixrules) and placeholder zones (Factory).
-    if name.strip() not in _known_zones() or name.strip() == "Factory":
+    # (posixrules, localtime) and placeholder zones (Factory).
+    if name.strip() not in zone_names():
         suggestion = zone_suggest(name)
         if suggestion:
             raise ValidationError(f"Unknown time zone {name[:100]!r}: did you mean {suggestion}?")
@@ -40,8 +40,10 @@ def zone_suggest(name: str) -> str:
 
 
 @cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+def zone_names() -> frozenset[str]:
+    """Every IANA zone name we accept: tzdata's list, less its placeholder (Factory) and the
+    host's own setting (localtime), which name no place."""
+    return frozenset(available_timezones()) - {"Factory", "localtime", "posixrules"}
 
 
 _ZONES = None
@@ -50,7 +52,7 @@ _ZONES = None
 def zone_choices() -> list[str]:
     global _ZONES
     if _ZONES is None:
-        _ZONES = sorted(z for z in available_timezones() if "/" in z or z == "UTC")
+        _ZONES = sorted(z for z in zone_names() if "/" in z or z == "UTC")
     return _ZONES
 
 

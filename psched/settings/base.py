@@ -55,6 +55,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.user_zone",
             ],
+            # Filters shared by every app's templates, in one library.
+            "builtins": ["psched.lib.filters"],
         },
     },
 ]

@@ -17,7 +17,7 @@ PSCHED_NODE_DOWN_TICKS = env_int("PSCHED_NODE_DOWN_TICKS", 5, minimum=2)
 # How old the dashboard's and /metrics' figures over the whole schedule may get (0: none).
 PSCHED_FIGURES_SECONDS = env_float("PSCHED_FIGURES_SECONDS", 10.0, minimum=0.0)
 # A node whose clock is further than this from the database's gets a warning on /healthz and
-# the dashboard. Only a warning: the database clock decides everything (DESIGN.md "One clock").
+# the dashboard. Only a warning: the database clock decides everything (docs/design.md, "Clocks").
 PSCHED_CLOCK_WARN_SECONDS = env_float("PSCHED_CLOCK_WARN_SECONDS", 2.0, minimum=0.0)
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
 # A node sends each batch this long before its posts fall due, and the callback waits for
@@ -28,3 +28,5 @@ PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, mi
 # Series: the smallest gap allowed between occurrences, and how far ahead they become posts.
 PSCHED_SERIES_MIN_SECONDS = env_int("PSCHED_SERIES_MIN_SECONDS", 3600, minimum=1)
 PSCHED_SERIES_AHEAD_SECONDS = env_int("PSCHED_SERIES_AHEAD_SECONDS", 7 * 86400, minimum=60)
+# The most active series one user may have.
+PSCHED_MAX_ACTIVE_SERIES = env_int("PSCHED_MAX_ACTIVE_SERIES", 50, minimum=1)

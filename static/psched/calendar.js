@@ -24,6 +24,15 @@
     }
   }
 
+  // A phone opens on one day: seven columns do not fit its width. The Day, Week and Month links
+  // name their view, so a week asked for stays a week (and without this file it scrolls).
+  if (!/[?&]view=/.test(window.location.search) && view !== "day" && window.matchMedia("(max-width: 48rem)").matches) {
+    var dayUrl = new URL(window.location.href);
+    dayUrl.searchParams.set("view", "day");
+    window.location.replace(dayUrl.href);
+    return;
+  }
+
   // The week opens at the current hour (this week) or at 07:00, not at midnight; a week with
   // a DST change opens at midnight, so that its odd hours are in sight.
   var scroller = root.querySelector(".cal-scroll");

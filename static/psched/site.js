@@ -17,7 +17,8 @@
   if (browserZone && main.dataset.zoneSource !== "profile" && cookieZone() !== browserZone) {
     // IANA names need no quoting in a cookie (letters, digits, "/", "_", "-", "+").
     document.cookie = COOKIE + "=" + browserZone + "; path=/; max-age=31536000; SameSite=Lax";
-    var redraw = cookieZone() === browserZone && pageZone !== browserZone && document.querySelector("main time");
+    var redraw = cookieZone() === browserZone && pageZone !== browserZone &&
+      document.querySelector("main time, main input[data-browser-zone]");
     if (redraw && sessionStorage.getItem(COOKIE) !== browserZone) {
       sessionStorage.setItem(COOKIE, browserZone);  // once: never a loop, whatever the server does
       location.replace(location.href);
@@ -31,6 +32,7 @@
     var counter = area.parentElement.querySelector(".counter");
     if (!counter) return;
     var max = parseInt(counter.dataset.max, 10);
+    if (!(max > 0)) return;  // no limit given: the server's "at most" text stays
     function update() {
       var left = max - area.value.trim().length;
       if (left >= 0) {

@@ -13,7 +13,8 @@ def test_it_saves_a_draft_queues_it_and_shows_the_slot(signed_in):
     page.get_by_label("Day").select_option(label="Tuesday")
     page.get_by_label("Time").fill("09:00")
     page.get_by_role("button", name="Add slot").click()
-    expect(page.locator(".messages")).to_contain_text("Slot added")
+    # No zone on the profile: the slot is read in the zone the page showed (the browser's), kept.
+    expect(page.locator(".messages")).to_contain_text("Slot added (Asia/Tokyo)")
     expect(page.locator(".slots")).to_contain_text("Tuesday 09:00")
 
     page.goto("/")
@@ -25,10 +26,10 @@ def test_it_saves_a_draft_queues_it_and_shows_the_slot(signed_in):
 
     draft.get_by_role("button", name="Add to queue").click()
     expect(page.locator(".messages")).to_contain_text("Queued for Tue ")
-    expect(page.locator(".messages")).to_contain_text("09:00 UTC")
+    expect(page.locator(".messages")).to_contain_text("09:00 Asia/Tokyo")
     queued = page.locator(".queue .post", has_text="an idea for later")
     expect(queued.locator(".slot")).to_contain_text("Tue ")
-    expect(queued.locator(".slot")).to_contain_text("09:00 UTC")
+    expect(queued.locator(".slot")).to_contain_text("09:00 Asia/Tokyo")
     page.goto("/scheduled/")
     expect(page.locator(".drafts")).not_to_contain_text("an idea for later")
     expect(page.locator(".upcoming .post", has_text="an idea for later")).to_contain_text("queued")
@@ -41,6 +42,7 @@ def test_it_creates_a_weekly_series_from_the_form(signed_in):
     start = (datetime.now(ZoneInfo("Europe/Paris")) + timedelta(days=1)).strftime("%Y-%m-%dT09:00")
     page.get_by_label("Text").fill("weekly standup notes")
     page.get_by_label("First time (local)").fill(start)
+    expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")  # the page's zone, the browser's
     page.get_by_label("Time zone").fill("Europe/Paris")
     page.get_by_label("Weekly, on the days ticked below").check()
     page.get_by_role("checkbox", name="Monday").check()
@@ -54,3 +56,15 @@ def test_it_creates_a_weekly_series_from_the_form(signed_in):
     expect(series).to_contain_text("09:00")
     expect(series).to_contain_text("Europe/Paris")
     expect(page.locator(".upcoming .post", has_text="weekly standup notes").first).to_contain_text("of 10 of series #")
+
+
+def test_the_queue_page_offers_to_keep_the_browsers_zone(signed_in):
+    page = signed_in
+    page.goto("/queue/")
+    expect(page.locator("#queue-intro")).to_contain_text("Slots are weekly, in Asia/Tokyo, your browser's zone")
+    page.get_by_role("button", name="Keep Asia/Tokyo for your slots").click()
+    expect(page.locator(".messages")).to_contain_text("Time zone saved: Asia/Tokyo")
+    expect(page.locator("#queue-zone")).to_have_count(0)
+    expect(page.locator(".zone-note")).to_have_count(0)  # nor the banner's, on any page
+    page.goto("/")
+    expect(page.locator(".zone-note")).to_have_count(0)

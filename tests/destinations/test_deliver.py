@@ -29,7 +29,8 @@ def receiver(tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.lines = lambda: (tmp_path / "record").read_text().split("\n")[:-1]
+    # "<webhook-id> <what>" for each request
+    server.lines = lambda: [f"{line.split()[0]} {line.split()[2]}" for line in (tmp_path / "record").read_text().splitlines()]
     yield server
     server.shutdown()
     server.server_close()

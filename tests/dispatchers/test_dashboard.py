@@ -28,7 +28,7 @@ def test_it_shows_each_node_with_its_figures(client, staff, node, published):
     row = page[page.index('id="node-n1"'):]
     row = row[: row.index("</tr>")]
     assert "state-active" in row and "never" in row
-    assert "<td>2</td>" in row  # published in the last hour
+    assert '<td data-label="Published (1 h)">2</td>' in row
     assert "120 ms / 3.0 s" in row
     assert 'href="/dispatchers/n1/state/?state=draining"' in row and 'class="button danger"' in row
 

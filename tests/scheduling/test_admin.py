@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from feed.models import Post
 from scheduling.models import ScheduledPost
+from scheduling.series import series_create
 from scheduling.services import scheduled_post_create
 
 
@@ -131,3 +132,28 @@ def test_deleting_goes_through_the_service(client, admin_user, alice, node, sche
     response = client.post(f"/admin/scheduling/scheduledpost/{post.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not ScheduledPost.objects.filter(pk=post.pk).exists()
+
+
+def test_deleting_a_series_cancels_its_pending_occurrences(client, admin_user, alice, node):
+    start = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT09:00")
+    series = series_create(author=alice, text="daily", start=start, timezone_name="UTC", rrule_text="FREQ=DAILY;COUNT=5")
+    other = series_create(author=alice, text="kept", start=start, timezone_name="UTC", rrule_text="FREQ=DAILY;COUNT=5")
+    occurrences = list(series.occurrences.values_list("pk", flat=True))
+    assert occurrences
+    client.force_login(admin_user)
+    response = client.post(f"/admin/scheduling/series/{series.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert set(ScheduledPost.objects.filter(pk__in=occurrences).values_list("status", flat=True)) == {"cancelled"}
+    assert set(other.occurrences.values_list("status", flat=True)) == {"pending"}
+
+
+def test_deleting_series_from_the_list_cancels_their_pending_occurrences(client, admin_user, alice, node):
+    start = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT09:00")
+    series = series_create(author=alice, text="daily", start=start, timezone_name="UTC", rrule_text="FREQ=DAILY;COUNT=5")
+    occurrences = list(series.occurrences.values_list("pk", flat=True))
+    client.force_login(admin_user)
+    response = client.post("/admin/scheduling/series/", {
+        "action": "delete_selected", "_selected_action": [series.pk], "post": "yes",
+    })
+    assert response.status_code == 302
+    assert set(ScheduledPost.objects.filter(pk__in=occurrences).values_list("status", flat=True)) == {"cancelled"}

@@ -57,7 +57,27 @@ def test_it_shows_the_receipt_of_a_published_post_and_the_error_of_a_failed_one(
     client.force_login(alice)
     page = client.get("/calendar/").content.decode()
     assert "420 ms late · node n1" in chip_of(page, row.id)
-    assert "Failed: main side answered 503" in client.get(week_of(failed)).content.decode()
+    page = client.get(week_of(failed)).content.decode()
+    assert "Failed: the feed could not be reached" in chip_of(page, failed.id)
+
+
+def test_it_shows_authors_a_plain_reason_not_the_internal_error(client, alice):
+    failed = schedule(alice, text="did not go", hours=1)
+    internal = "HTTPConnectionPool(host='10.0.3.7', port=8000): Read timed out"
+    ScheduledPost.objects.filter(pk=failed.pk).update(status="failed", last_error=internal, attempts=12)
+    client.force_login(alice)
+    for view in ("week", "day", "month"):
+        page = client.get(f"/calendar/?view={view}&date={failed.publish_at:%Y-%m-%d}").content.decode()
+        assert "Failed: the feed could not be reached" in page and "10.0.3.7" not in page, view
+
+
+def test_it_shows_a_day_that_never_happened_in_the_zone(client, alice):
+    # Samoa skipped 2011-12-30 when it moved across the date line.
+    client.force_login(alice)
+    response = client.get("/calendar/?view=day&date=2011-12-30&tz=Pacific/Apia")
+    assert response.status_code == 200
+    assert "did not happen in Pacific/Apia" in response.content.decode()
+    assert client.get("/calendar/?view=week&date=2011-12-30&tz=Pacific/Apia").status_code == 200
 
 
 def test_it_shows_cancelled_posts_only_when_asked(client, alice):

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_cancel
+from scheduling.services import draft_create, scheduled_post_cancel
 
 
 def local(zone, **delta):
@@ -51,3 +51,15 @@ def test_it_is_only_for_the_author(client, alice, bob, published):
     row = published(alice)
     client.force_login(bob)
     assert client.get(f"/scheduled/{row.id}/duplicate/").status_code == 404
+
+
+def test_it_copies_a_draft_with_no_time_to_start_from(client, alice):
+    draft = draft_create(author=alice, text="someday", timezone_name="Asia/Tokyo")
+    client.force_login(alice)
+    form = client.get(f"/scheduled/{draft.id}/duplicate/")
+    assert form.status_code == 200 and "someday" in form.content.decode()
+    response = client.post(f"/scheduled/{draft.id}/duplicate/", {
+        "text": "someday", "publish_at": local("Asia/Tokyo", hours=3), "timezone": "Asia/Tokyo",
+    })
+    assert response.status_code == 302
+    assert ScheduledPost.objects.filter(author=alice, status=ScheduledPost.Status.PENDING, text="someday").count() == 1

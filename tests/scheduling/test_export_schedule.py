@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scheduling.models import ScheduledPost
-from scheduling.services import schedule_input_clean, scheduled_posts_create
+from scheduling.services import draft_create, schedule_input_clean, scheduled_posts_create
 from tests.dates import NEXT_YEAR
 
 
@@ -66,3 +66,39 @@ def test_it_refuses_a_row_whose_id_is_another_post(alice, node, tmp_path):
     with pytest.raises(CommandError, match=f"line 2: id: post #{post.pk} exists here with another author or text"):
         call_command("import_schedule", str(path), stdout=StringIO(), stderr=StringIO())
     assert list(ScheduledPost.objects.values_list("text", flat=True)) == ["mine"]
+
+
+def test_it_exports_a_draft_with_no_time_to_standard_output(alice, capsys):
+    draft = draft_create(author=alice, text="someday", timezone_name="Europe/Paris")
+    call_command("export_schedule", "-")
+    rows = list(csv.DictReader(StringIO(capsys.readouterr().out)))
+    assert rows == [{"id": str(draft.pk), "author": "alice", "text": "someday", "publish_at": "",
+                     "timezone": "Europe/Paris", "status": "draft"}]
+
+
+def test_drafts_round_trip_through_export_and_import(alice, node, tmp_path):
+    draft_create(author=alice, text="draft one", timezone_name="Europe/Paris")
+    draft_create(author=alice, text="draft two")
+    scheduled_posts_create(author=alice, inputs=[
+        schedule_input_clean(text="pending", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z"),
+    ])
+    path = tmp_path / "all.csv"
+    call_command("export_schedule", str(path), stdout=StringIO())
+    before = sorted(ScheduledPost.objects.values_list("text", "status", "timezone", "publish_at"))
+    ScheduledPost.objects.all().delete()  # a fresh database
+    out = StringIO()
+    call_command("import_schedule", str(path), stdout=out, stderr=StringIO())
+    assert "Imported 3 scheduled posts" in out.getvalue()
+    assert sorted(ScheduledPost.objects.values_list("text", "status", "timezone", "publish_at")) == before
+    # Imported again: the drafts are already here, nothing doubles.
+    call_command("export_schedule", str(path), stdout=StringIO())
+    call_command("import_schedule", str(path), stdout=StringIO(), stderr=StringIO())
+    assert ScheduledPost.objects.count() == 3
+
+
+def test_it_refuses_a_draft_row_with_a_time(alice, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(f"author,text,publish_at,timezone,status\nalice,x,{NEXT_YEAR}-07-01T09:00:00Z,UTC,draft\n")
+    with pytest.raises(CommandError, match="line 2: status: A draft has no publish_at"):
+        call_command("import_schedule", str(path), stdout=StringIO(), stderr=StringIO())
+    assert not ScheduledPost.objects.exists()

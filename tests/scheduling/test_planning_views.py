@@ -8,6 +8,10 @@ from scheduling.models import QueueSlot, ScheduledPost, Series
 from scheduling.queue import queue_slots_replace, queued_post_create
 
 
+def tomorrow() -> str:
+    return (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def test_it_saves_a_draft_from_the_compose_form(client, alice):
     client.force_login(alice)
     response = client.post("/scheduled/draft/", {"text": "an idea", "action": "draft"})
@@ -133,3 +137,45 @@ def test_it_says_which_occurrence_in_the_feed_receipt(client, alice, published):
     ScheduledPost.objects.filter(pk=row.pk).update(series=series, series_index=3)
     page = client.get("/").content.decode()
     assert f"occurrence 3 of 10 of series #{series.id}" in page
+
+
+def test_a_series_started_more_than_a_year_ago_can_still_be_edited(client, api, alice):
+    from datetime import datetime
+
+    from scheduling.series import series_create
+
+    series = series_create(author=alice, text="t", start=tomorrow(), timezone_name="UTC", rrule_text="FREQ=WEEKLY")
+    old_start = datetime.fromisoformat(tomorrow()) - timedelta(days=800)
+    Series.objects.filter(pk=series.pk).update(start=old_start)  # it has run for two years
+    client.force_login(alice)
+    response = client.post(f"/scheduled/series/{series.id}/edit/", {"text": "new text", "rrule": series.rrule})
+    assert response.status_code == 302
+    assert api(alice).patch(f"/api/series/{series.pk}/", {"rrule": "FREQ=WEEKLY;INTERVAL=2"}, format="json").status_code == 200
+    series.refresh_from_db()
+    assert series.text == "new text" and series.start == old_start
+    # A new start is still checked.
+    response = api(alice).patch(f"/api/series/{series.pk}/", {"start": old_start.isoformat()}, format="json")
+    assert response.status_code == 400 and "a year ago" in response.json()["start"][0]
+
+
+def test_every_page_that_schedules_is_throttled_like_the_api(client, alice, low_rates, published):
+    # 2 posts a minute, counted together by the API and the pages.
+    client.force_login(alice)
+    assert client.post("/queue/slots/add/", {"weekday": "0", "time": "09:00"}).status_code == 302
+    assert client.post("/scheduled/draft/", {"text": "one", "action": "draft"}).status_code == 302
+    assert client.post("/queue/new/", {"text": "two", "action": "queue"}).status_code == 302
+    when = tomorrow()
+    done = published(alice)
+    pages = [
+        ("/scheduled/new/", {"text": "three", "publish_at": when, "timezone": "UTC"}),
+        ("/scheduled/draft/", {"text": "three", "action": "draft"}),
+        ("/queue/new/", {"text": "three", "action": "queue"}),
+        (f"/scheduled/{done.pk}/duplicate/", {"text": "three", "publish_at": when, "timezone": "UTC"}),
+        ("/scheduled/series/new/", {"text": "three", "start": when, "timezone": "UTC", "repeat": "daily", "end": "count", "count": "2"}),
+    ]
+    before = ScheduledPost.objects.count()
+    for path, data in pages:
+        response = client.post(path, data)
+        assert response.status_code == 429, path
+        assert "too fast" in response.content.decode(), path
+    assert ScheduledPost.objects.count() == before and not Series.objects.exists()

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from psched.lib.timeparse import local_to_instant, parse_publish_at
+from psched.lib.timeparse import local_to_instant, parse_publish_at, zone_get, zone_names
 from tests.dates import NEXT_YEAR, dst_fold, dst_gap
 
 FOLD, FOLD_FIRST_UTC = dst_fold()
@@ -43,3 +43,10 @@ def test_it_suggests_nothing_for_a_name_that_is_no_city():
     with pytest.raises(ValidationError) as error:
         zone_get("Mars")
     assert "did you mean" not in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["Factory", "localtime", "posixrules"])
+def test_it_refuses_names_that_are_no_place(name):
+    assert name not in zone_names()
+    with pytest.raises(ValidationError, match="Unknown time zone"):
+        zone_get(name)

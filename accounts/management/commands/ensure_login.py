@@ -1,3 +1,4 @@
+import os
 import secrets
 
 from django.conf import settings
@@ -15,10 +16,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, url, **options):
         password_file = settings.VAR_DIR / f"{username}.password"
-        settings.VAR_DIR.mkdir(exist_ok=True)
+        settings.VAR_DIR.mkdir(mode=0o700, exist_ok=True)
         if not password_file.exists():
-            password_file.write_text(secrets.token_urlsafe(12))
-            password_file.chmod(0o600)
+            # Created 0600, never readable by others even for a moment.
+            with os.fdopen(os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+                handle.write(secrets.token_urlsafe(12))
         password = password_file.read_text().strip()
         user, created = user_ensure(username=username, password=password, staff=True)
         self.stdout.write(f"psched is at {url}/")

@@ -13,7 +13,8 @@ COLUMNS = ("id", "author", "text", "publish_at", "timezone", "status")
 class Command(BaseCommand):
     help = (
         "Writes scheduled posts to a CSV file (columns id, author, text, publish_at, timezone, "
-        "status; publish_at in its own zone, with the offset), which import_schedule reads back. "
+        "status; publish_at in its own zone, with the offset, empty for a draft), which "
+        "import_schedule reads back. "
         "FILE - writes to standard output."
     )
 
@@ -33,7 +34,8 @@ class Command(BaseCommand):
             writer.writerow(COLUMNS)
             for pk, author, text, publish_at, zone, state in scheduled_posts_export(status=status):
                 zone_info = zones.get(zone) or zones.setdefault(zone, ZoneInfo(zone))
-                writer.writerow((pk, author, text, publish_at.astimezone(zone_info).isoformat(), zone, state))
+                local = publish_at.astimezone(zone_info).isoformat() if publish_at else ""  # a draft has no time
+                writer.writerow((pk, author, text, local, zone, state))
                 count += 1
         finally:
             if handle is not sys.stdout:

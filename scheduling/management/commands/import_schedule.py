@@ -7,7 +7,7 @@ from tqdm import tqdm
 from scheduling.services import ImportRefused, ImportRow, scheduled_posts_import
 
 COLUMNS = ("author", "text", "publish_at", "timezone")
-OPTIONAL_COLUMNS = ("rrule",)
+OPTIONAL_COLUMNS = ("rrule", "status")
 # Below this many rows a progress bar is only noise.
 PROGRESS_FROM = 1000
 
@@ -18,7 +18,8 @@ class Command(BaseCommand):
         "(timezone may be empty when publish_at has an offset), an optional id column: a file "
         "from export_schedule imported again skips the rows whose post is already here, and an "
         "optional rrule column: a row with an RRULE creates a recurring series starting at "
-        "publish_at. All or nothing: if any row is bad, each bad one is reported by line and "
+        "publish_at, and an optional status column: a row whose status is draft (publish_at "
+        "empty) is imported as a draft. All or nothing: if any row is bad, each bad one is reported by line and "
         "nothing is imported."
     )
 

@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, author, active, **options):
         found = Series.objects.select_related("author").order_by("pk").annotate(
             published=Count("occurrences", filter=Q(occurrences__status=Status.PUBLISHED)),
-            pending=Count("occurrences", filter=Q(occurrences__status__in=(Status.PENDING, Status.PUBLISHING))),
+            pending=Count("occurrences", filter=Q(occurrences__status__in=ScheduledPost.UPCOMING)),
         )
         if author:
             found = found.filter(author__username=author)
