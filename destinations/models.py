@@ -22,6 +22,8 @@ class Destination(models.Model):
     # After a rotation the previous secret signs too, until previous_secret_until.
     previous_secret_encrypted = models.TextField(blank=True, editable=False)
     previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # A kind's login session (a Bluesky account's access and refresh tokens), encrypted too.
+    session_encrypted = models.TextField(blank=True, editable=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     state_reason = models.CharField(max_length=300, blank=True)
     # In the user's default set: new scheduled posts that name no destinations go here too.

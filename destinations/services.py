@@ -60,11 +60,13 @@ def destination_create(*, owner, name, kind: str, config: dict, is_default: bool
     name, kind, config = destination_input_clean(owner=owner, name=name, kind=kind, config=config)
     secret_field = kind_get(kind).secret_field
     given = config.pop(secret_field, "") if secret_field else ""
+    session = config.pop("session", "")
     secret = given or kind_get(kind).secret_new()
     try:
         destination = Destination.objects.create(
             owner=owner, name=name, kind=kind, config=config, is_default=is_default,
             secret_encrypted=secret_encrypt(secret) if secret else "",
+            session_encrypted=secret_encrypt(session) if session else "",
         )
     except IntegrityError:
         raise ValidationError({"name": ["You already have a destination of that name."]}) from None
@@ -360,6 +362,7 @@ def delivery_job(delivery: Delivery, *, claim: DeliveryClaim, now: datetime) -> 
         attempt=delivery.attempts,
         config=delivery.destination.config,
         secrets=destination_secrets(delivery.destination, now=now),
+        session=secret_decrypt(delivery.destination.session_encrypted) if delivery.destination.session_encrypted else "",
         unconfirmed=claim.was == State.UNCONFIRMED,
         remote_id=delivery.remote_id,
     )
@@ -409,11 +412,13 @@ def delivery_record(*, claim: DeliveryClaim, delivery: Delivery, outcome: Outcom
         common["remote_id"] = outcome.remote_id[:300]
     if outcome.remote_url:
         common["remote_url"] = outcome.remote_url[:1000]
+    if outcome.session:
+        Destination.objects.filter(pk=delivery.destination_id).update(session_encrypted=secret_encrypt(outcome.session))
+    if outcome.destination_wait and outcome.retry_after is not None:
+        destination_wait(destination_id=delivery.destination_id, until=now + timedelta(seconds=outcome.retry_after))
     if outcome.state == "delivered":
         lateness = round((now - delivery.post.published_at).total_seconds() * 1000)
         return bool(held.update(state=State.DELIVERED, delivered_at=now, lateness_ms=lateness, next_try_at=None, **common))
-    if outcome.destination_wait and outcome.retry_after is not None:
-        destination_wait(destination_id=delivery.destination_id, until=now + timedelta(seconds=outcome.retry_after))
     if outcome.state == "attention":
         # Not sent, and not the delivery's fault: it waits, with its tries, for the owner's fix.
         written = held.update(
@@ -470,8 +475,10 @@ def destination_secret_replace(*, destination_id: int, owner, config: dict) -> D
         raise Conflict(f"A {destination.kind} destination has no password to replace (rotate its secret instead).")
     cleaned = kind.clean(config={**destination.config, **config})
     secret = cleaned.pop(kind.secret_field)
+    session = cleaned.pop("session", "")
     Destination.objects.filter(pk=destination.pk).update(
         config=cleaned, secret_encrypted=secret_encrypt(secret), state=DestinationState.ACTIVE, state_reason="",
+        session_encrypted=secret_encrypt(session) if session else "",
         updated_at=db_now(),
     )
     logger.info("destination %s: its %s was replaced", destination.pk, kind.secret_field)

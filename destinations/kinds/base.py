@@ -23,6 +23,8 @@ class DeliveryJob:
     # The previous try's outcome was unknown (a node died mid-send, a timeout, a 5xx).
     unconfirmed: bool = False
     remote_id: str = ""  # what an earlier try learned of the remote record, if anything
+    # The kind's stored login session (a Bluesky account's tokens), decrypted; "" when none.
+    session: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Outcome:
     retry_after: float | None = None  # seconds the destination asked us to wait
     # retry_after holds for every delivery of the destination (a rate limit per account).
     destination_wait: bool = False
+    # A new login session to keep (encrypted) for the next tries: "" when unchanged.
+    session: str = field(default="", repr=False)
 
     STATES = ("delivered", "retry", "unconfirmed", "failed", "gone", "attention")
 

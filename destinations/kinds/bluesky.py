@@ -99,7 +99,8 @@ class BlueskyKind(Kind):
             raise ValidationError({"pds_url": [f"{error} Check the URL, or try again later."]}) from None
         finally:
             client.close()
-        return {"pds_url": pds_url, "handle": handle, "did": did, "app_password": app_password}
+        # The session is kept (encrypted, as the password) for the first deliveries.
+        return {"pds_url": pds_url, "handle": handle, "did": did, "app_password": app_password, "session": client.session}
 
     def remote_id_new(self, *, config: dict, delivery_id: int, created_at) -> str:
         """The record's at:// URI, fixed when the delivery is created."""
@@ -124,7 +125,14 @@ class BlueskyKind(Kind):
 
     def _client(self, job: DeliveryJob) -> bluesky.BlueskyClient:
         outbound.url_check(job.config["pds_url"], allow_private=settings.PSCHED_WEBHOOK_ALLOW_PRIVATE)
-        return client_for(job.config, job.secrets[0])
+        return client_for(job.config, job.secrets[0], session=job.session)
+
+    def _outcome(self, job: DeliveryJob, state: str, **fields) -> Outcome:
+        """The outcome, with the client's session when it is newer than the stored one (a login
+        or a refresh happened): psched keeps it, encrypted, for the next tries and processes."""
+        client = client_for(job.config, job.secrets[0], session=job.session)
+        session = client.session
+        return Outcome(state, session=session if session and session != job.session else "", **fields)
 
     def deliver(self, *, job: DeliveryJob) -> Outcome:
         rkey = job.remote_id.rpartition("/")[2]
@@ -146,8 +154,8 @@ class BlueskyKind(Kind):
         wait = None
         if written.rate_limit and written.rate_limit.exhausted:  # the next write would be refused
             wait = _seconds_until(written.rate_limit.reset_at, now=job.sent_at)
-        return Outcome("delivered", status=200, remote_id=written.uri, remote_url=post_link(written.uri),
-                       retry_after=wait, destination_wait=wait is not None)
+        return self._outcome(job, "delivered", status=200, remote_id=written.uri, remote_url=post_link(written.uri),
+                             retry_after=wait, destination_wait=wait is not None)
 
     def reconcile(self, *, job: DeliveryJob) -> Outcome | None:
         rkey = job.remote_id.rpartition("/")[2]
@@ -159,7 +167,7 @@ class BlueskyKind(Kind):
             return None  # cannot be asked now: the same record goes again, which is as safe
         if written is None:
             return None
-        return Outcome("delivered", status=200, remote_id=written.uri, remote_url=post_link(written.uri))
+        return self._outcome(job, "delivered", status=200, remote_id=written.uri, remote_url=post_link(written.uri))
 
     def retry_schedule(self) -> list[float]:
         return list(settings.PSCHED_WEBHOOK_RETRY_SCHEDULE)
