@@ -56,7 +56,7 @@ run: install
 	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
 	DEBUG=1 $(PY) manage.py ensure_login --url http://127.0.0.1:$(PORT)
 	@echo "== starting web on http://127.0.0.1:$(PORT)/, dispatcher node 'local' and beat (Ctrl-C stops all)"
-	DEBUG=1 PORT=$(PORT) PSCHED_API_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
+	DEBUG=1 PSCHED_WEBHOOK_ALLOW_PRIVATE=1 PORT=$(PORT) PSCHED_API_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
 
 # The apps' imports run one way (.importlinter, docs/architecture.md).
 lint: install

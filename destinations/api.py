@@ -41,7 +41,7 @@ class DestinationOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.CharField()
     url = serializers.CharField(help_text="Where a webhook is sent; empty for other kinds.")
-    state = serializers.ChoiceField(choices=Destination.State.choices)
+    state = serializers.CharField(help_text="active, paused (by you) or disabled (by psched: the receiver answered 410).")
     state_reason = serializers.CharField(help_text="Why psched disabled it.")
     is_default = serializers.BooleanField(help_text="New scheduled posts that name no destinations go here too.")
     created_at = serializers.DateTimeField()
@@ -74,6 +74,7 @@ class DestinationListApi(generics.GenericAPIView):
     serializer_class = DestinationOutputSerializer
     pagination_class = None
 
+    @extend_schema(operation_id="destinations_list", responses=DestinationOutputSerializer(many=True))
     def get(self, request):
         return Response([destination_serialize(destination) for destination in destinations_of(user=request.user)])
 

@@ -35,7 +35,7 @@ def delivery_serialize(delivery: Delivery) -> dict:
 
 def deliveries_by_scheduled_post(*, ids: list[int]) -> dict[int, list[Delivery]]:
     found = defaultdict(list)
-    for delivery in Delivery.objects.filter(scheduled_post_id__in=ids).order_by("pk"):
+    for delivery in Delivery.objects.filter(scheduled_post_id__in=ids).select_related("destination").order_by("pk"):
         found[delivery.scheduled_post_id].append(delivery)
     return found
 
@@ -57,6 +57,7 @@ def scheduled_posts_extend(*, scheduled_posts, **signal) -> dict[int, dict]:
         post.pk: {
             "destinations": list(getattr(post, "destination_ids", None) or chosen[post.pk]),
             "deliveries": [delivery_serialize(delivery) for delivery in deliveries.get(post.pk, [])],
+            "delivery_rows": deliveries.get(post.pk, []),  # for the pages (scheduled_post_serialize leaves it out)
         }
         for post in posts
     }
@@ -94,3 +95,19 @@ def delivery_figures(*, window=timedelta(hours=1)) -> dict:
 
 def delivery_figures_cached() -> dict:
     return figures_cached("destinations:delivery_figures", delivery_figures)
+
+
+def destinations_overview(*, user) -> list[Destination]:
+    """The user's destinations, each with its deliveries counted by state (`counts`)."""
+    destinations = list(destinations_of(user=user).annotate(
+        **{f"n_{state}": Count("deliveries", filter=Q(deliveries__state=state)) for state in Delivery.State.values}
+    ))
+    for destination in destinations:
+        destination.counts = {state: getattr(destination, f"n_{state}") for state in Delivery.State.values}
+    return destinations
+
+
+def delivery_problems(*, user) -> int:
+    """Deliveries that failed for good and destinations psched disabled: the navigation's notice."""
+    failed = Delivery.objects.filter(destination__owner=user, state=Delivery.State.FAILED).count()
+    return failed + Destination.objects.filter(owner=user, state=Destination.State.DISABLED).count()

@@ -2,6 +2,7 @@ import logging
 
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -44,3 +45,11 @@ def metrics(request):
         logger.error("metrics: database unreachable: %s", error)
         return HttpResponse(f"database unreachable: {error.__class__.__name__}\n", status=503, content_type="text/plain")
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+
+
+def not_found(request, exception):
+    """A URL that matches nothing: under /api/ a JSON 404 in the API's one error shape
+    (`{"detail"}`, as an unknown id gets), so that an API client never has to read a page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "No such API address; the operations are listed at /api/schema/."}, status=404)
+    return page_not_found(request, exception)

@@ -27,7 +27,8 @@ from .throttling import PostCountThrottle
 
 def scheduled_posts_extensions(posts: list[ScheduledPost]) -> dict[int, dict]:
     """What the apps above add to each post's output ({id: {"destinations": [...],
-    "deliveries": [...]}}), asked once for all the posts of an answer."""
+    "deliveries": [...]}}), asked once for all the posts of an answer. The pages also find
+    "delivery_rows" there (destinations: Delivery objects with their destination)."""
     merged = {post.pk: {"destinations": [], "deliveries": []} for post in posts}
     if posts:
         for _, answer in scheduled_posts_serializing.send(sender=ScheduledPost, scheduled_posts=posts):

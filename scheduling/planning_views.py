@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import Throttled
 
 from accounts.forms import ProfileForm
-from accounts.services import user_set_timezone, user_timezone
+from accounts.services import user_timezone
 from feed.views import feed_page
 from psched.lib.errors import Conflict
 from psched.lib.forms import add_service_errors
@@ -26,6 +26,7 @@ from .queue import (
     queue_slots,
     queue_slots_replace,
     queue_zone,
+    queue_zone_set,
     queued_post_create,
     slot_describe,
 )
@@ -101,13 +102,12 @@ def queue_page(request):
 
 
 def _keep_zone(request, zone_name: str) -> bool:
-    """Saves the page's zone on a profile that has none (slots need a zone that lasts) and
-    re-places the queued posts in it. False when the name is not a zone."""
+    """Keeps the page's zone on the profile (slots need a zone that lasts). False when the name
+    is not a zone."""
     form = ProfileForm({"timezone": zone_name})
     if not form.is_valid() or not form.cleaned_data["timezone"]:
         return False
-    user_set_timezone(user=request.user, timezone_name=form.cleaned_data["timezone"])
-    queue_slots_replace(user=request.user, slots=_slot_dicts(queue_slots(user=request.user)))
+    queue_zone_set(user=request.user, zone_name=form.cleaned_data["timezone"])
     return True
 
 

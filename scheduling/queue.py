@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.services import user_timezone
+from accounts.services import user_set_timezone, user_timezone
 from feed.services import post_text_clean
 
 from psched.lib.errors import Conflict
@@ -215,6 +215,17 @@ def queue_replace_posts(*, user, slots: list[tuple[int, time]]) -> int:
             scheduled_post_reschedule(post=post, publish_at=instant)
             moved += 1
     return moved
+
+
+@transaction.atomic
+def queue_zone_set(*, user, zone_name: str) -> None:
+    """Saves the zone on the user's profile and re-places their queued posts that are not
+    claimed yet in it: slots are wall-clock times in that zone."""
+    _lock_user(user)
+    user_set_timezone(user=user, timezone_name=zone_name)
+    slots = [(slot.weekday, slot.time) for slot in queue_slots(user=user)]
+    if slots:
+        queue_replace_posts(user=user, slots=slots)
 
 
 def queue_posts(*, user):

@@ -17,6 +17,7 @@ from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices, zone_get
 
 from . import calendar as cal
+from .api import scheduled_posts_extensions
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
 from .queue import scheduled_post_enqueue, slot_describe
@@ -63,11 +64,16 @@ def compose(request):
 
 @login_required
 def mine(request):
+    history = list(scheduled_posts_history(author=request.user))
+    # What the apps above add (destinations: each post's deliveries, for its receipt).
+    extensions = scheduled_posts_extensions(history)
+    for post in history:
+        post.delivery_rows = extensions[post.pk].get("delivery_rows", [])
     return render(request, "scheduling/mine.html", {
         "upcoming": scheduled_posts_upcoming(author=request.user),
         "drafts": scheduled_posts_drafts(author=request.user),
         "series_list": series_overview(author=request.user),
-        "history": scheduled_posts_history(author=request.user),
+        "history": history,
     })
 
 

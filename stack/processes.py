@@ -265,6 +265,10 @@ class Stack:
             lead *= 2
         raise AssertionError(f"publish_at still in the past with a lead of {lead / 2} s: {str(body)[:300]}")
 
+    def db_now(self) -> datetime:
+        """The database's clock (UTC): the one that decides when a post is due."""
+        return self.query("SELECT UTC_TIMESTAMP(6)")[0][0].replace(tzinfo=timezone.utc)
+
     def due_range(self, ids) -> tuple[datetime, datetime]:
         """The first and last publish_at (UTC) of these posts, as stored."""
         placeholders = ", ".join(["%s"] * len(ids))

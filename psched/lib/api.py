@@ -6,8 +6,10 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, ValidationError
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import PolymorphicProxySerializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authentication import get_authorization_header
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -126,3 +128,85 @@ def datetime_text(value) -> str | None:
         return None
     text = value.astimezone(dt_timezone.utc).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# --- the error answers in the OpenAPI schema ----------------------------------------------
+# Every operation lists the errors it can answer, each code with its one shape, so that a
+# generated client knows them. Which codes an operation has follows from how it is served:
+# the exception handler above, DRF's authentication, permissions, throttles and pagination.
+ERROR_DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string", "description": "What was wrong and what to do."}},
+    "required": ["detail"],
+}
+VALIDATION_ERROR = {
+    "oneOf": [
+        {
+            "type": "object",
+            "description": 'Each bad field with its messages: `{"text": ["Write something: the text is empty."]}` '
+                           '(a list field: one object per item, `{}` for good ones); errors that name no field '
+                           'are under `non_field_errors`; a body that is not JSON: `{"detail"}`.',
+            "additionalProperties": {},
+        },
+        {
+            "type": "array",
+            "description": "A list body: one object per item, naming its bad fields, `{}` for good ones.",
+            "items": {"type": "object", "additionalProperties": {}},
+        },
+    ],
+}
+ERROR_ANSWERS = {
+    "400": ("ValidationError", VALIDATION_ERROR, "The input is wrong; the answer names each bad field."),
+    "401": ("ErrorDetail", ERROR_DETAIL, "No credentials, or a wrong or revoked token."),
+    "403": ("ErrorDetail", ERROR_DETAIL, "Not allowed: not yours, staff only, or a session request without its CSRF token."),
+    "404": ("ErrorDetail", ERROR_DETAIL, "No such object (or not visible to you), or a page cursor that is not valid."),
+    "409": ("ErrorDetail", ERROR_DETAIL, "The object's state does not allow this (e.g. published already)."),
+    "413": ("ErrorDetail", ERROR_DETAIL, "The request body is too large."),
+    "415": ("ErrorDetail", ERROR_DETAIL, "The body is not JSON (send Content-Type: application/json)."),
+    "429": ("ErrorDetail", ERROR_DETAIL, "Too many requests; Retry-After says how many seconds to wait."),
+}
+# Permissions that only ask who is calling (answered with 401, Token being the first
+# authentication class); any other may refuse a caller it knows (403).
+_WHO_ONLY = ("AllowAny", "IsAuthenticated", "IsAuthenticatedOrReadOnly")
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's AutoSchema, with the error answers beside the success answers."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction == "response":
+            for code in self.error_codes():
+                responses.setdefault(code, self._error_response(code))
+        return responses
+
+    def error_codes(self) -> list[str]:
+        view, method = self.view, self.method
+        takes_body = method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
+        paginated = method == "GET" and self._is_list_view() and self._get_paginator() is not None
+        has_id = "{" in self.path
+        checks_more_than_who = any(type(p).__name__ not in _WHO_ONLY for p in view.get_permissions())
+        codes = ["401"]  # a wrong token is refused on every operation, even where anyone may read
+        if takes_body or paginated:
+            codes.append("400")
+        if method not in permissions.SAFE_METHODS or checks_more_than_who:
+            codes.append("403")
+        if has_id or paginated:
+            codes.append("404")
+        if has_id and method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes.append("409")
+        if takes_body:
+            codes += ["413", "415"]
+        if view.get_throttles():
+            codes.append("429")
+        return sorted(codes)
+
+    def _error_response(self, code: str) -> dict:
+        name, schema, description = ERROR_ANSWERS[code]
+        self.registry.register_on_missing(ResolvedComponent(
+            name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name,
+        ))
+        answer = {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+        if code == "429":
+            answer["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+        return answer

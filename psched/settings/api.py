@@ -17,7 +17,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "psched.lib.pagination.NewestFirstPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "psched.lib.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, documenting every error answer too.
+    "DEFAULT_SCHEMA_CLASS": "psched.lib.api.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         # Login attempts (the token API, /accounts/login/, /admin/login/) per client address.
         "login": env_str("PSCHED_LOGIN_THROTTLE", env_str("PSCHED_TOKEN_THROTTLE", "30/min")),

@@ -54,6 +54,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.user_zone",
+                "destinations.context_processors.delivery_notice",
             ],
             # Filters shared by every app's templates, in one library.
             "builtins": ["psched.lib.filters"],

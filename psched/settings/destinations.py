@@ -1,7 +1,9 @@
 """Destinations: how secrets are encrypted and how webhooks are sent and retried."""
 from django.core.exceptions import ImproperlyConfigured
 
-from psched.lib.env import env_bool, env_float, env_int, env_list
+from psched.lib.env import env_bool, env_float, env_int, env_list, env_str
+
+from .security import DEBUG
 
 # Fernet keys (comma-separated, newest first: it encrypts, every key decrypts, so keys rotate).
 # Empty: a key derived from SECRET_KEY (development); set it in a deployment.
@@ -42,3 +44,13 @@ PSCHED_DELIVERY_THREADS = env_int("PSCHED_DELIVERY_THREADS", 8, minimum=1, maxim
 # A Bluesky session's tokens are refreshed once the access token is this old: a revoked app
 # password is noticed within this time (the PDS checks an access token's signature only).
 PSCHED_BLUESKY_TOKEN_SECONDS = env_float("PSCHED_BLUESKY_TOKEN_SECONDS", 600.0, minimum=0.0)
+
+# Mail to authors (a delivery failed for good, a destination was disabled). With DEBUG (make
+# run) it is printed by the node's process instead of sent.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "psched <psched@localhost>")

@@ -37,6 +37,10 @@ def cell(page, at: datetime):
 def open_week(page, day):
     page.goto(f"/calendar/?view=week&date={day:%Y-%m-%d}")
     expect(page.locator("#cal-zone")).to_contain_text("Times in Asia/Tokyo")
+    # calendar.js has run on this page: it may reload the first one to take the browser's zone,
+    # whose posts are in the DOM before the script makes them draggable, and a drag then does
+    # nothing. The script adds the move help last, once dragging and moving are wired.
+    expect(page.locator("#cal-move-help")).to_be_attached()
 
 
 def test_it_drags_a_post_to_the_next_day_and_saves_it(signed_in):
@@ -148,8 +152,11 @@ def test_it_schedules_a_draft_dragged_from_the_side_list(signed_in):
     open_week(page, at)
     chip = page.locator(f".cal-drafts #cal-post-{draft['id']}")
     expect(chip).to_contain_text("draft")
+    expect(chip).to_have_attribute("draggable", "true")
+    expect(cell(page, at)).to_be_visible()
     chip.drag_to(cell(page, at))
-    expect(page.locator("#cal-status")).to_contain_text("Moved “a draft to place” to")
+    # The PATCH behind the move, on a loaded machine: more than the default 10 s may pass.
+    expect(page.locator("#cal-status")).to_contain_text("Moved “a draft to place” to", timeout=30_000)
     expect(cell(page, at).locator(f"#cal-post-{draft['id']}")).to_contain_text("pending")
     saved = api(page, "GET", f"/api/scheduled-posts/{draft['id']}/")
     assert saved["status"] == "pending" and datetime.fromisoformat(saved["publish_at"]) == at

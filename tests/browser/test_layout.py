@@ -29,6 +29,7 @@ PAGES = {
     "duplicate": ("user", "/scheduled/{published}/duplicate/"),
     "cancel": ("user", "/scheduled/{pending}/cancel/"),
     "queue": ("user", "/queue/"),
+    "queue-newcomer": ("newcomer", "/queue/"),
     "calendar": ("user", "/calendar/"),
     "calendar-month": ("user", "/calendar/?view=month"),
     "series-new": ("user", "/scheduled/series/new/"),
@@ -74,12 +75,8 @@ def wait_published(context, post_id: int, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def accounts(browser, stack, tmp_path_factory):
-    """A new user with one of each thing the pages show (signed in through the forms), and the
-    staff user: their browser states, and the ids that the paths need."""
-    folder = tmp_path_factory.mktemp("layout")
-    options = {"base_url": stack.url, "timezone_id": "Europe/Paris", "locale": "en-GB"}
+def sign_up(browser, stack, options):
+    """A browser context signed in as a new user, through the sign-up form."""
     context = browser.new_context(**options)
     page = context.new_page()
     page.goto("/accounts/signup/")
@@ -88,6 +85,20 @@ def accounts(browser, stack, tmp_path_factory):
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url(f"{stack.url}/")
+    return context
+
+
+@pytest.fixture(scope="module")
+def accounts(browser, stack, tmp_path_factory):
+    """A new user with one of each thing the pages show, a newcomer who has written nothing, and
+    the staff user: their browser states, and the ids that the paths need."""
+    folder = tmp_path_factory.mktemp("layout")
+    options = {"base_url": stack.url, "timezone_id": "Europe/Paris", "locale": "en-GB"}
+    context = sign_up(browser, stack, options)
+    context.storage_state(path=folder / "newcomer.json")  # no zone on the profile, nothing written yet
+    context.close()
+    context = sign_up(browser, stack, options)
+    page = context.pages[0]
     soon = datetime.now(PARIS) + timedelta(seconds=2)
     tomorrow = (datetime.now(PARIS) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     schedule = lambda text, at, **more: api(context, "POST", "/api/scheduled-posts/", {  # noqa: E731
@@ -121,7 +132,8 @@ def accounts(browser, stack, tmp_path_factory):
     page.wait_for_url(f"{stack.url}/")
     context.storage_state(path=folder / "staff.json")
     context.close()
-    return {"options": options, "states": {"user": folder / "user.json", "staff": folder / "staff.json"}, "ids": ids}
+    states = {who: folder / f"{who}.json" for who in ("user", "newcomer", "staff")}
+    return {"options": options, "states": states, "ids": ids}
 
 
 def open_page(browser, accounts, name: str, width: int):

@@ -68,3 +68,17 @@ def test_the_queue_page_offers_to_keep_the_browsers_zone(signed_in):
     expect(page.locator(".zone-note")).to_have_count(0)  # nor the banner's, on any page
     page.goto("/")
     expect(page.locator(".zone-note")).to_have_count(0)
+
+
+@pytest.mark.parametrize("context", [{"java_script_enabled": False}], indirect=True)
+def test_the_series_form_works_without_javascript(signed_in):
+    page = signed_in
+    page.goto("/scheduled/series/new/")
+    expect(page.get_by_label("Time zone")).to_have_value("UTC")  # no script, so no browser zone: the page says UTC
+    start = (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).strftime("%Y-%m-%dT08:00")
+    page.get_by_label("Text").fill("every day, no script")
+    page.get_by_label("First time (local)").fill(start)
+    page.get_by_label("Every day").check()
+    page.get_by_label("never").check()
+    page.get_by_role("button", name="Create series").click()
+    expect(page.locator(".messages")).to_contain_text("(FREQ=DAILY)")

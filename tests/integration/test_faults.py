@@ -2,9 +2,9 @@
 connections die in the middle of a run. Each scenario schedules 1,000 posts and ends by
 counting: every post published exactly once, none lost, none twice. docs/reliability.md
 lists what psched does about each fault."""
+import re
 import signal
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -15,12 +15,25 @@ pytestmark = pytest.mark.integration
 POSTS = 1000
 
 
-def seconds_until(moment: datetime) -> float:
-    return (moment - datetime.now(timezone.utc)).total_seconds()
+def published(stack) -> int:
+    return stack.status_counts().get("published", 0)
 
 
-def sleep_until(moment: datetime):
-    time.sleep(max(0.0, seconds_until(moment)))
+def overdue_unclaimed(stack, by_seconds: float) -> int:
+    """Posts still pending although due this long ago by the database clock: nothing claims."""
+    return stack.query(
+        "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE status = 'pending' "
+        "AND due_at < UTC_TIMESTAMP(6) - INTERVAL %s MICROSECOND", (round(by_seconds * 1e6),))[0][0]
+
+
+def failed_callbacks(stack) -> int:
+    """Posts whose callback failed and that wait for another attempt (or for good)."""
+    return stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE last_error != ''")[0][0]
+
+
+def logged(stack, name: str, pattern: str, *, since: int = 0) -> int:
+    """How many lines of the process's log, from offset `since` on, match pattern."""
+    return len(re.findall(pattern, stack.log_text(name)[since:]))
 
 
 def assert_all_published_once(stack, ids):
@@ -37,7 +50,10 @@ def test_a_node_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(stac
     wait_for(lambda: stack.held_by("a") > 0, 30, interval=0.02, what="node a holding claims")
     stack.kill("node-a", signal.SIGKILL)
     held = stack.held_by("a")
-    time.sleep(10)  # longer than the lease: node b's sweep releases a's claims and takes its share
+    # Node b's sweep marks a down and releases its claims: b takes a's share before a is back.
+    wait_for(lambda: stack.held_by("a") == 0 and stack.query(
+        "SELECT 1 FROM dispatchers_dispatchernode WHERE name = 'a' AND state = 'down'"), 60, interval=0.2,
+        what="node b's sweep releasing node a's claims")
     stack.start_node("a")
     assert_all_published_once(stack, ids)
     print(f"node a killed holding {held} claims")
@@ -46,13 +62,19 @@ def test_a_node_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(stac
 def test_beat_killed_and_restarted_and_two_beats_at_once_publish_each_post_once(stack_factory):
     stack = stack_factory().start()
     ids = stack.schedule_spread("beats", start=4, seconds=16)
-    sleep_until(stack.due_range(ids)[0] + timedelta(seconds=3))
-    stack.kill("beat", signal.SIGKILL)  # no ticks at all for a while
-    time.sleep(4)
+    wait_for(lambda: published(stack) > 0, 60, interval=0.1, what="the first posts published")
+    stack.kill("beat", signal.SIGKILL)
+    # No ticks at all: due posts wait unclaimed (a tick claims one interval ahead).
+    wait_for(lambda: overdue_unclaimed(stack, 2) > 0, 60, interval=0.1, what="posts overdue for want of ticks")
     stack.start_beat("beat")
-    time.sleep(2)
+    for node in ("a", "b"):
+        stack.wait_node_ticking(node, timeout=60)
+    before = published(stack)
     stack.start_beat("beat-2")  # two beats: every node gets two ticks per interval
-    time.sleep(10)
+    wait_for(lambda: all(
+        logged(stack, "beat-2", rf"Sending due task tick dispatch\.{node} ") >= 5 for node in ("a", "b")
+    ) and (published(stack) > before or published(stack) == len(ids)), 90, interval=0.2,
+        what="a second beat sending each node five ticks while posts are published")
     stack.kill("beat-2", signal.SIGKILL)
     assert_all_published_once(stack, ids)
     for node in ("a", "b"):
@@ -64,9 +86,13 @@ def test_the_web_server_down_for_30_seconds_delays_posts_but_loses_none(stack_fa
     # the default 12 attempts cover only 18 to 35 s. Production's (1 s to 60 s) covers 3 to 6 minutes.
     stack = stack_factory(env={"PSCHED_MAX_ATTEMPTS": "40"}).start()
     ids = stack.schedule_spread("webdown", start=4, seconds=12)
-    sleep_until(stack.due_range(ids)[0] + timedelta(seconds=1))
+    first_due, last_due = stack.due_range(ids)
+    wait_for(lambda: stack.db_now() >= first_due + timedelta(seconds=1), 60, interval=0.05, what="the first posts due")
     stack.stop_web()
-    time.sleep(30)
+    # Down until every post has fallen due, the nodes have recorded failed callbacks, and the
+    # first posts are 30 s late.
+    wait_for(lambda: stack.db_now() >= max(last_due, first_due + timedelta(seconds=30)) and failed_callbacks(stack) > 0,
+             120, interval=0.5, what="the nodes failing and backing off while the web server is down")
     stack.start_web()
     wait_for(stack.web_ready, 120, what="web server back")
     assert_all_published_once(stack, ids)
@@ -78,8 +104,8 @@ def test_the_web_server_down_for_30_seconds_delays_posts_but_loses_none(stack_fa
 def test_redis_restarted_empty_mid_run_loses_nothing(stack_factory):
     stack = stack_factory().start()
     ids = stack.schedule_spread("redis", start=4, seconds=14)
-    sleep_until(stack.due_range(ids)[0] + timedelta(seconds=5))
-    before = stack.status_counts().get("published", 0)
+    wait_for(lambda: published(stack) >= 100, 60, interval=0.1, what="the run under way")
+    before = published(stack)
     stack.restart_redis()
     assert_all_published_once(stack, ids)
     assert before < len(ids), "Redis was restarted after the run, not in the middle"
@@ -88,7 +114,8 @@ def test_redis_restarted_empty_mid_run_loses_nothing(stack_factory):
 def test_database_connections_killed_every_quarter_second_lose_and_duplicate_nothing(stack_factory):
     stack = stack_factory().start()
     ids = stack.schedule_spread("dbkill", start=4, seconds=12)
-    sleep_until(stack.due_range(ids)[0])
+    wait_for(lambda: set(stack.status_counts()) & {"publishing", "published"}, 60, interval=0.05,
+             what="the first claims")
     killed = stack.kill_db_connections(seconds=10)
     assert killed["connections"] > 20, killed
     assert_all_published_once(stack, ids)
@@ -99,11 +126,14 @@ def test_a_node_removed_while_holding_claims_hands_them_over(stack_factory):
     stack = stack_factory().start()
     ids = stack.schedule_spread("remove", start=5, seconds=12)
     wait_for(lambda: stack.held_by("a") > 0, 30, interval=0.02, what="node a holding claims")
+    mark = len(stack.log_text("node-a"))
     stack.manage("shell", "-c", (
         "from dispatchers.models import DispatcherNode; from dispatchers.services import node_remove; "
         "node_remove(node=DispatcherNode.objects.get(name='a'))"
     ))
-    time.sleep(3)  # its worker still runs: its callbacks are refused (no such node any more)
+    # Its worker still runs: the tick it held ends (its callbacks refused, no such node any more).
+    wait_for(lambda: logged(stack, "node-a", r"Task dispatchers\.tick\[\S+\] (succeeded|raised)", since=mark),
+             60, interval=0.2, what="a tick of node a ending after its removal")
     stack.kill("node-a", signal.SIGKILL)
     assert_all_published_once(stack, ids)
     assert stack.query("SELECT COUNT(*) FROM dispatchers_dispatchernode WHERE name = 'a'")[0][0] == 0
@@ -114,7 +144,9 @@ def test_all_nodes_down_then_one_back_publishes_overdue_posts_late_but_once(stac
     stack.kill("node-a", signal.SIGKILL)
     stack.kill("node-b", signal.SIGKILL)
     ids = stack.schedule_spread("overdue", start=3, seconds=8)
-    sleep_until(stack.due_range(ids)[1] + timedelta(seconds=3))  # every post is overdue, by 3 s at least
+    last_due = stack.due_range(ids)[1]
+    wait_for(lambda: stack.db_now() >= last_due + timedelta(seconds=3), 60, interval=0.1,
+             what="every post overdue by 3 s at least")
     assert stack.status_counts() == {"pending": len(ids)}
     stack.start_node("a")
     assert_all_published_once(stack, ids)

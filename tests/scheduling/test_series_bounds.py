@@ -43,7 +43,7 @@ def create(api, user, rrule, **fields):
     ("FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=1", "BYSETPOS"),
     ("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,30", "a day"),
     ("FREQ=DAILY;BYMONTH=13", "BYMONTH"),
-    ("FREQ=DAILY;COUNT=3;UNTIL=20300101T000000", "COUNT or UNTIL"),
+    (f"FREQ=DAILY;COUNT=3;UNTIL={NEXT_YEAR + 3}0101T000000", "COUNT or UNTIL"),
     ("FREQ=MONTHLY;BYDAY=MO,-1FR", "BYDAY"),
     ("FREQ=WEEKLY;BYMONTHDAY=1", "BYMONTHDAY"),
 ])
@@ -110,15 +110,16 @@ def test_one_bad_series_is_marked_failed_and_the_job_goes_on(api, alice, client,
                                 rrule="FREQ=YEARLY;BYEASTER=262;BYHOUR=9", materialized_until=timezone.now())
     good = series_create(author=alice, text="good", start=tomorrow_at(), timezone_name="UTC", rrule_text="FREQ=DAILY")
     made = ScheduledPost.objects.filter(series=good).count()
+    client.force_login(alice)
+    month = timezone.now().strftime("%Y-%m-01")
+    assert client.get(f"/calendar/?view=month&date={month}").status_code == 200  # before the job too
     with cpu_budget(REFUSAL_CPU):
         series_materialize_due(now=timezone.now() + timedelta(days=3))
     assert ScheduledPost.objects.filter(series=good).count() > made  # the others still get posts
     bad.refresh_from_db()
     assert "BYEASTER" in bad.error and bad.active
     assert api(alice).get(f"/api/series/{bad.pk}/").json()["error"] == bad.error
-    client.force_login(alice)
     assert "BYEASTER" in client.get("/scheduled/").content.decode()
-    month = timezone.now().strftime("%Y-%m-01")
     assert client.get(f"/calendar/?view=month&date={month}").status_code == 200
     # A new rule clears the failure.
     response = api(alice).patch(f"/api/series/{bad.pk}/", {"rrule": "FREQ=DAILY", "start": tomorrow_at()}, format="json")
@@ -142,7 +143,7 @@ def test_the_calendar_shows_the_same_occurrences_as_a_walk_from_the_start():
     rule = "FREQ=WEEKLY;INTERVAL=3;BYDAY=TU,SA;BYHOUR=8,20"
     start = datetime(2026, 1, 7, 8)
     series = Series(start=start, timezone="America/New_York", rrule=rule, active=True)
-    after = datetime(2027, 3, 1, tzinfo=ZoneInfo("UTC"))
+    after = datetime(NEXT_YEAR, 3, 1, tzinfo=ZoneInfo("UTC"))
     before = after + timedelta(days=60)
     expected = [o.instant for o in occurrences(rrule_text=rule, start=start, zone_name=series.timezone, until=before)
                 if o.instant >= after]
@@ -160,8 +161,11 @@ def test_the_job_walks_from_the_cursor_not_the_start(alice, cpu_budget):
     # Moving the start ten years back would make a walk from the start cost 87,600 hourly
     # occurrences; the job walks from its cursor.
     Series.objects.filter(pk=series.pk).update(start=series.start - timedelta(days=3650))
+    made = ScheduledPost.objects.filter(series=series).count()
     with cpu_budget(0.15):
         series_materialize_due(now=later + timedelta(days=1))
+    series.refresh_from_db()
+    assert series.error == "" and ScheduledPost.objects.filter(series=series).count() == made + 24
 
 
 def test_occurrences_on_the_same_instant_are_one(alice):

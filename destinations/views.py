@@ -1,0 +1,96 @@
+"""/destinations/: a user's destinations (add, send a test event, pause, resume, remove, rotate
+the secret). A secret is shown once, on the page that answers its creation or rotation."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from psched.lib.errors import Conflict
+from psched.lib.forms import add_service_errors
+
+from .forms import WebhookForm
+from .models import Delivery, Destination
+from .selectors import destinations_overview
+from .services import (
+    destination_create,
+    destination_delete,
+    destination_rotate_secret,
+    destination_set_state,
+    destination_test,
+    delivery_retry,
+)
+
+
+def _page(request, *, form=None, secret="", secret_for=None, status=200):
+    return render(request, "destinations/list.html", {
+        "destinations": destinations_overview(user=request.user),
+        "form": form or WebhookForm(),
+        "secret": secret,
+        "secret_for": secret_for,
+    }, status=status)
+
+
+@login_required
+def destination_list(request):
+    return _page(request)
+
+
+@login_required
+@require_POST
+def destination_add(request):
+    form = WebhookForm(request.POST)
+    if form.is_valid():
+        try:
+            destination, secret = destination_create(
+                owner=request.user, name=form.cleaned_data["name"], kind="webhook",
+                config={"url": form.cleaned_data["url"]}, is_default=form.cleaned_data["is_default"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            # Rendered, not redirected: the secret is never stored where a reload could show it.
+            return _page(request, secret=secret, secret_for=destination)
+    return _page(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+def destination_action(request, pk, action):
+    destination = Destination.objects.filter(owner=request.user, pk=pk).first()
+    if destination is None:
+        messages.error(request, "No such destination of yours.")
+        return redirect("destinations:list")
+    try:
+        if action == "test":
+            outcome = destination_test(destination_id=pk, owner=request.user)
+            if outcome.state == "delivered":
+                messages.success(request, f"Test event delivered to {destination.name} ({outcome.status}).")
+            else:
+                messages.error(request, f"Test event to {destination.name} not delivered: {outcome.error}")
+        elif action in ("pause", "resume"):
+            state = Destination.State.PAUSED if action == "pause" else Destination.State.ACTIVE
+            destination_set_state(destination_id=pk, owner=request.user, state=state)
+            messages.success(request, f"{destination.name} is {state}.")
+        elif action == "remove":
+            destination_delete(destination_id=pk, owner=request.user)
+            messages.success(request, f"{destination.name} removed; posts not yet published no longer go there.")
+        elif action == "rotate":
+            destination, secret = destination_rotate_secret(destination_id=pk, owner=request.user)
+            return _page(request, secret=secret, secret_for=destination)
+    except (Conflict, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    return redirect("destinations:list")
+
+
+@login_required
+@require_POST
+def delivery_retry_page(request, pk):
+    try:
+        delivery_retry(delivery_id=pk, user=request.user)
+        messages.success(request, "The delivery will be sent again (with the same webhook-id).")
+    except Conflict as error:
+        messages.error(request, str(error))
+    except Delivery.DoesNotExist:
+        messages.error(request, "No such delivery of yours.")
+    return redirect("scheduling:mine")
