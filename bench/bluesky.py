@@ -1,8 +1,9 @@
-"""The ceiling of a local PDS (stack.pds.LocalPds): sequential putRecord calls from one client,
-psched.lib.bluesky's own write (swapRecord null, a fixed record key), so the Bluesky deliveries
-of the benchmark have a figure measured in the same run to be judged against.
+"""Bluesky in the benchmark: the ceiling of a local PDS (stack.pds.LocalPds), sequential
+putRecord calls from one client with psched.lib.bluesky's own write (swapRecord null, a fixed
+record key); and psched's deliveries to that PDS (posts published by the nodes, then delivered
+by them), judged against the ceiling measured in the same run.
 
-    .venv/bin/python -m bench.bluesky [--posts 100] [--rounds 3]     (prints JSON)
+    .venv/bin/python -m bench.bluesky [--posts 100] [--rounds 3]     (the ceiling alone, JSON)
 """
 import argparse
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from psched.lib.bluesky import BlueskyClient, post_record, record_key
 from psched.lib.stats import percentile
+from stack import at, wait_for
 from stack.pds import LocalPds
 
 
@@ -69,6 +71,50 @@ def pds_ceiling(*, posts: int = 100, rounds: int = 3, progress=print) -> dict:
                 "p99_ms": round(percentile(ms, 0.99), 1),
                 "pds_start_seconds": round(start_seconds, 1),
                 "pds_rss_mb": pds_rss_mb(pds),
+            }
+        finally:
+            pds.stop()
+
+
+def deliveries(stack, *, posts: int = 500, progress=print) -> dict:
+    """`posts` posts due together, each with a delivery to one Bluesky destination on a local
+    PDS: deliveries per second from the first publication to the last delivery, and the
+    lateness of each delivery after its post's publication (delivered_at − published_at)."""
+    with tempfile.TemporaryDirectory(prefix="psched-bench-pds-") as folder:
+        pds = LocalPds(Path(folder) / "data").start()
+        try:
+            pds.create_account("deliveries.test", "bench-password-1")
+            app_password = pds.create_app_password("deliveries.test", "bench-password-1", "bench")
+            status, body = stack.request("POST", "/api/destinations/", {
+                "name": "bench-bluesky", "kind": "bluesky", "pds_url": pds.url, "handle": "deliveries.test",
+                "app_password": app_password,
+            })
+            assert status == 201, body
+            destination = body["id"]
+            progress(f"bluesky deliveries: {posts} posts to a local PDS")
+            stack.schedule([{"text": f"bluesky bench {i}", "publish_at": at(5), "destinations": [destination]}
+                            for i in range(posts)])
+
+            def delivered():
+                return stack.query(
+                    "SELECT COUNT(*) FROM destinations_delivery WHERE destination_id = %s AND state = 'delivered'",
+                    (destination,))[0][0]
+            wait_for(lambda: delivered() >= posts, 600, interval=0.5, what=f"{posts} Bluesky deliveries")
+            rows = stack.query(
+                "SELECT p.published_at, d.delivered_at, d.lateness_ms, d.attempts FROM destinations_delivery d "
+                "JOIN feed_post p ON p.id = d.post_id WHERE d.destination_id = %s", (destination,))
+            seconds = (max(row[1] for row in rows) - min(row[0] for row in rows)).total_seconds()
+            lateness = sorted(row[2] for row in rows)
+            records = len(pds.list_records(pds.call(
+                "GET", "com.atproto.identity.resolveHandle", params="handle=deliveries.test")["did"]))
+            return {
+                "posts": posts,
+                "deliveries_per_second": round(posts / seconds, 1) if seconds > 0 else None,
+                "lateness_p50_ms": percentile(lateness, 0.5),
+                "lateness_p99_ms": percentile(lateness, 0.99),
+                "lateness_max_ms": lateness[-1],
+                "tries": sum(row[3] for row in rows),
+                "records": records,
             }
         finally:
             pds.stop()

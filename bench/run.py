@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
+from bench.bluesky import deliveries as bluesky_deliveries
 from bench.bluesky import pds_ceiling
 from bench.calendar import calendar
 from psched.lib.stats import percentile
@@ -613,6 +614,10 @@ TARGETS = [
     ("burst", "worker_peak_rss_mb", "≤ 200 MB", lambda v: v <= 200),
     ("calendar", "week_p50_ms", "≤ 300 ms", lambda v: v <= 300),
     ("calendar", "month_p50_ms", "≤ 300 ms", lambda v: v <= 300),
+    ("bluesky_ceiling", "puts_per_second", "(ceiling)", lambda v: v is not None),
+    ("bluesky", "deliveries_per_second", "(for the record)", lambda v: v is not None),
+    ("bluesky", "ratio_of_ceiling", "≥ 0.8", lambda v: v is not None and v >= 0.8),
+    ("bluesky", "lateness_p99_ms", "(for the record)", lambda v: v is not None),
 ]
 
 
@@ -672,7 +677,8 @@ def main():
         "scale": 100_000 if q else 1_000_000,
         "feed": (100_000, 50) if q else (1_000_000, 300),
     }
-    stack = BenchStack("bench", env={"LOG_LEVEL": "WARNING", "PSCHED_LEASE_SECONDS": "30"})
+    # PSCHED_WEBHOOK_ALLOW_PRIVATE: the Bluesky scenario's PDS is on 127.0.0.1.
+    stack = BenchStack("bench", env={"LOG_LEVEL": "WARNING", "PSCHED_LEASE_SECONDS": "30", "PSCHED_WEBHOOK_ALLOW_PRIVATE": "1"})
     setup_django(stack)
     results = {"quick": q, "started_at": now_utc().isoformat(timespec="seconds"), "machine": machine(), "scenarios": {}}
     progress(f"starting the stack (database {stack.database})")
@@ -702,8 +708,12 @@ def main():
             results["scenarios"]["feed"] = feed(stack, author_id, *sizes["feed"])
         if "calendar" in wanted:
             results["scenarios"]["calendar"] = calendar(count=10_000, progress=progress)
-        if "bluesky" in wanted:  # the local PDS's own ceiling: sequential putRecord from one client
-            results["scenarios"]["bluesky_ceiling"] = pds_ceiling(posts=100, rounds=3, progress=progress)
+        if "bluesky" in wanted:  # deliveries to a local PDS, beside its own ceiling (sequential putRecord)
+            scenarios["bluesky_ceiling"] = pds_ceiling(posts=100, rounds=3, progress=progress)
+            scenarios["bluesky"] = bluesky_deliveries(stack, posts=200 if q else 1000, progress=progress)
+            if scenarios["bluesky"]["deliveries_per_second"]:
+                scenarios["bluesky"]["ratio_of_ceiling"] = round(
+                    scenarios["bluesky"]["deliveries_per_second"] / scenarios["bluesky_ceiling"]["puts_per_second"], 2)
         if args.profile:
             # Apart from the measured runs: py-spy takes CPU from the two cores it watches.
             if "burst" in wanted:

@@ -88,8 +88,9 @@ def destination_rotate_secret(*, destination_id: int, owner) -> tuple[Destinatio
     """A new secret; the old one keeps signing beside it for PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS."""
     destination = Destination.objects.select_for_update().get(pk=destination_id, owner=owner)
     kind = kind_get(destination.kind)
-    if not kind.has_secret:
-        raise Conflict(f"A {destination.kind} destination has no secret to rotate.")
+    if not kind.has_secret or kind.secret_field:
+        raise Conflict(f"A {destination.kind} destination has no secret of psched's to rotate"
+                       + (f"; give it a new {kind.secret_field.replace('_', ' ')} instead." if kind.secret_field else "."))
     secret = kind.secret_new()
     destination.previous_secret_encrypted = destination.secret_encrypted
     destination.previous_secret_until = db_now() + timedelta(seconds=settings.PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS)

@@ -205,3 +205,26 @@ def test_the_session_is_kept_encrypted_and_serves_a_new_process_without_a_login(
     assert outcome.state == "delivered" and outcome.session  # logged in: the new session is kept
     destination.refresh_from_db()
     assert secret_decrypt(destination.session_encrypted) == outcome.session
+
+
+def test_the_page_adds_a_bluesky_account_and_refuses_a_wrong_password(client, alice, account, pds, allow_private):
+    client.force_login(alice)
+    fields = {"bluesky-name": "sky", "bluesky-handle": account["handle"], "bluesky-pds_url": pds.url}
+    refused = client.post("/destinations/new/bluesky/", {**fields, "bluesky-app_password": "aaaa-bbbb-cccc-dddd"})
+    assert refused.status_code == 400 and "It is wrong or was revoked" in refused.content.decode()
+    assert not Destination.objects.exists()
+    added = client.post("/destinations/new/bluesky/", {**fields, "bluesky-app_password": account["app_password"]})
+    assert added.status_code == 302
+    page = client.get("/destinations/").content.decode()
+    assert f"@{account['handle']}" in page and account["app_password"] not in page
+
+
+def test_the_page_takes_a_new_app_password(client, alice, destination, account, pds):
+    Destination.objects.filter(pk=destination.pk).update(state="needs_attention", state_reason="revoked")
+    client.force_login(alice)
+    new_password = pds.create_app_password(account["handle"], account["password"], "psched-page")
+    response = client.post(f"/destinations/{destination.pk}/password/", {"app_password": new_password})
+    assert response.status_code == 302
+    destination.refresh_from_db()
+    assert destination.state == "active" and destination.state_reason == ""
+    assert "needs attention" not in client.get("/destinations/").content.decode()
