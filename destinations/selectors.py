@@ -108,6 +108,9 @@ def destinations_overview(*, user) -> list[Destination]:
 
 
 def delivery_problems(*, user) -> int:
-    """Deliveries that failed for good and destinations psched disabled: the navigation's notice."""
+    """Deliveries that failed for good and destinations psched disabled or that need their
+    owner (a revoked app password): the navigation's notice."""
     failed = Delivery.objects.filter(destination__owner=user, state=Delivery.State.FAILED).count()
-    return failed + Destination.objects.filter(owner=user, state=Destination.State.DISABLED).count()
+    return failed + Destination.objects.filter(
+        owner=user, state__in=[Destination.State.DISABLED, Destination.State.NEEDS_ATTENTION]
+    ).count()

@@ -214,6 +214,15 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
     return any(row.destination_ids for row in scheduled_posts)
 
 
+def scheduled_post_text_check(*, scheduled_post, text: str, **signal) -> None:
+    """Receives scheduled_post_text_changing: an edited text must fit the post's destinations too."""
+    scheduled_post.destination_ids = list(
+        Selection.objects.filter(scheduled_post_id=scheduled_post.pk).values_list("destination_id", flat=True)
+    )
+    scheduled_post.text = text
+    scheduled_posts_texts_check(scheduled_posts=[scheduled_post])
+
+
 def scheduled_posts_texts_check(*, scheduled_posts) -> None:
     """A text that a chosen destination would refuse (too long for Bluesky) is refused now,
     when the post is scheduled, not when it is delivered."""

@@ -16,7 +16,12 @@ from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost
 from .selectors import scheduled_posts_same, users_by_username
-from .signals import scheduled_posts_created, scheduled_posts_creating, scheduled_posts_published
+from .signals import (
+    scheduled_post_text_changing,
+    scheduled_posts_created,
+    scheduled_posts_creating,
+    scheduled_posts_published,
+)
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
@@ -197,6 +202,11 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     errors = {}
     if text is not None:
         post.text = post_text_check(text, errors=errors)
+        if "text" not in errors:
+            try:
+                scheduled_post_text_changing.send(sender=ScheduledPost, scheduled_post=post, text=post.text)
+            except ValidationError as error:
+                errors.update(error.message_dict)
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)

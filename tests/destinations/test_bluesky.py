@@ -228,3 +228,19 @@ def test_the_page_takes_a_new_app_password(client, alice, destination, account, 
     destination.refresh_from_db()
     assert destination.state == "active" and destination.state_reason == ""
     assert "needs attention" not in client.get("/destinations/").content.decode()
+
+
+def test_an_edit_too_long_for_bluesky_is_refused(alice, api, destination, in_seconds):
+    created = api(alice).post("/api/scheduled-posts/", {
+        "text": "short", "publish_at": in_seconds(3600), "destinations": [destination.pk],
+    }, format="json").json()
+    response = api(alice).patch(f"/api/scheduled-posts/{created['id']}/", {"text": "b" * 301}, format="json")
+    assert response.status_code == 400 and "at most 300 characters" in str(response.json()["text"])
+    assert ScheduledPost.objects.get(pk=created["id"]).text == "short"
+    assert api(alice).patch(f"/api/scheduled-posts/{created['id']}/", {"text": "b" * 300}, format="json").status_code == 200
+
+
+def test_a_destination_needing_attention_shows_in_the_navigation(client, alice, destination):
+    Destination.objects.filter(pk=destination.pk).update(state="needs_attention", state_reason="revoked")
+    client.force_login(alice)
+    assert "1 failed</span>" in client.get("/destinations/").content.decode()
