@@ -20,7 +20,7 @@ from scheduling.series import (
 from tests.dates import NEXT_YEAR, dst_gap
 
 # A refused rule answers at once; before the checks some of these never finished.
-REFUSAL_CPU = 0.5
+REFUSAL_CPU = 2.0  # the unbounded walks took 7 s to forever; a loaded 2-core machine inflates CPU time too
 
 
 def tomorrow_at(hour=9, zone="Europe/Paris"):
@@ -41,7 +41,11 @@ def create(api, user, rrule, **fields):
     ("FREQ=YEARLY;BYEASTER=262;BYHOUR=9", "BYEASTER"),
     ("FREQ=HOURLY;BYSETPOS=2", "BYSETPOS"),
     ("FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=1", "BYSETPOS"),
+    ("FREQ=DAILY;BYHOUR=9,12;BYSETPOS=3", "BYSETPOS"),  # 5.4 s with 98 such positions
+    ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1,2,3,4,5,6,7,8,9,10,11", "BYSETPOS"),
     ("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,30", "a day"),
+    ("FREQ=SECONDLY;INTERVAL=3601;BYHOUR=3;BYMINUTE=7", "divides the day"),
+    ("FREQ=MINUTELY;INTERVAL=61", "divides the day"),
     ("FREQ=DAILY;BYMONTH=13", "BYMONTH"),
     (f"FREQ=DAILY;COUNT=3;UNTIL={NEXT_YEAR + 3}0101T000000", "COUNT or UNTIL"),
     ("FREQ=MONTHLY;BYDAY=MO,-1FR", "BYDAY"),
@@ -133,7 +137,7 @@ def test_the_calendar_and_the_list_expand_only_near_the_window(api, alice, clien
     with cpu_budget(1.5):  # five hourly series, a month of occurrences each, and the page
         response = client.get(f"/calendar/?view=month&date={timezone.now().year + 3}-06-01")
     assert response.status_code == 200 and "cal-upcoming" in response.content.decode()
-    with cpu_budget(1.0):
+    with cpu_budget(3.0):  # a walk from the start to 9998 took minutes
         assert client.get("/calendar/?view=week&date=9998-06-01").status_code == 200
         assert api(alice).get("/api/series/").status_code == 200
 
@@ -162,7 +166,7 @@ def test_the_job_walks_from_the_cursor_not_the_start(alice, cpu_budget):
     # occurrences; the job walks from its cursor.
     Series.objects.filter(pk=series.pk).update(start=series.start - timedelta(days=3650))
     made = ScheduledPost.objects.filter(series=series).count()
-    with cpu_budget(0.15):
+    with cpu_budget(0.4):
         series_materialize_due(now=later + timedelta(days=1))
     series.refresh_from_db()
     assert series.error == "" and ScheduledPost.objects.filter(series=series).count() == made + 24
@@ -199,3 +203,4 @@ def test_a_series_counts_its_occurrences_against_the_scheduling_rate(api, alice,
 def test_it_parses_a_rule_once_with_explicit_parts():
     rule = rule_parse("RRULE:freq=monthly;byday=-1fr;count=6")
     assert rule.text == "FREQ=MONTHLY;BYDAY=-1FR;COUNT=6" and rule.count == 6 and rule.interval == 1
+    assert rule_parse("FREQ=DAILY;COUNT=3;").text == "FREQ=DAILY;COUNT=3"
