@@ -435,7 +435,10 @@ def delivery_record(*, claim: DeliveryClaim, delivery: Delivery, outcome: Outcom
             state=State.UNCONFIRMED if claim.was == State.UNCONFIRMED else State.PENDING, next_try_at=now,
             attempts=F("attempts") - 1, **common,
         )
-        destination_needs_attention(destination_id=delivery.destination_id, reason=outcome.error, now=now)
+        destination_needs_attention(
+            destination_id=delivery.destination_id, reason=outcome.error, now=now,
+            secret_encrypted=delivery.destination.secret_encrypted,
+        )
         return bool(written)
     if outcome.state == "gone":
         written = held.update(state=State.FAILED, next_try_at=None, **common)
@@ -462,10 +465,14 @@ def destination_wait(*, destination_id: int, until: datetime) -> None:
     Destination.objects.filter(pk=destination_id).update(not_before=until)
 
 
-def destination_needs_attention(*, destination_id: int, reason: str, now: datetime) -> None:
+def destination_needs_attention(*, destination_id: int, reason: str, now: datetime, secret_encrypted: str) -> None:
     """Only the owner can fix it (a revoked password): nothing is sent until they do; the
-    deliveries wait. The owner is told once, by the page and an email."""
-    changed = Destination.objects.filter(pk=destination_id, state=DestinationState.ACTIVE).update(
+    deliveries wait. The owner is told once, by the page and an email. Only while the secret
+    that was refused is still the destination's: a send that began before the owner gave a new
+    one must not undo the fix."""
+    changed = Destination.objects.filter(
+        pk=destination_id, state=DestinationState.ACTIVE, secret_encrypted=secret_encrypted
+    ).update(
         state=DestinationState.NEEDS_ATTENTION, state_reason=reason[:300], updated_at=now
     )
     if changed:

@@ -8,7 +8,14 @@ from django.utils import timezone
 from accounts.services import user_set_language
 from destinations.kinds import bluesky as bluesky_kind
 from destinations.models import Delivery, Destination, Selection
-from destinations.services import deliveries_claim, deliveries_create, deliveries_due, deliveries_read, delivery_attempt
+from destinations.services import (
+    deliveries_claim,
+    deliveries_create,
+    deliveries_due,
+    deliveries_read,
+    delivery_attempt,
+    destination_secret_replace,
+)
 from feed.models import Post
 from psched.lib.bluesky import record_key_instant
 from psched.lib.db import DatabaseClock
@@ -244,3 +251,20 @@ def test_a_destination_needing_attention_shows_in_the_navigation(client, alice, 
     Destination.objects.filter(pk=destination.pk).update(state="needs_attention", state_reason="revoked")
     client.force_login(alice)
     assert "1 failed</span>" in client.get("/destinations/").content.decode()
+
+
+def test_a_refusal_of_the_old_password_after_the_owner_gave_a_new_one_changes_nothing(alice, destination, account, pds, settings):
+    """A send in flight with the revoked password answers after the owner's fix: the fix stands."""
+    settings.PSCHED_BLUESKY_TOKEN_SECONDS = 0
+    published(alice, destination)
+    clock = DatabaseClock()
+    [(claim, row)] = deliveries_read(claims=deliveries_claim(node_name="n1", now=clock.now() + timedelta(days=1), limit=10))
+    pds.revoke_app_password(account["handle"], account["password"], "psched")
+    new_password = pds.create_app_password(account["handle"], account["password"], "psched-3")
+    destination_secret_replace(destination_id=destination.pk, owner=alice, config={"app_password": new_password})
+    outcome = delivery_attempt(claim=claim, delivery=row, clock=clock)  # read before the fix: the old password
+    assert outcome.state == "attention"
+    destination.refresh_from_db()
+    assert destination.state == "active"
+    [outcome] = send_due()
+    assert outcome.state == "delivered"
