@@ -147,8 +147,8 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
     return scheduled_posts_insert(rows=rows)
 
 
-def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> ScheduledPost:
-    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name)
+def scheduled_post_create(*, author, text, publish_at, timezone_name=None, now: datetime | None = None) -> ScheduledPost:
+    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name, now=now)
     return scheduled_posts_create(author=author, inputs=[item])[0]
 
 
@@ -186,7 +186,8 @@ def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
 
 
 @transaction.atomic
-def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None) -> ScheduledPost:
+def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None,
+                          now: datetime | None = None) -> ScheduledPost:
     """Changes text and/or time while the post is not published (author=None: staff, any
     author's post). An edit wins over a claim in flight: the claim is dropped (version+1) and
     the node's callback will be refused."""
@@ -199,7 +200,7 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
         post.text = post_text_check(text, errors=errors)
     if publish_at is not None:
         try:
-            when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
+            when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name, now=now)
             post.publish_at = when.instant
             # A time with an offset but no zone moves the post; it keeps the zone it was written in.
             if timezone_name is not None:
