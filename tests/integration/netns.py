@@ -17,10 +17,10 @@ import random
 import signal
 import subprocess
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+from stack import LIBFAKETIME
+
 PREFIX = "psched-"
 
 
