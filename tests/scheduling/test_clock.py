@@ -1,32 +1,21 @@
-"""The planning code decides by the database clock, not the web host's. Each test moves this
-process's clock (the web host's) 60 s ahead with time-machine; the database keeps its own
-clock (SQLite computes 'now' in C, MariaDB on the server), so a decision that asked the host
-would be off by the skew."""
+"""The planning code decides by the database clock, not the web host's: each test moves this
+process's clock (the web host's) 60 s ahead (host_clock_ahead), so a decision that asked the
+host would be off by a minute."""
 import re
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
 
 import pytest
-import time_machine
 from django.test import RequestFactory
-from django.utils import timezone
 from rest_framework.request import Request
 
 from dispatchers.services import claim_due_posts
-from psched.lib.db import db_now, db_now_cached_forget, request_now
+from psched.lib.db import db_now, request_now
 from scheduling.models import ScheduledPost
-
-SKEW = timedelta(seconds=60)
-UTC = dt_timezone.utc
 
 
 @pytest.fixture
-def host_ahead(db):
-    """The web host's clock SKEW ahead of the database's, for the test's length."""
-    db_now_cached_forget()  # the process's copy of the database clock is read again, under the skew
-    with time_machine.travel(datetime.now(UTC) + SKEW, tick=True):
-        assert timezone.now() - db_now() > SKEW - timedelta(seconds=5)  # the host's clock moved, the database's did not
-        yield
-    db_now_cached_forget()
+def host_ahead(host_clock_ahead):
+    host_clock_ahead(60)
 
 
 def _slot_at(instant: datetime) -> dict:
