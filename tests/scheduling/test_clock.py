@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from dispatchers.services import claim_due_posts
 from psched.lib.db import db_now, request_now
 from scheduling.models import ScheduledPost
+from scheduling.queue import queue_slots_replace
 
 
 @pytest.fixture
@@ -69,3 +70,19 @@ def test_request_now_is_read_once_per_request(db):
     assert request_now(Request(http_request)) == first  # DRF's request sees the same instant
     assert request_now(http_request) is first
     assert request_now(RequestFactory().get("/")) is not first
+
+
+def test_the_calendar_shows_a_free_slot_the_host_clock_thinks_has_passed(client, alice, host_ahead):
+    slot = (db_now() + timedelta(seconds=30)).replace(microsecond=0)
+    queue_slots_replace(user=alice, slots=[_slot_at(slot)])
+    client.force_login(alice)
+    page = client.get(f"/calendar/?view=day&date={slot:%Y-%m-%d}").content.decode()
+    assert f'class="cal-slot" data-at="{slot.isoformat()}"' in page
+
+
+def test_my_scheduled_posts_say_in_how_long_by_the_database_clock(client, alice, api, host_ahead):
+    created = api(alice).post("/api/scheduled-posts/", {"text": "soon", "publish_at": (db_now() + timedelta(seconds=30)).isoformat()}, format="json")
+    assert created.status_code == 201, created.json()  # "in the past" is judged by the database clock too
+    client.force_login(alice)
+    page = client.get("/scheduled/").content.decode()
+    assert re.search(r'class="relative">in \d+ seconds<', page), "the page counted from the web host's clock"
