@@ -23,7 +23,7 @@ import subprocess
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from stack import LIBFAKETIME
+from .processes import LIBFAKETIME
 
 PREFIX = "psched-"
 
