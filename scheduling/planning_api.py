@@ -13,6 +13,7 @@ from psched.lib.api import StrictCharField, datetime_text
 from .api import ScheduledPostOutputSerializer, scheduled_post_serialize, scheduled_posts_serialize
 from .models import ScheduledPost, Series
 from .queue import MAX_SLOTS, queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_time_parse
+from .occurrences import occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
 from .series import Occurrence, series_create, series_next, series_stop, series_update
 from .throttling import admit_for
 
@@ -132,6 +133,10 @@ class SeriesOutputSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     next = OccurrenceSerializer(many=True)
     materialized_until = serializers.DateTimeField(allow_null=True)
+    skipped = serializers.ListField(child=serializers.IntegerField(), help_text="Indexes of skipped occurrences.")
+    detached = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Indexes of occurrences edited on their own (posts of their own now).")
+    continues = serializers.IntegerField(allow_null=True, help_text="The series this one continues, if any.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -160,6 +165,9 @@ def series_serialize(series: Series) -> dict:
         "pending": series.pending_count,
         "next": [occurrence_serialize(o) for o in series_next(series=series)],
         "materialized_until": datetime_text(series.materialized_until),
+        "skipped": sorted(entry["index"] for entry in series.skipped),
+        "detached": sorted(entry["index"] for entry in series.detached),
+        "continues": series.continues_id,
         "created_at": datetime_text(series.created_at),
         "updated_at": datetime_text(series.updated_at),
     }
@@ -259,3 +267,62 @@ class SeriesDetailApi(APIView):
         self._own(request, pk)
         series_stop(series_id=pk, author=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- one occurrence of a series ---------------------------------------------------------------
+
+class OccurrenceUpdateSerializer(serializers.Serializer):
+    text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    publish_at = StrictCharField(required=False, help_text="ISO 8601 with an offset, or a local time read in timezone "
+                                                           "(default: the series' zone).")
+    timezone = StrictCharField(required=False)
+    scope = serializers.ChoiceField(choices=["this", "following"], default="this",
+                                    help_text='"this": only this occurrence; "following": this and the following ones.')
+
+
+def _own_series(request, pk) -> None:
+    author = Series.objects.filter(pk=pk).values_list("author_id", flat=True).first()
+    if author is None or (author != request.user.pk and not request.user.is_staff):
+        raise NotFound("No such series.")
+    if author != request.user.pk:
+        raise PermissionDenied("Only the author can change a series.")
+
+
+class SeriesOccurrenceApi(APIView):
+    """One occurrence of a series, by its index (1-based along the rule). PATCH `{"text"?,
+    "publish_at"?, "timezone"?, "scope": "this"|"following"}`: "this" makes it a post of its
+    own (answers the post); "following" ends the series before it and starts a new series
+    there with the change (answers the new series). DELETE skips it."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=OccurrenceUpdateSerializer, responses=ScheduledPostOutputSerializer)
+    def patch(self, request, pk, index):
+        _own_series(request, pk)
+        data = OccurrenceUpdateSerializer(data=_object_body(request))
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        changes = {"text": values.get("text"), "publish_at": values.get("publish_at"), "timezone_name": values.get("timezone")}
+        if values["scope"] == "following":
+            continuing = occurrences_update_following(series_id=pk, index=index, author=request.user, **changes)
+            return Response(series_serialize(series_visible(user=request.user).get(pk=continuing.pk)))
+        post = occurrence_update(series_id=pk, index=index, author=request.user, **changes)
+        return Response(scheduled_post_serialize(post))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk, index):
+        _own_series(request, pk)
+        occurrence_skip(series_id=pk, index=index, author=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SeriesOccurrenceRestoreApi(APIView):
+    """Restores a skipped occurrence while it is still ahead; answers the series."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=SeriesOutputSerializer)
+    def post(self, request, pk, index):
+        _own_series(request, pk)
+        occurrence_restore(series_id=pk, index=index, author=request.user)
+        return Response(series_serialize(series_visible(user=request.user).get(pk=pk)))

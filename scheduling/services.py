@@ -14,7 +14,7 @@ from psched.lib.db import RowInsert, db_now, ids_sql, is_retryable
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
-from .models import ScheduledPost
+from .models import ScheduledPost, Series
 from .selectors import scheduled_posts_same, users_by_username
 from .signals import scheduled_posts_created, scheduled_posts_creating, scheduled_posts_published
 
@@ -193,6 +193,7 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
+    series_occurrence_detach(post=post)
     was_draft = post.status == Status.DRAFT
     errors = {}
     if text is not None:
@@ -220,6 +221,28 @@ def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_
     return post
 
 
+def _series_exclude(*, post: ScheduledPost, kind: str) -> None:
+    """Adds the occurrence of `post` to its series' skipped or detached indexes (the series
+    row locked), so the series never makes it again. Call before the post's time changes: the
+    entry keeps where the occurrence fell."""
+    series = Series.objects.select_for_update().get(pk=post.series_id)
+    if post.series_index in series.excluded_indexes():
+        return
+    local = post.publish_at.astimezone(zone_get(series.timezone)).replace(tzinfo=None)
+    setattr(series, kind, [*getattr(series, kind), {"index": post.series_index, "local": local.isoformat()}])
+    series.save(update_fields=[kind, "updated_at"])
+
+
+def series_occurrence_detach(*, post: ScheduledPost) -> None:
+    """An occurrence of a series edited through its own post (PATCH /api/scheduled-posts/{id}/,
+    its edit page) becomes a post of its own: the series' text, rule and stop leave it alone
+    and the series never makes its index again. Call under the post's lock, before the edit."""
+    if post.series_id is None or post.series_detached or post.series_index is None:
+        return
+    post.series_detached = True
+    _series_exclude(post=post, kind="detached")
+
+
 def scheduled_post_reschedule(*, post: ScheduledPost, publish_at: datetime) -> None:
     """Puts a locked post back to pending at publish_at. An edit wins over a claim in flight:
     the claim is dropped (version+1) and the node's callback will be refused."""
@@ -243,6 +266,8 @@ def scheduled_post_cancel(*, scheduled_post_id: int, author) -> ScheduledPost:
         post.delete()  # a draft was never scheduled: deleting it loses nothing it promised
         return post
     if post.status != Status.CANCELLED:
+        if post.series_id is not None and not post.series_detached:
+            _series_exclude(post=post, kind="skipped")  # cancelled on its own: a skip
         post.status = Status.CANCELLED
         post.claim_token = ""
         post.lease_until = None
