@@ -17,6 +17,7 @@ from the series' cursor (an occurrence already reached, with its index), the cal
 the period of the rule that holds the first day it shows."""
 import logging
 import re
+from math import gcd
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Iterator
@@ -52,6 +53,7 @@ EXPANSION_DAYS = 60_000
 MAX_COUNT = 10_000
 MAX_INTERVAL = 1000
 MAX_RULE_LENGTH = 400
+MAX_SETPOS = 10
 
 FREQUENCIES = {
     "YEARLY": YEARLY, "MONTHLY": MONTHLY, "WEEKLY": WEEKLY, "DAILY": DAILY,
@@ -136,7 +138,8 @@ class Rule:
         with COUNT `count` and local `until`, that gives up after `budget` days examined."""
         rule = DateutilRule(self.freq, dtstart=dtstart, interval=self.interval, wkst=self.wkst, count=count,
                             until=None if count is not None else until, **self.defaults(start))
-        _budget_set(rule, budget)
+        # With BYSETPOS, dateutil goes over a period's days once more for each position.
+        _budget_set(rule, budget // len(self.by.get("bysetpos") or (1,)))
         return rule
 
 
@@ -230,6 +233,7 @@ def rule_parse(rrule_text) -> Rule:
     if len(text) > MAX_RULE_LENGTH or not re.fullmatch(r"[A-Z0-9=;,+\-]+", text):
         raise _refuse("Give one RRULE line such as FREQ=DAILY;COUNT=5 (the start goes in the start field).")
     values = {}
+    text = text.strip(";")  # a trailing ";" is harmless
     for part in text.split(";"):
         name, sign, value = part.partition("=")
         if not sign or not value:
@@ -276,6 +280,8 @@ def rule_parse(rrule_text) -> Rule:
         raise _refuse("A numbered BYDAY does not go with BYWEEKNO.")
     if by.get("bysetpos") and not any(name != "bysetpos" for name in by):
         raise _refuse("BYSETPOS picks among the times another BY… part gives: add one (e.g. BYDAY=MO,TU,WE,TH,FR).")
+    if len(by.get("bysetpos") or ()) > MAX_SETPOS:
+        raise _refuse(f"BYSETPOS takes at most {MAX_SETPOS} positions.")
     rule = Rule(text=text, freq=freq, interval=interval, count=count, until=until, wkst=wkst, by=by)
     step = _STEP_SECONDS.get(freq)
     minimum = settings.PSCHED_SERIES_MIN_SECONDS
@@ -286,7 +292,18 @@ def rule_parse(rrule_text) -> Rule:
         )
     if step is not None and step * interval > 86400:
         raise _refuse(f"FREQ={values['FREQ']} with INTERVAL={interval} is longer than a day: use FREQ=DAILY.")
+    if freq == DAILY and any(abs(position) > rule.times_a_day() for position in by.get("bysetpos") or ()):
+        raise _refuse(f"BYSETPOS picks among the {rule.times_a_day()} times of a day here: a larger position never matches.")
     per_day = max(1, 86400 // minimum)
+    if freq in (MINUTELY, SECONDLY):
+        # dateutil looks for the next allowed time over up to a whole cycle of the day per step
+        # (1440 // gcd(INTERVAL, 1440) minutes): keep that cycle as short as the day's count.
+        steps = 1440 if freq == MINUTELY else 86400
+        if steps // gcd(interval, steps) > per_day:
+            raise _refuse(
+                f"FREQ={values['FREQ']} with INTERVAL={interval} does not come back to the same times each day; "
+                f"use an INTERVAL that divides the day ({'60, 120, 180' if freq == MINUTELY else '3600, 7200, 10800'} …)."
+            )
     if rule.times_a_day() > per_day:
         raise _refuse(
             f"This rule has up to {rule.times_a_day()} occurrences a day; at most {per_day} are allowed "
@@ -469,8 +486,8 @@ def _rule_check(*, rule: Rule, start: datetime, zone_name: str, now: datetime) -
             )
     if not ahead:
         raise _refuse(
-            "This rule has no occurrence after now within five years (or matches too rarely to find one): "
-            "check the start, COUNT, UNTIL and the BY… parts."
+            "This rule has no occurrence after now within five years (or matches too rarely to find one from "
+            "the start): check the start, COUNT, UNTIL and the BY… parts."
         )
 
 

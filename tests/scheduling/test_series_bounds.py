@@ -41,7 +41,11 @@ def create(api, user, rrule, **fields):
     ("FREQ=YEARLY;BYEASTER=262;BYHOUR=9", "BYEASTER"),
     ("FREQ=HOURLY;BYSETPOS=2", "BYSETPOS"),
     ("FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=1", "BYSETPOS"),
+    ("FREQ=DAILY;BYHOUR=9,12;BYSETPOS=3", "BYSETPOS"),  # 5.4 s with 98 such positions
+    ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1,2,3,4,5,6,7,8,9,10,11", "BYSETPOS"),
     ("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,30", "a day"),
+    ("FREQ=SECONDLY;INTERVAL=3601;BYHOUR=3;BYMINUTE=7", "divides the day"),
+    ("FREQ=MINUTELY;INTERVAL=61", "divides the day"),
     ("FREQ=DAILY;BYMONTH=13", "BYMONTH"),
     (f"FREQ=DAILY;COUNT=3;UNTIL={NEXT_YEAR + 3}0101T000000", "COUNT or UNTIL"),
     ("FREQ=MONTHLY;BYDAY=MO,-1FR", "BYDAY"),
@@ -199,3 +203,4 @@ def test_a_series_counts_its_occurrences_against_the_scheduling_rate(api, alice,
 def test_it_parses_a_rule_once_with_explicit_parts():
     rule = rule_parse("RRULE:freq=monthly;byday=-1fr;count=6")
     assert rule.text == "FREQ=MONTHLY;BYDAY=-1FR;COUNT=6" and rule.count == 6 and rule.interval == 1
+    assert rule_parse("FREQ=DAILY;COUNT=3;").text == "FREQ=DAILY;COUNT=3"
