@@ -10,7 +10,15 @@ from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text
 
-from .api import ScheduledPostOutputSerializer, scheduled_post_serialize, scheduled_posts_serialize
+from .api import (
+    ClashWarningSerializer,
+    ScheduledPostOutputSerializer,
+    ScheduledPostWrittenSerializer,
+    scheduled_post_serialize,
+    scheduled_post_written,
+    scheduled_posts_serialize,
+)
+from .clashes import series_clash_warnings
 from .models import ScheduledPost, Series
 from .queue import MAX_SLOTS, queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_time_parse
 from .occurrences import occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
@@ -173,6 +181,18 @@ def series_serialize(series: Series) -> dict:
     }
 
 
+class SeriesWrittenSerializer(SeriesOutputSerializer):
+    warnings = ClashWarningSerializer(many=True, help_text="Clashes of the next occurrences (with `occurrence`: its index).")
+
+
+def series_written(series: Series) -> dict:
+    """The answer of a write: the series, and what its next occurrences clash with."""
+    output = series_serialize(series)
+    occurrences = series_next(series=series)
+    output["warnings"] = series_clash_warnings(series=series, occurrences=occurrences)
+    return output
+
+
 def series_visible(*, user):
     """Your series; staff see everyone's. With their published and pending counts."""
     found = Series.objects.select_related("author").annotate(
@@ -214,7 +234,7 @@ class SeriesListApi(APIView):
         found = series_visible(user=request.user).order_by("-pk")[:500]
         return Response([series_serialize(series) for series in found])
 
-    @extend_schema(request=SeriesInputSerializer, responses={201: SeriesOutputSerializer})
+    @extend_schema(request=SeriesInputSerializer, responses={201: SeriesWrittenSerializer})
     def post(self, request):
         data = SeriesInputSerializer(data=_object_body(request))
         data.is_valid(raise_exception=True)
@@ -223,7 +243,7 @@ class SeriesListApi(APIView):
             author=request.user, text=values["text"], start=values["start"],
             timezone_name=values["timezone"], rrule_text=values["rrule"], admit=admit_for(request),
         )
-        return Response(series_serialize(series_visible(user=request.user).get(pk=series.pk)), status=status.HTTP_201_CREATED)
+        return Response(series_written(series_visible(user=request.user).get(pk=series.pk)), status=status.HTTP_201_CREATED)
 
 
 class SeriesDetailApi(APIView):
@@ -248,7 +268,7 @@ class SeriesDetailApi(APIView):
     def get(self, request, pk):
         return Response(series_serialize(self._get(request, pk)))
 
-    @extend_schema(request=SeriesUpdateSerializer, responses=SeriesOutputSerializer)
+    @extend_schema(request=SeriesUpdateSerializer, responses=SeriesWrittenSerializer)
     def patch(self, request, pk):
         self._own(request, pk)
         data = SeriesUpdateSerializer(data=_object_body(request))
@@ -260,7 +280,7 @@ class SeriesDetailApi(APIView):
             series_id=pk, author=request.user, text=values.get("text"), start=values.get("start"),
             timezone_name=values.get("timezone"), rrule_text=values.get("rrule"), admit=admit_for(request),
         )
-        return Response(series_serialize(self._get(request, pk)))
+        return Response(series_written(self._get(request, pk)))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
@@ -296,7 +316,7 @@ class SeriesOccurrenceApi(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=OccurrenceUpdateSerializer, responses=ScheduledPostOutputSerializer)
+    @extend_schema(request=OccurrenceUpdateSerializer, responses=ScheduledPostWrittenSerializer)
     def patch(self, request, pk, index):
         _own_series(request, pk)
         data = OccurrenceUpdateSerializer(data=_object_body(request))
@@ -305,9 +325,9 @@ class SeriesOccurrenceApi(APIView):
         changes = {"text": values.get("text"), "publish_at": values.get("publish_at"), "timezone_name": values.get("timezone")}
         if values["scope"] == "following":
             continuing = occurrences_update_following(series_id=pk, index=index, author=request.user, **changes)
-            return Response(series_serialize(series_visible(user=request.user).get(pk=continuing.pk)))
+            return Response(series_written(series_visible(user=request.user).get(pk=continuing.pk)))
         post = occurrence_update(series_id=pk, index=index, author=request.user, **changes)
-        return Response(scheduled_post_serialize(post))
+        return Response(scheduled_post_written(post))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk, index):

@@ -30,6 +30,7 @@ from .queue import (
     queued_post_create,
     slot_describe,
 )
+from .clashes import clash_notes, post_clash_warnings, series_clash_warnings
 from .series import series_create, series_next, series_stop, series_update
 from .services import draft_create
 from .throttling import admit_for, scheduling_wait, too_fast_text
@@ -67,6 +68,8 @@ def compose_queue(request):
     def create(data):
         post = queued_post_create(author=request.user, text=data["text"])
         messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+        for note in clash_notes(post_clash_warnings(post)):
+            messages.warning(request, note)
         return redirect("scheduling:queue")
 
     return _compose(request, create)
@@ -200,6 +203,8 @@ def series_new(request):
             upcoming = series_next(series=series, limit=1)
             first = f" The first is {upcoming[0].local:%a %Y-%m-%d %H:%M} {series.timezone}." if upcoming else ""
             messages.success(request, f"Series #{series.pk} created ({series.rrule}).{first}")
+            for note in clash_notes(series_clash_warnings(series=series, occurrences=series_next(series=series))):
+                messages.warning(request, note)
             return redirect("scheduling:mine")
     return render(request, "scheduling/series_form.html", {"form": form, "zones": zone_choices()}, status=status)
 

@@ -18,6 +18,7 @@ from psched.lib.timeparse import zone_choices, zone_get
 
 from . import calendar as cal
 from .api import scheduled_posts_extensions
+from .clashes import clash_notes, clash_window, post_clash_warnings
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
 from .queue import scheduled_post_enqueue, slot_describe
@@ -58,6 +59,7 @@ def compose(request):
             messages.success(
                 request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative_text(post.publish_at)}.{note}"
             )
+            clashes_tell(request, post)
             return redirect("scheduling:mine")
     return feed_page(request, form)
 
@@ -97,6 +99,7 @@ def edit(request, pk):
             if action == "queue":
                 post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"])
                 messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+                clashes_tell(request, post)
                 return redirect("scheduling:queue")
             if action == "draft" and post.status == ScheduledPost.Status.DRAFT:
                 scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"])
@@ -114,10 +117,17 @@ def edit(request, pk):
         else:
             note = f" {post.time_note}" if post.time_note else ""
             messages.success(request, f"Saved. It will be published {relative_text(post.publish_at)}.{note}")
+            clashes_tell(request, post)
             return redirect("scheduling:mine")
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
     })
+
+
+def clashes_tell(request, post: ScheduledPost) -> None:
+    """A note on the result page for each post it clashes with (scheduling succeeded)."""
+    for note in clash_notes(post_clash_warnings(post)):
+        messages.warning(request, note)
 
 
 def _same_time(data: dict, local: datetime) -> bool:
@@ -150,6 +160,7 @@ def duplicate(request, pk):
         else:
             note = f" {copy.time_note}" if copy.time_note else ""
             messages.success(request, f"Scheduled again: it will be published {relative_text(copy.publish_at)}.{note}")
+            clashes_tell(request, copy)
             return redirect("scheduling:mine")
     action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
     return render(request, "scheduling/edit.html", {
@@ -275,6 +286,7 @@ def calendar(request):
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
     cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=timezone.now())
     cal.series_placeholders(user=request.user, cells=cells, now=timezone.now())
+    cal.clashes_mark(cells=cells, window=clash_window())
     more = "&cancelled=1" if with_cancelled else ""
     cal.cells_html(cells, zone=zone, limit=limit, more_url=lambda cell: f"?view=day&date={cell.day:%Y-%m-%d}{more}")
     context.update(
