@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 
 from .models import ScheduledPost, Series
@@ -40,6 +42,10 @@ def series_overview(*, author, limit: int = 50):
     found = list(Series.objects.filter(author=author).order_by("-active", "-pk")[:limit])
     for series in found:
         series.upcoming = series_next(series=series, limit=3)
+        series.skipped_shown = sorted(
+            ({"index": entry["index"], "local": datetime.fromisoformat(entry["local"])} for entry in series.skipped),
+            key=lambda entry: entry["index"],
+        )
     return found
 
 

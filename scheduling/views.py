@@ -21,6 +21,7 @@ from .api import scheduled_posts_extensions
 from .clashes import clash_notes, clash_window, post_clash_warnings
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
+from .planning_views import occurrence_form_save
 from .queue import scheduled_post_enqueue, slot_describe
 from .selectors import (
     scheduled_posts_drafts,
@@ -88,13 +89,22 @@ def edit(request, pk):
     local = post.publish_at.astimezone(zone_get(post.timezone)) if post.publish_at else None  # a draft has none
     form = ScheduledPostForm(request.POST or None, initial={
         "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if local else "", "timezone": post.timezone,
+        "scope": "this",
     })
+    # An occurrence the series still governs: only this one, or this and the following ones.
+    governed = post.series_id is not None and post.series_index is not None and not post.series_detached
+    scope_choice = {"index": post.series_index, "series": post.series_id} if governed else None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         action = data["action"] or "save"
         # An unchanged time is left alone: parsing it again would take the first occurrence of a
         # DST fold and move a post at the second one by an hour.
         moved = local is None or not _same_time(data, local)
+        if governed and data["scope"] == "following" and action == "save":
+            done = occurrence_form_save(request, form, series=post.series, index=post.series_index, scope="following",
+                                        text=data["text"], publish_at=data["publish_at"] if moved else None,
+                                        timezone_name=data["timezone"] if moved else None)
+            return done or _edit_page(request, form, post, scope_choice)
         try:
             if action == "queue":
                 post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"])
@@ -119,8 +129,13 @@ def edit(request, pk):
             messages.success(request, f"Saved. It will be published {relative_text(post.publish_at)}.{note}")
             clashes_tell(request, post)
             return redirect("scheduling:mine")
+    return _edit_page(request, form, post, scope_choice)
+
+
+def _edit_page(request, form, post, scope_choice):
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
+        "scope_choice": scope_choice,
     })
 
 
