@@ -9,7 +9,7 @@ TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
 # Integration scenarios are independent: run them side by side.
 PYTEST_ARGS       ?= -n 4
 
-.PHONY: install run lint test test-fast test-sqlite bench clean
+.PHONY: install run lint test test-fast test-sqlite bench soak clean
 
 $(VENV)/.installed: requirements.txt
 	@if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
@@ -37,6 +37,10 @@ install: $(VENV)/.installed
 	@echo "== installing faketime, which skews the clocks of test hosts (apt: faketime)"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq faketime
 
+/usr/sbin/nft:
+	@echo "== installing nftables, which makes test hosts' links drop packets (apt: nftables)"
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nftables
+
 /usr/bin/socat:
 	@echo "== installing socat, which forwards test hosts to MariaDB and Redis (apt: socat)"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq socat
@@ -56,7 +60,7 @@ lint: install
 # Everything: the import contract, units, integration and browser tests on MariaDB, then the
 # units on SQLite. (pytest.ini selects the test settings, psched.settings.test: a fixed secret,
 # fast hashing.)
-test: install /usr/bin/chromium /usr/bin/faketime /usr/bin/socat
+test: install /usr/bin/chromium /usr/bin/faketime /usr/bin/socat /usr/sbin/nft
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
@@ -79,3 +83,11 @@ bench: install /usr/bin/wrk
 	$(PY) -m pip install -q -r bench/requirements.txt
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) -m bench.run --profile $(if $(QUICK),--quick)
+
+# The nemesis soak (soak/): psched on test hosts under random, overlapping faults for MINUTES
+# (30 by default), then a checker over the history it recorded (artifacts/soak/). SEED=n makes
+# the faults of an earlier run again. Needs root (network namespaces).
+MINUTES ?= 30
+soak: install /usr/bin/faketime /usr/bin/socat /usr/sbin/nft
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) -m soak.run --minutes $(MINUTES) $(if $(SEED),--seed $(SEED))

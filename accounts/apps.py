@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in
 from django.core.management import call_command
 from django.db.models.signals import post_migrate
 
@@ -8,9 +8,9 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from .throttling import login_failure_record
+        from .throttling import user_logged_in_record
 
-        user_login_failed.connect(login_failure_record, dispatch_uid="accounts.login_failure_record")
+        user_logged_in.connect(user_logged_in_record, dispatch_uid="accounts.user_logged_in_record")
         post_migrate.connect(cache_table_create, sender=self, dispatch_uid="accounts.cache_table_create")
 
 

@@ -5,9 +5,10 @@ the same counts; DRF's throttles take the client address from REMOTE_ADDR, or fr
 X-Forwarded-For only behind PSCHED_NUM_PROXIES proxies."""
 import hashlib
 import math
+import unicodedata
 from functools import wraps
 
-from django.core.cache import cache
+from django.contrib.auth import get_user_model
 from django.shortcuts import render
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -15,23 +16,37 @@ from psched.lib.counters import counter_add
 
 
 class LoginThrottle(ScopedRateThrottle):
-    """Login attempts per client address: one counter for every login path (scope `login`)."""
+    """Login attempts per client address: one counter for every login path (scope `login`), in
+    fixed windows. The attempt is added and checked in one atomic step (counter_add): DRF's
+    history was read, then written, so 20 attempts at once all passed a limit of 3."""
 
     scope = "login"
 
     def allow_request(self, request, view):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super(ScopedRateThrottle, self).allow_request(request, view)
+        window = int(self.timer() // self.duration)
+        key = f"throttle_login_{self.get_ident(request)}_{window}"
+        allowed = counter_add(key, 1, seconds=self.duration + 1, limit=self.num_requests)
+        # DRF asks every throttle even after one refused: a refused address spends no try of
+        # the account's.
+        getattr(request, "_request", request).login_address_refused = not allowed
+        return allowed
 
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def wait(self):
+        return self.duration - self.timer() % self.duration
 
 
 class LoginFailuresThrottle(ScopedRateThrottle):
     """Refuses logins to an account that failed too often in the current window (scope
     `login_failures`), whatever the address: guessing one password from many addresses.
-    Successful logins do not count; login_failure_record counts the failures."""
+
+    Each attempt is counted before the password is checked, in one atomic step with the check
+    (20 attempts at once cannot all pass), and given back when the login succeeds
+    (login_attempt_succeeded), so only failures stay counted. The counter is the account's
+    that the database finds for the name typed (its collation matches `ÁLICE` and `alicé` to
+    `alice`), or for a name that is no account, the name normalised as that collation
+    compares it."""
 
     scope = "login_failures"
 
@@ -39,9 +54,13 @@ class LoginFailuresThrottle(ScopedRateThrottle):
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         username = _username_tried(request)
-        if not username:
+        if not username or getattr(getattr(request, "_request", request), "login_address_refused", False):
             return True
-        return cache.get(_failures_key(username, self.duration, self.timer()), 0) < self.num_requests
+        key = _failures_key(username, self.duration, self.timer())
+        if not counter_add(key, 1, seconds=self.duration + 1, limit=self.num_requests):
+            return False
+        getattr(request, "_request", request).login_attempt_key = (key, self.duration)  # given back on success
+        return True
 
     def wait(self):
         return self.duration - self.timer() % self.duration
@@ -51,23 +70,38 @@ def _username_tried(request) -> str:
     data = getattr(request, "data", None)  # DRF's parsed JSON; a page's form otherwise
     data = data if isinstance(data, dict) else request.POST
     username = data.get("username")
-    return username.strip().lower() if isinstance(username, str) else ""
+    return username.strip() if isinstance(username, str) else ""
+
+
+def username_normalised(username: str) -> str:
+    """What MariaDB's default collation (utf8mb4 *_ci) compares: compatibility forms folded
+    (ＡＬＩＣＥ is ALICE), case folded and accents dropped (é is e)."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", username).casefold())
+    return "".join(char for char in folded if not unicodedata.combining(char)).strip()
 
 
 def _failures_key(username: str, duration: int, now: float) -> str:
-    digest = hashlib.sha256(username.encode()).hexdigest()[:32]
+    User = get_user_model()
+    # The account authenticate() would check: the same lookup, with the database's collation.
+    pk = User._default_manager.filter(**{User.USERNAME_FIELD: username}).order_by("pk").values_list("pk", flat=True).first()
+    ident = f"user:{pk}" if pk is not None else f"name:{username_normalised(username)}"
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
     return f"throttle_login_failures_{digest}_{int(now // duration)}"
 
 
-def login_failure_record(sender, credentials, request=None, **kwargs):
-    """user_login_failed: counts one failure against the username tried."""
-    username = credentials.get("username")
-    if not isinstance(username, str) or not username.strip():
-        return
-    throttle = LoginFailuresThrottle()
-    _, duration = throttle.parse_rate(throttle.get_rate())
-    key = _failures_key(username.strip().lower(), duration, throttle.timer())
-    counter_add(key, 1, seconds=duration + 1)
+def login_attempt_succeeded(request) -> None:
+    """Gives back the attempt LoginFailuresThrottle counted: only failed logins lock an account."""
+    counted = getattr(getattr(request, "_request", request), "login_attempt_key", None)
+    if counted:
+        key, duration = counted
+        counter_add(key, -1, seconds=duration + 1)
+        getattr(request, "_request", request).login_attempt_key = None
+
+
+def user_logged_in_record(sender, request=None, **kwargs):
+    """user_logged_in (the login pages): the attempt succeeded."""
+    if request is not None:
+        login_attempt_succeeded(request)
 
 
 def login_throttled(view):

@@ -12,6 +12,8 @@ import logging
 
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from psched.lib.db import database_wait
+
 from .services import TICK_TASK
 
 logger = logging.getLogger("dispatchers")
@@ -21,6 +23,13 @@ TICK_BACKLOG = 2
 
 class TickScheduler(DatabaseScheduler):
     _broker = None
+
+    def __init__(self, *args, **kwargs):
+        # Started while the database is down (with it, or during its outage), beat waits for
+        # it: django-celery-beat would read the schedule at once and exit. (Lazy: it reads nothing.)
+        if not kwargs.get("lazy"):
+            database_wait(log=logger.warning)
+        super().__init__(*args, **kwargs)
 
     def schedule_changed(self):
         """django-celery-beat reloads the schedule when its changes row's time moves forward.

@@ -57,3 +57,20 @@ class NodeCredential(models.Model):
 
     def __str__(self):
         return f"credential of {self.node.name}"
+
+
+class DispatcherWorker(models.Model):
+    """One running worker process of a node, alive while it beats (every tick interval, from a
+    thread of its own, by the database clock). Its claim tokens start with its claim_prefix, so a worker
+    that falls silent has its claims released as soon as a dead node's would be, even when its
+    node lives on in another worker (restarted in the same second, or a second worker)."""
+
+    node = models.ForeignKey(DispatcherNode, on_delete=models.CASCADE, related_name="workers")
+    claim_prefix = models.CharField(max_length=8, unique=True)
+    # Where it runs (host name and process id), for people reading the admin or logs.
+    process = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    def __str__(self):
+        return f"worker {self.claim_prefix} of {self.node.name}"

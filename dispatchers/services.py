@@ -18,7 +18,7 @@ from psched.lib.db import db_now, ids_sql, retry_on_deadlock
 from scheduling.models import ScheduledPost
 from scheduling.services import Claim
 
-from .models import DispatcherNode, NodeCredential, hash_credential
+from .models import DispatcherNode, DispatcherWorker, NodeCredential, hash_credential
 
 logger = logging.getLogger("dispatchers")
 Status = ScheduledPost.Status
@@ -306,22 +306,105 @@ def sweep(*, now: datetime, nodes: list[DispatcherNode], judge_others: bool = Tr
     """`nodes`: every node as just read (the heartbeat reads them once for the whole tick)."""
     if judge_others:
         nodes_mark_silent_down(now=now, nodes=nodes)
+        workers_release_silent(now=now)
     leases_release_expired(now=now)
     scheduled_posts_reroute_orphans(nodes=nodes)
 
 
+# --- workers: liveness per process -------------------------------------------------------
+
+class WorkerGone(Exception):
+    """The worker was judged silent and its claims were released: it registers again
+    (dispatchers.worker) and claims nothing with its old prefix."""
+
+
+def worker_register(*, node: DispatcherNode, process: str = "") -> DispatcherWorker:
+    now = db_now()
+    return DispatcherWorker.objects.create(
+        node=node, claim_prefix=secrets.token_hex(4), process=process[:200], started_at=now, last_seen=now,
+    )
+
+
+def worker_heartbeat(*, claim_prefix: str) -> bool:
+    """The worker lives, by the database clock. False when it was judged gone meanwhile."""
+    return bool(DispatcherWorker.objects.filter(claim_prefix=claim_prefix).update(last_seen=db_now()))
+
+
+def workers_release_silent(*, now: datetime) -> int:
+    """Workers that have not beaten for down_after(), by the database clock (`now`), are gone:
+    their claims go back to pending at once, as a dead node's do, though their node may live
+    on in another worker (one restarted within a second of the kill comes back with another
+    prefix). A late callback of a worker we were wrong about (paused, cut off) is refused by
+    the claim token."""
+    silent = list(DispatcherWorker.objects.filter(last_seen__lt=now - down_after()).select_related("node"))
+    return sum(_worker_release(worker=worker, limit=now - down_after()) for worker in silent)
+
+
+@retry_on_deadlock
+@transaction.atomic
+def _worker_release(*, worker: DispatcherWorker, limit: datetime) -> int:
+    # Deleted first: a claim of the worker in flight holds its row (shared, claim_due_posts)
+    # until it commits, so the release below sees every claim it made.
+    if not DispatcherWorker.objects.filter(pk=worker.pk, last_seen__lt=limit).delete()[0]:
+        return 0  # it beat since we read it
+    held = ScheduledPost.objects.filter(
+        dispatcher_id=worker.node_id, status=Status.PUBLISHING, claim_token__startswith=worker.claim_prefix
+    )
+    ids = list(held.values_list("pk", flat=True)[:5000])
+    released = held.filter(pk__in=ids).update(status=Status.PENDING, claim_token="", lease_until=None) if ids else 0
+    logger.warning(
+        "worker %s of node %s is gone (no heartbeat for %ss); released its %s claimed posts",
+        worker.claim_prefix, worker.node.name, down_after().seconds, released,
+    )
+    return released
+
+
+def _worker_hold(claim_prefix: str) -> None:
+    """Inside a claim's transaction: the worker's row, locked shared until the claim commits,
+    or WorkerGone."""
+    table = connection.ops.quote_name(DispatcherWorker._meta.db_table)
+    lock = " LOCK IN SHARE MODE" if connection.vendor == "mysql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE claim_prefix = %s{lock}", [claim_prefix])
+        if cursor.fetchone() is None:
+            raise WorkerGone(claim_prefix)
+
+
 # --- claims -----------------------------------------------------------------------------
 
-def claim_due_posts(*, node: DispatcherNode, now: datetime, horizon: datetime, limit: int, backlog: bool = False) -> list[Claim]:
+def claim_token_new(*, worker: str | None = None) -> str:
+    """32 characters; a worker's start with its claim prefix."""
+    return (worker or "") + secrets.token_hex(12 if worker else 16)
+
+
+def claims_find(*, node: DispatcherNode, token: str) -> list[Claim]:
+    """What a claim with this token holds, if it committed: for a node that lost the answer to
+    its claim's COMMIT (the connection broke), which may or may not have been applied."""
+    held = ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING, claim_token=token).order_by("due_at", "pk")
+    return [
+        Claim(scheduled_post=pk, claim_token=token, version=version, due_at=due_at)
+        for pk, version, due_at in held.values_list("pk", "version", "due_at")
+    ]
+
+
+def claim_due_posts(
+    *, node: DispatcherNode, now: datetime, horizon: datetime, limit: int, backlog: bool = False,
+    worker: str | None = None, token: str | None = None,
+) -> list[Claim]:
     """Claims the node's pending posts due by horizon, atomically. Two nodes (or two ticks)
     never get the same row: SKIP LOCKED where the database has it, and always a conditional
     UPDATE that only moves rows still pending on this node. `backlog`: the previous claim was
-    full, so skip the cheap look that keeps idle ticks out of a transaction."""
-    token = secrets.token_hex(16)
+    full, so skip the cheap look that keeps idle ticks out of a transaction. `worker`: the
+    claiming worker's claim prefix (raises WorkerGone when it was judged gone); `token`: the
+    claim token, chosen by the caller so that it can find its rows if the COMMIT's answer is
+    lost (claims_find)."""
+    token = token or claim_token_new(worker=worker)
     candidates = ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING, due_at__lte=horizon).order_by("due_at", "pk")
     if not backlog and not candidates.exists():
         return []  # the common, idle case: one indexed read, no transaction
     with transaction.atomic():
+        if worker:
+            _worker_hold(worker)  # first: the release of a gone worker takes the same order
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
         rows = list(candidates.values_list("pk", "version", "due_at")[:limit])

@@ -10,6 +10,7 @@ from psched.lib.db import db_now_cached
 
 from .deliveries import run_deliveries
 from .tick import run_tick
+from .worker import current_prefix
 
 logger = logging.getLogger("dispatchers")
 DELIVER_TASK = "dispatchers.deliver"
@@ -29,7 +30,7 @@ def _is_this_node(node_name: str, what: str) -> bool:
 def tick(node_name: str) -> None:
     if not _is_this_node(node_name, "tick"):
         return
-    report = run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"])
+    report = run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"], worker=current_prefix())
     if report.dropped:
         return
     # Deliveries whose sender died mid-send are due again (unconfirmed) once their lease is over.

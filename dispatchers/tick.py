@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 from psched.lib.db import DatabaseClock
 
@@ -14,7 +15,10 @@ from scheduling.services import Claim
 
 from .models import DispatcherNode
 from .services import (
+    WorkerGone,
     claim_due_posts,
+    claim_token_new,
+    claims_find,
     claims_record_failure,
     may_judge_others,
     node_credential_touch,
@@ -71,7 +75,16 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
     try:
         results = publish_callback(node_name=node.name, credential=credential, claims=batch, at=at)
     except (requests.RequestException, ValueError) as error:
-        claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__, now=clock.now())
+        try:
+            claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__, now=clock.now())
+        except DatabaseError as database_error:
+            # The database is away too (the callback failed for it): the claims stay ours, so
+            # the next ticks send them again instead of leaving them to their lease.
+            deadline = time.monotonic() + settings.PSCHED_LEASE_SECONDS
+            _carried.extend((node.pk, claim, deadline) for claim in batch)
+            connection.close()
+            logger.warning("node %s: could not record the failure of %s posts (%s); sending them again at the next tick",
+                           node.name, len(batch), database_error)
         report.failed += len(batch)
         report.errors.append(str(error))
         return
@@ -81,11 +94,12 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
     logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
 
 
-def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport:
+def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str | None = None) -> TickReport:
     """Heartbeat, sweep, claim what falls due before the next tick, then publish each batch at
     its time. Posts due later in this tick wait in the claim (the lease covers it).
     Every instant is the database's: read once here, carried forward by the monotonic clock,
-    so a host whose wall clock is a minute off ticks exactly like one that is not."""
+    so a host whose wall clock is a minute off ticks exactly like one that is not.
+    `worker`: the claim prefix of this process's worker (dispatchers.worker)."""
     started = time.monotonic()
     clock = DatabaseClock()
     now = clock.now()
@@ -98,13 +112,75 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep) -> TickReport
     node, previous_tick, nodes = beat
     node_credential_touch(node=node, secret=credential, now=now)
     sweep(now=now, nodes=nodes, judge_others=may_judge_others(now=now, previous_tick=previous_tick))
+    _unresolved_publish(node, credential, report, clock=clock, sleep=sleep)
     if node.state == DispatcherNode.State.ACTIVE:
-        _claim_and_publish(node, credential, report, clock=clock, sleep=sleep)
+        try:
+            _claim_and_publish(node, credential, report, clock=clock, sleep=sleep, worker=worker)
+        except WorkerGone:
+            # Its claims were released; the heartbeat thread registers it again.
+            logger.warning("node %s: this worker (%s) was judged gone; it claims again once registered anew", node_name, worker)
     node_tick_record(node=node, duration_ms=round((time.monotonic() - started) * 1000))
     return report
 
 
-def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep) -> None:
+# Claims whose COMMIT's answer this process lost: {token: (node id, monotonic deadline)}.
+# Each tick looks for their rows until it finds out, or the lease would have ended.
+_unresolved: dict[str, tuple[int, float]] = {}
+# Claims whose callback failed and whose failure could not be recorded: (node id, claim,
+# monotonic deadline). The next tick sends them again; a claim released meanwhile is refused.
+_carried: list[tuple[int, Claim, float]] = []
+
+
+def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | None) -> list[Claim]:
+    """claim_due_posts, and when the connection breaks around its COMMIT (which may or may
+    not have been applied), the rows found by the claim token: without this they waited for
+    their lease. What cannot be found out yet is left to the next ticks (_unresolved)."""
+    token = claim_token_new(worker=worker)
+    try:
+        return claim_due_posts(
+            node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT, backlog=backlog, worker=worker, token=token,
+        )
+    except DatabaseError as error:
+        _unresolved[token] = (node.pk, time.monotonic() + settings.PSCHED_LEASE_SECONDS + settings.PSCHED_TICK_SECONDS)
+        logger.warning("node %s: claim %s got no answer (%s); looking for its rows", node.name, token, error)
+    for delay in (0.1, 0.5, 1.0):
+        time.sleep(delay)
+        connection.close()  # the broken one; the next query opens another
+        try:
+            claims = claims_find(node=node, token=token)
+        except DatabaseError:
+            continue
+        _unresolved.pop(token, None)
+        if claims:
+            logger.warning("node %s: claim %s had committed: %s posts found by its token", node.name, token, len(claims))
+        return claims
+    raise DatabaseError(f"claim {token}: the database did not answer; the next ticks look for its rows")
+
+
+def _unresolved_publish(node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep) -> None:
+    """Publishes what claims of earlier ticks hold whose COMMIT's answer was lost, and the
+    claims whose failure could not be recorded."""
+    now = time.monotonic()
+    carried = [claim for node_id, claim, deadline in _carried if node_id == node.pk and deadline > now]
+    _carried[:] = [entry for entry in _carried if entry[0] != node.pk and entry[2] > now]
+    if carried:
+        logger.warning("node %s: sending again %s claimed posts whose failure was not recorded", node.name, len(carried))
+        _publish_when_due(node, credential, sorted(carried, key=lambda c: (c.due_at, c.scheduled_post)), report, clock=clock, sleep=sleep)
+    for token, (node_id, deadline) in list(_unresolved.items()):
+        if node_id != node.pk:
+            continue
+        if time.monotonic() > deadline:
+            _unresolved.pop(token, None)  # the lease ended: the sweep released them
+            continue
+        claims = claims_find(node=node, token=token)
+        _unresolved.pop(token, None)
+        if claims:
+            logger.warning("node %s: claim %s had committed: %s posts found by its token", node.name, token, len(claims))
+            report.claimed += len(claims)
+            _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep)
+
+
+def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep, worker=None) -> None:
     """Claims and publishes what falls due before the next tick. A full claim means a backlog
     (a burst, or the node was away): claim again at once instead of waiting for the next
     tick, for a bounded time, so one tick cannot hold its thread forever."""
@@ -114,7 +190,7 @@ def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport
     while True:
         now = clock.now()
         horizon = now + timedelta(seconds=tick)
-        claims = claim_due_posts(node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT, backlog=backlog)
+        claims = _claim(node, now=now, horizon=horizon, backlog=backlog, worker=worker)
         report.claimed += len(claims)
         _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep)
         backlog = len(claims) == settings.PSCHED_CLAIM_LIMIT

@@ -1,4 +1,5 @@
 from django import forms
+
 from feed.forms import ComposeForm, PostTextField
 
 

@@ -1,7 +1,7 @@
 """A whole psched on 127.0.0.1 for integration, browser and fuzz tests and the benchmark: a private Redis (or, with broker="amqp",
 a private vhost on the local RabbitMQ), a fresh MariaDB database, gunicorn, dispatcher nodes
 and beat as real processes. Each Stack is independent (own database, own broker, own ports),
-so scenarios can run in parallel. With a `network` (tests/integration/netns.py), the processes
+so scenarios can run in parallel. With a `network` (stack.hosts), the processes
 it places run on test hosts of their own, with their own addresses and clocks.
 
 Nodes call back through a FaultProxy in front of gunicorn, so a test can make the callback

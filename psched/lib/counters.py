@@ -3,8 +3,8 @@ server sees the same counts.
 
 - counter_add counts exactly: on Redis one round trip (a Lua script adds, sets the expiry
   and undoes an add over the limit, atomically; Django's RedisCache would take three, and
-  build a client object for each); other caches (the database table, locmem) take the
-  portable add/incr path.
+  build a client object for each); the database table locks the counter's row while it adds;
+  locmem takes the portable add/incr path.
 - counter_take is for a rate that is large and checked on every request (posts scheduled
   per user): a process takes a share of the limit ahead (1/1000 of it) and spends it
   locally, so most requests cost no round trip. The price: each process may hold up to
@@ -15,7 +15,9 @@ import threading
 
 import redis
 from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
 from django.core.cache.backends.redis import RedisCache
+from django.db import connections, router, transaction
 
 # KEYS[1] the counter; ARGV: amount wanted, amount needed at least, limit (-1: none), seconds
 # to live. Grants as much of the wanted amount as the limit leaves, if that covers the needed
@@ -59,7 +61,10 @@ def _take(key: str, wanted: int, needed: int, *, seconds: int, limit: int | None
             keys=[cache.make_and_validate_key(key)], args=[wanted, needed, -1 if limit is None else limit, seconds]
         )
         return int(granted)
-    # The portable path takes exactly what is needed.
+    if isinstance(cache, DatabaseCache):
+        return _database_take(cache, key, needed, seconds=seconds, limit=limit)
+    # The portable path takes exactly what is needed: an atomic incr (locmem holds a lock), then
+    # the check, and a refused add is taken back.
     cache.add(key, 0, seconds)
     try:
         total = cache.incr(key, needed)
@@ -69,6 +74,27 @@ def _take(key: str, wanted: int, needed: int, *, seconds: int, limit: int | None
     if limit is not None and total > limit:
         cache.decr(key, needed)
         return 0
+    return needed
+
+
+def _database_take(cache, key: str, needed: int, *, seconds: int, limit: int | None) -> int:
+    """The database cache's incr reads and writes the row in two statements: two requests at
+    once read the same count and both pass the limit. Here the row is locked while the count is
+    read, checked and written (SQLite: its IMMEDIATE transactions already run one at a time)."""
+    cache.add(key, 0, seconds)  # the row to lock (an INSERT; one of two at once wins)
+    database = router.db_for_write(cache.cache_model_class)
+    connection = connections[database]
+    with transaction.atomic(using=database):
+        if connection.features.has_select_for_update:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT cache_key FROM {connection.ops.quote_name(cache._table)} WHERE cache_key = %s FOR UPDATE",
+                    [cache.make_and_validate_key(key)],
+                )
+        total = (cache.get(key) or 0) + needed  # 0: it expired meanwhile
+        if limit is not None and total > limit:
+            return 0
+        cache.set(key, total, seconds)  # the keys name one window each: a new expiry is harmless
     return needed
 
 

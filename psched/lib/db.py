@@ -33,6 +33,26 @@ def retry_on_deadlock(function=None, *, attempts: int = 5):
     return decorate(function) if function else decorate
 
 
+def database_wait(*, log, every: float = 1.0) -> None:
+    """Returns once the database answers: a worker or beat started while it is down (restarted
+    with it, or after a crash during its outage) waits for it instead of exiting."""
+    waited = False
+    while True:
+        try:
+            connection.ensure_connection()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            if waited:
+                log("the database answers; starting")
+            return
+        except OperationalError as error:
+            if not waited:
+                log(f"waiting for the database: {error}")
+            waited = True
+            connection.close()
+            time.sleep(every)
+
+
 def db_now() -> datetime:
     """The database server's clock, the one clock that decides (docs/design.md, "Clocks"): a node's
     or web server's own clock may be off by a minute. Aware, UTC, microseconds where the

@@ -5,7 +5,9 @@ from .paths import VAR_DIR
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's file-system transport, made safe for several processes (psched/broker.py).
     # psched.celery creates these folders when the app is configured.
+    CELERY_BROKER_TRANSPORT = "psched.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "messages"),

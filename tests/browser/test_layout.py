@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import ARTIFACTS, STAFF_PASSWORD, serious_accessibility_violations
 
@@ -35,6 +36,7 @@ PAGES = {
     "series-new": ("user", "/scheduled/series/new/"),
     "series-edit": ("user", "/scheduled/series/{series}/edit/"),
     "profile": ("user", "/accounts/profile/"),
+    "destinations": ("user", "/destinations/"),
     "dispatchers": ("staff", "/dispatchers/"),
     "dispatcher-drain": ("staff", "/dispatchers/{node}/state/?state=draining"),
     "api-docs": ("user", "/api/docs/"),
@@ -99,7 +101,7 @@ def accounts(browser, stack, tmp_path_factory):
     context.close()
     context = sign_up(browser, stack, options)
     page = context.pages[0]
-    soon = datetime.now(PARIS) + timedelta(seconds=2)
+    soon = datetime.now(PARIS) + timedelta(seconds=5)  # still ahead when a loaded server reads it
     tomorrow = (datetime.now(PARIS) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     schedule = lambda text, at, **more: api(context, "POST", "/api/scheduled-posts/", {  # noqa: E731
         "text": text, "publish_at": at.isoformat(), "timezone": "Europe/Paris", **more,
@@ -118,6 +120,7 @@ def accounts(browser, stack, tmp_path_factory):
     page.get_by_label("Day").select_option(label="Tuesday")
     page.get_by_label("Time").fill("09:00")
     page.get_by_role("button", name="Add slot").click()
+    expect(page.locator(".messages")).to_contain_text("Slot added")
     api(context, "POST", "/api/scheduled-posts/", {"text": "queued for the next slot", "queue": True})
     wait_published(context, ids["published"])
     context.storage_state(path=folder / "user.json")

@@ -4,9 +4,8 @@ import shutil
 import pytest
 
 from stack import MYSQL, Stack, free_port
-
-from .mariadb import PrivateMariaDB
-from .netns import HostNetwork
+from stack.hosts import HostNetwork
+from stack.mariadb import PrivateMariaDB
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def stack_factory(request):
 @pytest.fixture
 def hosts_stack(request):
     """A Stack whose web server, beat and nodes a, b and c each run on a test host of their own
-    (tests/integration/netns.py), with the given clock skews: hosts_stack(clocks={"a": "+30s"}).
+    (stack.hosts), with the given clock skews: hosts_stack(clocks={"a": "+30s"}).
     The network and every process on it are removed afterwards, whatever the outcome."""
     if os.geteuid() != 0:
         pytest.fail("The multi-host scenarios create network namespaces: run them as root (sudo make test).")

@@ -1,10 +1,13 @@
 """The throttles' counters (psched/lib/counters.py) on real Redis, where each count is one
 Lua script, and on the portable path (locmem here; the database cache takes it too)."""
 import os
+import threading
 import uuid
 
 import pytest
 from django.core.cache import caches
+from django.core.management import call_command
+from django.db import connection
 
 from psched.lib import counters
 from psched.lib.counters import counter_add, counter_take
@@ -78,3 +81,37 @@ def test_a_take_larger_than_a_share_is_counted_whole(cache):
     assert cache.get("k") == 1000
     assert counter_take("k", 500, seconds=60, limit=1500)
     assert cache.get("k") == 1500
+
+
+@pytest.fixture
+def database_cache(transactional_db, settings):
+    """The database cache (PSCHED_CACHE_URL=db) in a table of the test's own."""
+    table = f"test_cache_{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": table}}
+    call_command("createcachetable", verbosity=0)
+    yield caches["default"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {connection.ops.quote_name(table)}")
+
+
+def test_adds_at_once_on_the_database_cache_stop_exactly_at_the_limit(database_cache):
+    """Its incr reads, then writes: twenty adds at once all passed a limit of 3. The row is
+    locked while the count is read, checked and written."""
+    counter_add("k", 0, seconds=60)  # the row exists; the adds below race on it
+    barrier = threading.Barrier(20)
+    granted = []
+
+    def add():
+        barrier.wait()
+        try:
+            granted.append(counter_add("k", 1, seconds=60, limit=3))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert granted.count(True) == 3 and len(granted) == 20
+    assert database_cache.get("k") == 3

@@ -5,7 +5,8 @@ from django.core.validators import validate_slug
 from django.core.exceptions import ValidationError
 
 from dispatchers.services import node_credential_add, node_register
-from psched.lib.db import retry_on_deadlock
+from dispatchers.worker import liveness_start
+from psched.lib.db import database_wait, retry_on_deadlock
 from psched.celery import app
 from scheduling.tasks import JOBS_QUEUE
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             validate_slug(name)
         except ValidationError:
             raise CommandError(f"{name!r} is not a valid node name: use letters, digits, - and _.") from None
+        database_wait(log=self.stdout.write)
         # Workers starting at once all touch django-celery-beat's one "changed" row: MariaDB
         # may pick one of them as a deadlock victim, which then simply registers again.
         node, created = retry_on_deadlock(node_register)(name=name, weight=weight)
@@ -40,9 +42,12 @@ class Command(BaseCommand):
         credential = os.environ.get("PSCHED_NODE_CREDENTIAL")
         if not credential or not node.credential_matches(credential):
             credential = retry_on_deadlock(node_credential_add)(node=node)
+        # This process's liveness, apart from the node's: a worker that dies has its claims
+        # released within seconds even when the node lives on in another (or a restarted) one.
+        prefix = retry_on_deadlock(liveness_start)(node=node)
         os.environ["PSCHED_NODE_NAME"] = name
         os.environ["PSCHED_NODE_CREDENTIAL"] = credential
-        self.stdout.write(f"{'registered' if created else 'starting'} dispatcher node {name} on queue {node.queue}")
+        self.stdout.write(f"{'registered' if created else 'starting'} dispatcher node {name} on queue {node.queue} (worker {prefix})")
         app.worker_main([
             "worker",
             # Its own ticks, and the shared jobs (series materialization): any node may run those.

@@ -8,7 +8,11 @@ forwarder on the gateway address reaches each. A host's clock is skewed with lib
 (LD_PRELOAD, FAKETIME=+30s: the wall clock is off; intervals stay true). Nothing leaves
 this machine: traffic goes to 127.0.0.1 or to the namespaces' own addresses.
 
-Needs root (ip netns, ip link) and Debian's faketime and socat (the Makefile installs them).
+A host's link can also be cut (down) or made lossy: nftables rules in the host's namespace
+drop a share of its packets (`numgen random`), since this kernel may lack `tc netem`.
+
+Needs root (ip netns, ip link), nftables, and Debian's faketime and socat (the Makefile
+installs them).
 `down()` removes everything, and a network whose test process died is removed by the next
 one (namespace names carry the creating process id)."""
 import ipaddress
@@ -55,14 +59,14 @@ def _namespace_remove(namespace: str):
     _ip("netns", "del", namespace, check=False)
 
 
-def remove_orphans():
+def remove_orphans(prefix: str = PREFIX):
     """Namespaces and bridges left by a test process that was killed before its clean-up."""
     for namespace in _namespaces():
-        if not namespace.startswith(PREFIX):
+        if not namespace.startswith(prefix):
             continue
-        pid = namespace[len(PREFIX):].split("-")[0]
+        pid = namespace[len(prefix):].split("-")[0]
         if pid.isdigit() and not _pid_alive(int(pid)):
-            tag = namespace.split("-")[2]
+            tag = namespace[len(prefix):].split("-")[1]
             _namespace_remove(namespace)
             _ip("link", "del", f"psb{tag}", check=False)
 
@@ -79,7 +83,7 @@ class Host:
     def __init__(self, network: "HostNetwork", name: str, index: int):
         self.network = network
         self.name = name
-        self.namespace = f"{PREFIX}{os.getpid()}-{network.tag}-{name}"
+        self.namespace = f"{network.prefix}{os.getpid()}-{network.tag}-{name}"
         self.address = str(network.subnet.network_address + 10 + index)
         self.link = f"psv{network.tag}{index}"  # the host side of the veth pair (<= 15 chars)
         self.clock = ""  # FAKETIME's offset, e.g. "+30s"; "" is the true clock
@@ -100,16 +104,37 @@ class Host:
         _ip("link", "set", self.link, "down")
 
     def restore(self):
+        """Undoes cut() and lossy()."""
         _ip("link", "set", self.link, "up")
+        subprocess.run(["ip", "netns", "exec", self.namespace, "nft", "delete", "table", "inet", "psched_loss"],
+                       capture_output=True, timeout=30)
+
+    def lossy(self, percent: int):
+        """The host drops `percent` % of the packets it sends and receives, at random."""
+        rules = (
+            "table inet psched_loss {\n"
+            f"  chain input {{ type filter hook input priority 0; iifname \"eth0\" numgen random mod 100 < {int(percent)} drop; }}\n"
+            f"  chain output {{ type filter hook output priority 0; oifname \"eth0\" numgen random mod 100 < {int(percent)} drop; }}\n"
+            "}\n"
+        )
+        result = subprocess.run(["ip", "netns", "exec", self.namespace, "nft", "-f", "-"], input=rules,
+                                capture_output=True, text=True, timeout=30)
+        if result.returncode != 0:
+            raise RuntimeError(f"nft failed on {self.namespace}: {result.stderr.strip()}")
 
 
 class HostNetwork:
-    def __init__(self, hosts: list[str]):
-        remove_orphans()
+    """`prefix` starts the namespaces' names; `second_octet` fixes the 10.X.y.0/24 range (a
+    user of the machine keeps to its own), else X is random too."""
+
+    def __init__(self, hosts: list[str], *, prefix: str = PREFIX, second_octet: int | None = None):
+        self.prefix = prefix
+        remove_orphans(prefix)
         self.tag = uuid.uuid4().hex[:6]
         self.bridge = f"psb{self.tag}"
         for _ in range(50):
-            subnet = ipaddress.ip_network(f"10.{random.randint(16, 250)}.{random.randint(0, 255)}.0/24")
+            octet = second_octet if second_octet is not None else random.randint(16, 250)
+            subnet = ipaddress.ip_network(f"10.{octet}.{random.randint(0, 255)}.0/24")
             if _subnet_free(subnet):
                 break
         else:

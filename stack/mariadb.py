@@ -1,4 +1,4 @@
-"""A private MariaDB server for a scenario that restarts the database: the shared one on
+"""A private MariaDB server for a scenario (or the soak) that restarts the database: the shared one on
 3306 serves every other test and stays up. Data in a temporary directory, 127.0.0.1 on a
 free port, no grant tables (root, no password, like the shared one)."""
 import os

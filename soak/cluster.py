@@ -1,0 +1,150 @@
+"""The soak's psched, on test hosts (stack.hosts): two web servers behind a balancer, three
+dispatcher nodes on hosts of their own (one clock 40 s ahead, one 40 s behind), beat, a
+private MariaDB server and a private Redis, each of which the nemesis may kill, pause, cut
+off or restart."""
+import os
+import signal
+import subprocess
+
+from stack import ROOT, VENV_BIN, Stack, free_port, wait_for
+from stack.balancer import Balancer
+from stack.hosts import HostNetwork
+from stack.mariadb import PrivateMariaDB
+from stack.receiver import ReceiverProcess
+
+NODES = ("a", "b", "c")
+WEBS = ("web1", "web2")
+CLOCKS = {"a": "+40s", "b": "-40s", "c": ""}
+USERS = ("alice", "bob", "carol", "dave")
+HOOK_USER = "alice"  # her posts also go to a webhook destination (the receiver checks one secret)
+# Destinations: the PDS (Bluesky) joins the cluster here like the webhook receiver, once it exists.
+
+
+class SoakCluster(Stack):
+    def __init__(self, *, prefix: str = "soak", second_octet: int = 66, env: dict | None = None):
+        self.network = HostNetwork([*WEBS, "beat", *NODES], prefix=prefix, second_octet=second_octet)
+        super().__init__("soak", env={
+            "PSCHED_LEASE_SECONDS": "30",  # the default: failover, not the lease, must bound lateness
+            "PSCHED_MAX_ATTEMPTS": "60",  # rides out the longest database outage with the short backoff
+            "PSCHED_SERIES_MIN_SECONDS": "60",  # series that fire during the run
+            # Webhooks to the receiver on this machine, retried seconds apart, not minutes.
+            "PSCHED_WEBHOOK_ALLOW_PRIVATE": "1",
+            "PSCHED_WEBHOOK_RETRY_SCHEDULE": ",".join(["0", "0.5"] + ["1"] * 80),
+            "PSCHED_WEBHOOK_CONNECT_TIMEOUT": "1",
+            "PSCHED_WEBHOOK_TOTAL_TIMEOUT": "3",
+            "PSCHED_DELIVERY_LEASE_SECONDS": "5",
+            **(env or {}),
+        }, network=self.network, mysql_port=free_port())
+        self.mariadb = PrivateMariaDB(self.mysql["port"], self.logs)
+        self.web_port_inner = free_port()
+        self.balancer = None
+        self.url = None
+        self.receiver = ReceiverProcess(self)
+        self.destination = None  # the id of HOOK_USER's webhook destination
+
+    @property
+    def web_address(self) -> str:
+        # What nodes call back: the balancer, on the gateway (set once the network is up).
+        return self.network.gateway
+
+    def start(self, **_):
+        self.network.up()
+        for web in WEBS:
+            self.network.place(web, web)
+        self.network.place("beat", "beat")
+        for node in NODES:
+            self.network.place(f"node-{node}", node)
+            self.network[node].clock = CLOCKS[node]
+        self.mariadb.install().start()
+        self.network.forward(self.mysql["port"])
+        self.network.forward(self.redis_port)
+        self.network.forward(self.receiver.port)  # nodes send webhooks to gateway:port
+        self.balancer = Balancer([(self.network[web].address, self.web_port_inner) for web in WEBS])
+        self.web_port = self.balancer.port
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.proxy.close()  # the single-server FaultProxy of Stack is not used here
+        self.start_redis()
+        self.create_database(users=USERS)
+        for web in WEBS:
+            self.start_web_on(web)
+        for node in NODES:
+            self.start_node(node)
+        self.start_beat()
+        wait_for(lambda: self.web_ready(), 180, what="web servers")
+        status, body = self.request("POST", "/api/destinations/", {
+            "name": "soak hook", "kind": "webhook", "url": f"http://{self.network.gateway}:{self.receiver.port}/hook",
+        }, user=HOOK_USER)
+        assert status == 201, (status, body)
+        self.destination, self.receiver.secret = body["id"], body["secret"]
+        self.receiver.start()
+        for node in NODES:
+            self.wait_node_ticking(node, timeout=180)
+        return self
+
+    def start_web_on(self, web: str):
+        self.spawn(web, [
+            str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"{self.network[web].address}:{self.web_port_inner}",
+            "--workers", "2", "--threads", "4", "--timeout", "60", "--log-level", "warning",
+        ])
+
+    def restart(self, process: str):
+        """Starts again a process the nemesis killed."""
+        if process in WEBS:
+            self.start_web_on(process)
+        elif process == "beat":
+            self.start_beat()
+        elif process.startswith("node-"):
+            self.start_node(process.removeprefix("node-"))
+        elif process == "redis":
+            self.start_redis()
+        elif process == "receiver":
+            self.receiver.start()
+        else:
+            raise ValueError(process)
+
+    def ensure_running(self) -> list[str]:
+        """Starts again whatever is not running at the end of a run (a restart that failed, a
+        process that died on its own: the history says so in the checker's report)."""
+        restarted = []
+        if self.mariadb.process is None or self.mariadb.process.poll() is not None:
+            self.mariadb.start()
+            restarted.append("mariadb")
+        for process in ("redis", "receiver", *WEBS, "beat", *(f"node-{node}" for node in NODES)):
+            popen = self.processes.get(process)
+            if popen is None or popen.poll() is not None:
+                self.restart(process)
+                restarted.append(process)
+        return restarted
+
+    def signal(self, process: str, sig):
+        popen = self.processes.get(process)
+        if popen is not None and popen.poll() is None:
+            try:
+                os.killpg(popen.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def stop(self):
+        # A paused process does not die of SIGTERM: wake them all first.
+        for name in list(self.processes):
+            self.signal(name, signal.SIGCONT)
+        for host in self.network.hosts.values():
+            try:
+                host.restore()
+            except RuntimeError:
+                pass
+        try:
+            super().stop()
+        finally:
+            if self.balancer:
+                self.balancer.close()
+            self.network.down()
+            self.mariadb.remove()
+
+    def manage_quietly(self, *args) -> subprocess.CompletedProcess:
+        """manage.py on this machine, its outcome returned rather than raised (the workload
+        drains and activates nodes while the database may be down)."""
+        return subprocess.run(
+            [str(VENV_BIN / "python"), "manage.py", *args], cwd=ROOT, env=self.env,
+            capture_output=True, text=True, timeout=120,
+        )

@@ -1,0 +1,49 @@
+"""Lateness under faults: no post waits out its claim's lease (30 s) while a live worker could
+publish it. A worker that dies while its node lives on in another, and a claim whose COMMIT's
+answer is lost, each delay their posts by seconds."""
+import signal
+
+import pytest
+
+from stack import MYSQL, wait_for
+from stack.sqlproxy import SqlProxy
+
+pytestmark = pytest.mark.integration
+
+LEASE = {"PSCHED_LEASE_SECONDS": "30"}  # the default: the lease must not be what saves the posts
+
+
+def max_lateness_ms(stack) -> int:
+    return stack.query("SELECT MAX(lateness_ms) FROM scheduling_scheduledpost")[0][0]
+
+
+def test_a_worker_killed_while_its_node_lives_on_delays_its_posts_by_seconds(stack_factory):
+    stack = stack_factory(env=LEASE).start(nodes=("a",))
+    stack.start_node("a", process="node-a-2")  # the node lives on in this worker
+    wait_for(lambda: " ready." in stack.log_text("node-a-2"), 90, what="the second worker of a ready")
+    ids = stack.schedule_spread("worker", start=8, seconds=15, count=300)
+    wait_for(lambda: stack.query(
+        "SELECT COUNT(*) FROM scheduling_scheduledpost s JOIN dispatchers_dispatcherworker w "
+        "ON s.claim_token LIKE CONCAT(w.claim_prefix, '%%') WHERE s.status = 'publishing' "
+        "AND w.process LIKE CONCAT('%%pid ', %s)", (stack.processes["node-a"].pid,))[0][0] > 0,
+        40, interval=0.02, what="the first worker of a holding claims")
+    stack.kill("node-a", signal.SIGKILL)
+    stack.wait_settled(len(ids), timeout=120)
+    stack.assert_each_published_once(ids)
+    assert max_lateness_ms(stack) < 10_000
+    assert "is gone (no heartbeat" in stack.log_text("node-a-2")
+
+
+def test_a_claim_whose_commit_answer_is_lost_is_published_by_its_token_not_after_its_lease(stack_factory):
+    proxy = SqlProxy(MYSQL["port"])  # every process reaches MariaDB through it
+    try:
+        stack = stack_factory(env=LEASE, mysql_port=proxy.port).start(nodes=("a",))
+        ids = stack.schedule_spread("commit", start=8, seconds=10, count=200)
+        proxy.lose_commit_answer_after(b"attempts = attempts + 1")  # the claim's UPDATE
+        wait_for(lambda: proxy.dropped, 40, what="a claim's COMMIT answer lost")
+        stack.wait_settled(len(ids), timeout=120)
+        stack.assert_each_published_once(ids)
+        assert max_lateness_ms(stack) < 10_000
+        assert "posts found by its token" in stack.log_text("node-a")
+    finally:
+        proxy.close()
