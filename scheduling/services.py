@@ -179,6 +179,11 @@ def draft_input_clean(*, text, timezone_name=None) -> DraftInput:
 
 
 def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
+    """The post, locked; an occurrence's series is locked first, in the order every series
+    operation takes (series, then its posts), so that two of them never wait on each other."""
+    series_id = ScheduledPost.objects.filter(pk=scheduled_post_id).values_list("series_id", flat=True).first()
+    if series_id is not None:
+        Series.objects.select_for_update().filter(pk=series_id).first()
     posts = ScheduledPost.objects.select_for_update()
     if author is not None:
         posts = posts.filter(author=author)
