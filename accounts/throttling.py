@@ -43,9 +43,9 @@ class LoginFailuresThrottle(ScopedRateThrottle):
 
     Each attempt is counted before the password is checked, in one atomic step with the check
     (20 attempts at once cannot all pass), and given back when the login succeeds
-    (login_attempt_succeeded), so only failures stay counted. The counter is the account's
-    that the database finds for the name typed (its collation matches `ÁLICE` and `alicé` to
-    `alice`), or for a name that is no account, the name normalised as that collation
+    (login_attempt_succeeded), so only failures stay counted. The counter is that of the
+    account the database finds for the name typed (its collation matches `ÁLICE` and `alicé`
+    to `alice`), or for a name that is no account, of the name normalised as that collation
     compares it."""
 
     scope = "login_failures"
@@ -83,9 +83,12 @@ def username_normalised(username: str) -> str:
 def _failures_key(username: str, duration: int, now: float) -> str:
     User = get_user_model()
     # The account authenticate() would check: the same lookup, with the database's collation.
-    pk = User._default_manager.filter(**{User.USERNAME_FIELD: username}).order_by("pk").values_list("pk", flat=True).first()
-    ident = f"user:{pk}" if pk is not None else f"name:{username_normalised(username)}"
-    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    # Its own name, normalised, is the key: every spelling the database takes for it counts
+    # there, and so does a spelling it does not (SQLite compares exactly) that would pass on
+    # MariaDB.
+    account = User._default_manager.filter(**{User.USERNAME_FIELD: username}).order_by("pk").values_list(
+        User.USERNAME_FIELD, flat=True).first()
+    digest = hashlib.sha256(username_normalised(account or username).encode()).hexdigest()[:32]
     return f"throttle_login_failures_{digest}_{int(now // duration)}"
 
 

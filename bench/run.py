@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import MySQLdb
 
 from bench.calendar import calendar
+from bench.deliveries import deliveries
 from psched.lib.stats import percentile
 from stack import MYSQL, ROOT, VENV_BIN, Stack, free_port, wait_for
 
@@ -610,6 +611,12 @@ TARGETS = [
     ("feed", "first_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
     ("feed", "deep_page_p99_ms", "≤ 20 ms", lambda v: v <= 20),
     ("burst", "worker_peak_rss_mb", "≤ 200 MB", lambda v: v <= 200),
+    ("delivery_burst", "deliveries_per_second", "(10,000 webhooks)", lambda v: v is not None),
+    ("delivery_burst", "receiver_ceiling_per_second", "(ceiling)", lambda v: v is not None),
+    ("delivery_burst", "ratio_of_ceiling", "≥ 0.5", lambda v: v is not None and v >= 0.5),
+    ("delivery_burst", "signatures_failed", "0", lambda v: v == 0),
+    ("delivery_steady", "lateness_p50_ms", "(after publishing)", lambda v: v is not None),
+    ("delivery_steady", "lateness_p99_ms", "≤ 100 ms at 100/s", lambda v: v is not None and v <= 100),
     ("calendar", "week_p50_ms", "≤ 300 ms", lambda v: v <= 300),
     ("calendar", "month_p50_ms", "≤ 300 ms", lambda v: v <= 300),
 ]
@@ -670,8 +677,10 @@ def main():
         "dashboard": (10_000, 100) if q else (100_000, 300),
         "scale": 100_000 if q else 1_000_000,
         "feed": (100_000, 50) if q else (1_000_000, 300),
+        "deliveries": (2_000, (500, 5.0), 3.0) if q else (10_000, (3_000, 30.0), 10.0),
     }
-    stack = BenchStack("bench", env={"LOG_LEVEL": "WARNING", "PSCHED_LEASE_SECONDS": "30"})
+    # Webhooks go to the local receiver (the deliveries scenario).
+    stack = BenchStack("bench", env={"LOG_LEVEL": "WARNING", "PSCHED_LEASE_SECONDS": "30", "PSCHED_WEBHOOK_ALLOW_PRIVATE": "1"})
     setup_django(stack)
     results = {"quick": q, "started_at": now_utc().isoformat(timespec="seconds"), "machine": machine(), "scenarios": {}}
     progress(f"starting the stack (database {stack.database})")
@@ -679,7 +688,9 @@ def main():
         stack.start(nodes=("a", "b"))
         warm_up(stack)
         (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
-        wanted = set(args.only or ["steady", "burst", "intake", "bulk_intake", "scale", "dashboard", "feed", "calendar"])
+        wanted = set(args.only or [
+            "steady", "burst", "deliveries", "intake", "bulk_intake", "scale", "dashboard", "feed", "calendar",
+        ])
         scenarios = results["scenarios"]
         if "steady" in wanted:
             scenarios["steady"] = steady(stack, author_id, *sizes["steady"])
@@ -689,6 +700,14 @@ def main():
             if scenarios["burst"]["posts_per_second"]:
                 scenarios["burst"]["ratio_of_floor"] = round(
                     scenarios["burst"]["posts_per_second"] / scenarios["publish_floor"]["posts_per_second"], 2)
+        if "deliveries" in wanted:
+            burst_size, steady_size, ceiling_seconds = sizes["deliveries"]
+            found = deliveries(
+                stack, author_id, burst=burst_size, steady=steady_size, ceiling_seconds=ceiling_seconds,
+                create_scheduled=create_scheduled, progress=progress,
+            )
+            scenarios["delivery_burst"], scenarios["delivery_steady"] = found["burst"], found["steady"]
+            scenarios["delivery_burst"]["signatures_failed"] = found["signatures_failed"]
         if "intake" in wanted:
             scenarios["intake"] = intake(stack, *sizes["intake"], profile=args.profile)
         if "bulk_intake" in wanted:

@@ -10,6 +10,7 @@ class DestinationsConfig(AppConfig):
         # the deliveries.
         from scheduling.models import ScheduledPost
         from scheduling.signals import (
+            scheduled_post_extras_changing,
             scheduled_posts_created,
             scheduled_posts_creating,
             scheduled_posts_published,
@@ -17,13 +18,21 @@ class DestinationsConfig(AppConfig):
         )
 
         from .selectors import scheduled_posts_extend
-        from .services import deliveries_create, scheduled_posts_destinations_choose, scheduled_posts_destinations_save
+        from .services import (
+            deliveries_create,
+            scheduled_post_destinations_change,
+            scheduled_posts_destinations_choose,
+            scheduled_posts_destinations_save,
+        )
 
         scheduled_posts_creating.connect(
             scheduled_posts_destinations_choose, sender=ScheduledPost, dispatch_uid="destinations.choose"
         )
         scheduled_posts_created.connect(
             scheduled_posts_destinations_save, sender=ScheduledPost, dispatch_uid="destinations.save"
+        )
+        scheduled_post_extras_changing.connect(
+            scheduled_post_destinations_change, sender=ScheduledPost, dispatch_uid="destinations.change"
         )
         scheduled_posts_published.connect(deliveries_create, sender=ScheduledPost, dispatch_uid="destinations.outbox")
         scheduled_posts_serializing.connect(scheduled_posts_extend, sender=ScheduledPost, dispatch_uid="destinations.extend")

@@ -116,3 +116,8 @@ def delivery_problems(*, user) -> int:
     failed = Delivery.objects.filter(destination__owner=user, state=Delivery.State.FAILED)
     disabled = Destination.objects.filter(owner=user, state=Destination.State.DISABLED)
     return min(NOTICE_CAP, sum(len(rows.values_list("pk", flat=True)[:NOTICE_CAP]) for rows in (failed, disabled)))
+
+
+def destinations_choosable(*, user) -> list[Destination]:
+    """The user's destinations a new post may name (not the disabled ones)."""
+    return list(destinations_of(user=user).exclude(state=Destination.State.DISABLED).only("pk", "name", "is_default", "state"))

@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 
-from psched.lib.db import db_now
+from psched.lib.db import db_now, ids_sql
 from psched.lib.encryption import secret_decrypt, secret_encrypt
 from psched.lib.errors import Conflict
 
@@ -208,9 +208,27 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
     return any(row.destination_ids for row in scheduled_posts)
 
 
+def scheduled_post_destinations_change(*, scheduled_post, extras: dict, **signal) -> None:
+    """Receives scheduled_post_extras_changing (an edit, the post locked): replaces its choices."""
+    if "destinations" not in extras:
+        return
+    ids = _ids_clean(extras["destinations"])
+    owned = set(Destination.objects.filter(pk__in=ids, owner_id=scheduled_post.author_id).exclude(
+        state=DestinationState.DISABLED).values_list("pk", flat=True))
+    unknown = [pk for pk in ids if pk not in owned]
+    if unknown:
+        raise ValidationError({"destinations": [
+            f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
+            "GET /api/destinations/ lists yours."
+        ]})
+    Selection.objects.filter(scheduled_post_id=scheduled_post.pk).delete()
+    Selection.objects.bulk_create([Selection(scheduled_post_id=scheduled_post.pk, destination_id=pk) for pk in ids])
+
+
 def scheduled_posts_destinations_save(*, scheduled_posts, **signal) -> None:
-    """Receives scheduled_posts_created: the choices, in the INSERT's transaction."""
-    Selection.objects.bulk_create([
+    """Receives scheduled_posts_created: the choices, in the INSERT's transaction (or, for a
+    draft being scheduled, its save's)."""
+    Selection.objects.bulk_create(ignore_conflicts=True, objs=[
         Selection(scheduled_post_id=row.pk, destination_id=pk)
         for row in scheduled_posts for pk in getattr(row, "destination_ids", [])
     ])
@@ -331,8 +349,58 @@ def delivery_job(delivery: Delivery, *, claim: DeliveryClaim, now: datetime) -> 
 
 
 def delivery_attempt(*, claim: DeliveryClaim, delivery: Delivery, clock) -> Outcome:
-    """One claimed delivery: reconcile first when the last outcome is unknown, then send (the
-    same key as every earlier try), then record. No transaction is open meanwhile."""
+    """One claimed delivery sent (delivery_send) and its outcome recorded."""
+    outcome = delivery_send(claim=claim, delivery=delivery, clock=clock)
+    delivery_record(claim=claim, delivery=delivery, outcome=outcome, now=clock.now())
+    return outcome
+
+
+def deliveries_record(*, results: list[tuple[DeliveryClaim, Delivery, Outcome, datetime]]) -> None:
+    """The outcomes of a claim's sends, in one transaction (one commit, not one per delivery):
+    the delivered ones in one UPDATE, the others one by one. Mail to authors goes after it
+    commits."""
+    delivered = [item for item in results if item[2].state == "delivered"]
+    with transaction.atomic():
+        if delivered:
+            _deliveries_record_delivered(delivered)
+        for claim, delivery, outcome, now in results:
+            if outcome.state != "delivered":
+                delivery_record(claim=claim, delivery=delivery, outcome=outcome, now=now)
+
+
+def _deliveries_record_delivered(results) -> None:
+    """Delivered outcomes in one conditional UPDATE per claim token, written out (the ORM's
+    CASE expressions cost more CPU than the statement). A remote id or URL, which webhooks
+    do not have, is written row by row."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    for token in {claim.claim_token for claim, _, _, _ in results}:
+        mine = [item for item in results if item[0].claim_token == token]
+        when_sql, when_params, late_sql, status_sql = [], [], [], []
+        for claim, delivery, outcome, now in mine:
+            pk = int(claim.delivery)
+            when_sql.append(f"WHEN {pk} THEN %s")
+            when_params.append(adapt(now))
+            late_sql.append(f"WHEN {pk} THEN {int(round((now - delivery.post.published_at).total_seconds() * 1000))}")
+            status_sql.append(f"WHEN {pk} THEN {int(outcome.status) if outcome.status is not None else 'NULL'}")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET state = %s, claim_token = '', lease_until = NULL, next_try_at = NULL, error = '', "
+                f"updated_at = %s, delivered_at = CASE id {' '.join(when_sql)} END, "
+                f"lateness_ms = CASE id {' '.join(late_sql)} END, last_status = CASE id {' '.join(status_sql)} END "
+                f"WHERE id IN ({ids_sql(claim.delivery for claim, _, _, _ in mine)}) AND claim_token = %s AND state = %s",
+                [State.DELIVERED.value, adapt(max(now for _, _, _, now in mine)), *when_params, token, State.SENDING.value],
+            )
+        for claim, _, outcome, _ in mine:
+            if outcome.remote_id or outcome.remote_url:
+                Delivery.objects.filter(pk=claim.delivery, state=State.DELIVERED).update(
+                    remote_id=outcome.remote_id[:300], remote_url=outcome.remote_url[:1000]
+                )
+
+
+def delivery_send(*, claim: DeliveryClaim, delivery: Delivery, clock) -> Outcome:
+    """One claimed delivery's try: reconcile first when the last outcome is unknown, then send
+    (the same key as every earlier try). Network only: no database, no transaction."""
     kind = kind_get(delivery.destination.kind)
     job = delivery_job(delivery, claim=claim, now=clock.now())
     outcome = None
@@ -346,7 +414,6 @@ def delivery_attempt(*, claim: DeliveryClaim, delivery: Delivery, clock) -> Outc
         except Exception as error:  # a kind's bug must not leave the delivery in sending until its lease ends
             logger.exception("delivery %s: the %s kind failed", delivery.pk, kind.name)
             outcome = Outcome("unconfirmed", error=f"psched could not send it ({error.__class__.__name__}).")
-    delivery_record(claim=claim, delivery=delivery, outcome=outcome, now=clock.now())
     return outcome
 
 
@@ -410,7 +477,7 @@ def destination_disable(*, destination_id: int, reason: str, now: datetime) -> N
     if changed:
         logger.warning("destination %s disabled: %s", destination_id, reason)
         destination = Destination.objects.select_related("owner").get(pk=destination_id)
-        _mail(destination.owner, f"psched: destination {destination.name!r} was disabled",
+        _mail_on_commit(destination.owner, f"psched: destination {destination.name!r} was disabled",
               f"Your destination {destination.name!r} ({destination.url}) answered 410 Gone, so psched disabled it "
               "and stopped sending to it. Resume it on your destinations page once it is fixed.")
 
@@ -420,15 +487,19 @@ def delivery_failure_notify(*, delivery: Delivery) -> None:
     if not Delivery.objects.filter(pk=delivery.pk, failure_notified=False).update(failure_notified=True):
         return
     author = delivery.post.author
-    _mail(author, f"psched: post {delivery.post_id} did not reach {delivery.destination.name!r}",
+    _mail_on_commit(author, f"psched: post {delivery.post_id} did not reach {delivery.destination.name!r}",
           f"psched could not deliver your post {delivery.post_id} to {delivery.destination.name!r} after "
           f"{delivery.attempts} tries. Last reason: {delivery.error or 'see the delivery'}.\n"
           "You can retry it from your scheduled posts page.")
 
 
+def _mail_on_commit(user, subject: str, body: str) -> None:
+    """Mail leaves the process after the transaction that decided it commits (at once outside one)."""
+    if user.email:
+        transaction.on_commit(lambda: _mail(user, subject, body))
+
+
 def _mail(user, subject: str, body: str) -> None:
-    if not user.email:
-        return
     try:
         send_mail(subject, body, None, [user.email], fail_silently=False)
     except Exception:  # mail is a courtesy: the page shows it all the same

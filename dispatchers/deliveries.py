@@ -1,28 +1,28 @@
 """A node's deliveries: what it sends to destinations after posts are published. Any node may
 send any delivery (the claim decides, as for posts: SKIP LOCKED, a token, a lease), so a node
 that stops leaves nothing stranded: its deliveries' leases expire and another node, finding
-them in `sending`, reconciles them before it sends again. A plain function, as the tick is;
-tasks.py forwards to it."""
+them in `sending`, reconciles them before it sends again. A claim's sends run side by side in
+threads that only talk to the network; this thread reads and records them (one transaction
+per claim). A plain function, as the tick is; tasks.py forwards to it."""
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections
 
 from destinations.services import (
-    delivery_attempt,
     deliveries_claim,
     deliveries_read,
+    deliveries_record,
     deliveries_release_expired,
+    delivery_send,
 )
 from psched.lib.db import DatabaseClock
 
 logger = logging.getLogger("dispatchers")
 
-# Sends run side by side in a few threads of the worker's process, each with its own database
-# connection, kept from one task to the next.
+# Sends run side by side in a few threads of the worker's process, kept from one task to the next.
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -40,21 +40,30 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    # Stopped at its time limit rather than for want of work: another task should follow now.
+    more: bool = False
 
 
-def _attempt(claim, delivery, clock):
-    close_old_connections()  # this thread's connection, if it went stale between tasks
-    try:
-        return delivery_attempt(claim=claim, delivery=delivery, clock=clock)
-    except Exception:  # the lease brings it back; the other sends go on
-        logger.exception("delivery %s could not be recorded", claim.delivery)
-        return None
+def _send(claim, delivery, clock):
+    outcome = delivery_send(claim=claim, delivery=delivery, clock=clock)
+    return claim, delivery, outcome, clock.now()
 
 
 # With nothing due, a delivery task keeps looking this often for this long: posts published
 # meanwhile (a steady flow) are sent within a poll, not at the next tick.
 IDLE_POLL_SECONDS = 0.02
 IDLE_STOP_SECONDS = 2.0
+
+
+def _record(report: DeliveryReport, results) -> None:
+    deliveries_record(results=results)
+    for _, _, outcome, _ in results:
+        if outcome.state == "delivered":
+            report.delivered += 1
+        elif outcome.state in ("retry", "unconfirmed"):
+            report.retrying += 1
+        else:
+            report.failed += 1
 
 
 def run_deliveries(*, node_name: str, seconds: float = 10.0, idle_seconds: float = IDLE_STOP_SECONDS, sleep=time.sleep) -> DeliveryReport:
@@ -67,25 +76,25 @@ def run_deliveries(*, node_name: str, seconds: float = 10.0, idle_seconds: float
     stop_at = time.monotonic() + seconds
     idle_since = time.monotonic()
     deliveries_release_expired(now=clock.now())
-    while time.monotonic() < stop_at:
-        claims = deliveries_claim(node_name=node_name, now=clock.now(), limit=settings.PSCHED_DELIVERY_CLAIM_LIMIT)
-        if not claims:
-            if time.monotonic() - idle_since >= idle_seconds:
-                break
-            sleep(IDLE_POLL_SECONDS)
-            continue
-        idle_since = time.monotonic()
+    in_flight = []  # the previous claim's sends: the next claim is made and read meanwhile
+    while True:
+        claims = []
+        if time.monotonic() < stop_at:
+            claims = deliveries_claim(node_name=node_name, now=clock.now(), limit=settings.PSCHED_DELIVERY_CLAIM_LIMIT)
+        sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)] if claims else []
         report.claimed += len(claims)
-        jobs = deliveries_read(claims=claims)
-        for outcome in _threads().map(lambda job: _attempt(job[0], job[1], clock), jobs):
-            if outcome is None:
-                continue
-            if outcome.state == "delivered":
-                report.delivered += 1
-            elif outcome.state in ("retry", "unconfirmed"):
-                report.retrying += 1
-            else:
-                report.failed += 1
+        if in_flight:
+            _record(report, [future.result() for future in in_flight])
+        in_flight = sending
+        if claims:
+            idle_since = time.monotonic()
+            continue
+        if time.monotonic() >= stop_at:
+            report.more = True
+            break
+        if time.monotonic() - idle_since >= idle_seconds:
+            break
+        sleep(IDLE_POLL_SECONDS)
     if report.claimed:
         logger.info(
             "node %s sent %s deliveries: %s delivered, %s to retry, %s failed",

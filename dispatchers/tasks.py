@@ -59,7 +59,10 @@ def deliveries_kick(*, node_name: str) -> bool:
 def deliver(node_name: str) -> None:
     if not _is_this_node(node_name, "delivery task"):
         return
+    report = None
     try:
-        run_deliveries(node_name=node_name, seconds=DELIVER_SECONDS)
+        report = run_deliveries(node_name=node_name, seconds=DELIVER_SECONDS)
     finally:
         cache.delete(_deliver_key(node_name))
+    if report.more:  # a steady flow: the next task starts now, not at the next tick
+        deliveries_kick(node_name=node_name)

@@ -265,6 +265,10 @@ class ScheduledPostUpdateApi(APIView):
         publish_at = StrictCharField(required=False)
         timezone = StrictCharField(required=False)
         queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
+        destinations = serializers.ListField(
+            child=serializers.IntegerField(), required=False,
+            help_text="Your destinations' ids besides the feed: replaces the post's choice.",
+        )
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -276,7 +280,7 @@ class ScheduledPostUpdateApi(APIView):
         data = self.ScheduleUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not data.validated_data:
-            raise serializers.ValidationError({"non_field_errors": ["Send text and/or publish_at to change."]})
+            raise serializers.ValidationError({"non_field_errors": ["Send text, publish_at and/or destinations to change."]})
         if data.validated_data.get("queue"):
             if "publish_at" in data.validated_data:
                 raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
@@ -288,6 +292,7 @@ class ScheduledPostUpdateApi(APIView):
             text=data.validated_data.get("text"),
             publish_at=data.validated_data.get("publish_at"),
             timezone_name=data.validated_data.get("timezone"),
+            extras={"destinations": data.validated_data["destinations"]} if "destinations" in data.validated_data else None,
         )
         return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))
 

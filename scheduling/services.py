@@ -16,7 +16,12 @@ from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
 from .models import ScheduledPost, Series
 from .selectors import scheduled_posts_same, users_by_username
-from .signals import scheduled_posts_created, scheduled_posts_creating, scheduled_posts_published
+from .signals import (
+    scheduled_post_extras_changing,
+    scheduled_posts_created,
+    scheduled_posts_creating,
+    scheduled_posts_published,
+)
 
 # Far enough for any real plan, near enough that a typo (year 20310) is caught.
 MAX_SCHEDULE_AHEAD = timedelta(days=5 * 366)
@@ -126,8 +131,14 @@ def _scheduled_posts_insert(rows: list[ScheduledPost], *, followup: bool = False
 
 def scheduled_posts_announce(*, posts: list[ScheduledPost]) -> None:
     """Tells the apps above that these existing posts (drafts) are about to be saved as
-    pending: call it before the save, which then writes the node the receivers set."""
-    scheduled_posts_creating.send(sender=ScheduledPost, scheduled_posts=posts, fresh=True)
+    pending: call it before the save, which then writes the node the receivers set, inside
+    the save's transaction (scheduled_posts_created, when asked for, is sent at once: the
+    posts have their ids)."""
+    for post in posts:
+        if not hasattr(post, "extras"):
+            post.extras = {}
+    if _creating_send(posts, fresh=True):
+        scheduled_posts_created.send(sender=ScheduledPost, scheduled_posts=posts)
 
 
 def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[ScheduledPost]:
@@ -147,8 +158,8 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
     return scheduled_posts_insert(rows=rows)
 
 
-def scheduled_post_create(*, author, text, publish_at, timezone_name=None) -> ScheduledPost:
-    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name)
+def scheduled_post_create(*, author, text, publish_at, timezone_name=None, extras: dict | None = None) -> ScheduledPost:
+    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name, extras=extras)
     return scheduled_posts_create(author=author, inputs=[item])[0]
 
 
@@ -191,14 +202,20 @@ def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
 
 
 @transaction.atomic
-def scheduled_post_update(*, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None) -> ScheduledPost:
-    """Changes text and/or time while the post is not published (author=None: staff, any
-    author's post). An edit wins over a claim in flight: the claim is dropped (version+1) and
-    the node's callback will be refused."""
+def scheduled_post_update(
+    *, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None, extras: dict | None = None
+) -> ScheduledPost:
+    """Changes text and/or time (and, through `extras`, what the apps above keep for the post,
+    e.g. its destinations) while the post is not published (author=None: staff, any author's
+    post). An edit wins over a claim in flight: the claim is dropped (version+1) and the
+    node's callback will be refused."""
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
-    series_occurrence_detach(post=post)
+    if text is not None or publish_at is not None:
+        series_occurrence_detach(post=post)
+    if extras:
+        scheduled_post_extras_changing.send(sender=ScheduledPost, scheduled_post=post, extras=extras)
     was_draft = post.status == Status.DRAFT
     errors = {}
     if text is not None:

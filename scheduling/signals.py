@@ -25,3 +25,8 @@ scheduled_posts_published = Signal()
 # Scheduled posts as the API answers them, extended by the apps above: each receiver returns
 # {scheduled post id: {field: value}} for scheduled_posts=[...] (one query for all of them).
 scheduled_posts_serializing = Signal()
+
+# Sent inside an edit's transaction, the post locked, when the request carried fields for the
+# apps above: sender=ScheduledPost, scheduled_post, extras (e.g. {"destinations": [...]}).
+# destinations replaces the post's choices; a receiver that raises ValidationError refuses the edit.
+scheduled_post_extras_changing = Signal()

@@ -50,7 +50,8 @@ def compose(request):
             return feed_page(request, form, status=429)
         try:
             post = scheduled_post_create(
-                author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC"
+                author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC",
+                extras=_compose_extras(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -63,6 +64,14 @@ def compose(request):
             clashes_tell(request, post)
             return redirect("scheduling:mine")
     return feed_page(request, form)
+
+
+def _compose_extras(request) -> dict | None:
+    """The compose form's choices for the apps above: the destinations ticked (the form shows
+    them, with `destinations_shown`, when the user has any; otherwise their default set)."""
+    if not request.POST.get("destinations_shown"):
+        return None
+    return {"destinations": [int(value) for value in request.POST.getlist("destinations") if value.isdigit()]}
 
 
 @login_required

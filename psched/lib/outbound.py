@@ -4,6 +4,8 @@ allowed), and the connection goes to the address that was checked, so a DNS answ
 changes between the check and the connect (rebinding) cannot reach inside."""
 import ipaddress
 import socket
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import urllib3
@@ -11,6 +13,12 @@ from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NewConne
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 MAX_ANSWER_BYTES = 64 * 1024
+# Connections are kept open per checked address (and host name, for TLS), so that a burst to
+# one receiver does not pay a connection (and a TLS handshake) per request.
+MAX_POOLS = 256
+POOL_CONNECTIONS = 32
+_pools: OrderedDict = OrderedDict()
+_pools_lock = threading.Lock()
 
 
 class AddressRefused(Exception):
@@ -100,29 +108,46 @@ def post(url: str, *, body: bytes, headers: dict, allow_private: bool, connect_t
     timeout = urllib3.Timeout(connect=connect_timeout, read=total_timeout, total=total_timeout)
     default_port = 443 if scheme == "https" else 80
     headers = {**headers, "Host": host if port == default_port else f"{host}:{port}"}
-    if scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=timeout, retries=False, server_hostname=host, assert_hostname=host,
-            cert_reqs="CERT_REQUIRED",
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    pool = _pool(scheme, address, port, host)
     try:
-        try:
-            response = pool.urlopen(
-                "POST", path, body=body, headers=headers, redirect=False, retries=False, preload_content=False,
-                assert_same_host=False,
+        response = pool.urlopen(
+            "POST", path, body=body, headers=headers, redirect=False, retries=False, preload_content=False,
+            assert_same_host=False, timeout=timeout,
+        )
+    except (NewConnectionError, ConnectTimeoutError, SSLError) as error:
+        raise NotSent(f"could not connect to {host}:{port} ({error.__class__.__name__})") from None
+    except Urllib3Error as error:
+        raise NoAnswer(f"no answer from {host}:{port} ({error.__class__.__name__})") from None
+    complete = False
+    try:
+        answer = response.read(MAX_ANSWER_BYTES)
+        complete = len(answer) < MAX_ANSWER_BYTES  # read() stops short only at the body's end
+    except Urllib3Error:
+        answer = b""  # the status is what counts
+    if not complete:
+        response.close()  # the rest is not read: this connection is not used again
+    response.release_conn()
+    return Answer(status=response.status, headers=dict(response.headers), body=answer)
+
+
+def _pool(scheme: str, address: str, port: int, host: str):
+    """The kept connections to this checked address (a few hundred pools at most, the least
+    recently used closed first)."""
+    key = (scheme, address, port, host)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is not None:
+            _pools.move_to_end(key)
+            return pool
+        if scheme == "https":
+            pool = urllib3.HTTPSConnectionPool(
+                address, port, retries=False, maxsize=POOL_CONNECTIONS, server_hostname=host, assert_hostname=host,
+                cert_reqs="CERT_REQUIRED",
             )
-        except (NewConnectionError, ConnectTimeoutError, SSLError) as error:
-            raise NotSent(f"could not connect to {host}:{port} ({error.__class__.__name__})") from None
-        except Urllib3Error as error:
-            raise NoAnswer(f"no answer from {host}:{port} ({error.__class__.__name__})") from None
-        try:
-            answer = response.read(MAX_ANSWER_BYTES)
-        except Urllib3Error:
-            answer = b""  # the status is what counts
-        finally:
-            response.release_conn()
-        return Answer(status=response.status, headers=dict(response.headers), body=answer)
-    finally:
-        pool.close()
+        else:
+            pool = urllib3.HTTPConnectionPool(address, port, retries=False, maxsize=POOL_CONNECTIONS)
+        _pools[key] = pool
+        while len(_pools) > MAX_POOLS:
+            _, oldest = _pools.popitem(last=False)
+            oldest.close()
+        return pool

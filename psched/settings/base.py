@@ -55,6 +55,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.user_zone",
                 "destinations.context_processors.delivery_notice",
+                "destinations.context_processors.compose_destinations",
             ],
             # Filters shared by every app's templates, in one library.
             "builtins": ["psched.lib.filters"],

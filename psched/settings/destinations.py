@@ -35,12 +35,14 @@ PSCHED_WEBHOOK_CONNECT_TIMEOUT = env_float("PSCHED_WEBHOOK_CONNECT_TIMEOUT", 5.0
 PSCHED_WEBHOOK_TOTAL_TIMEOUT = env_float("PSCHED_WEBHOOK_TOTAL_TIMEOUT", 15.0, minimum=0.1)
 # After a rotation the old secret also signs, for this long (two signatures per request).
 PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS = env_int("PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS", 86400, minimum=0)
-# A claimed delivery's lease: longer than one send (PSCHED_WEBHOOK_TOTAL_TIMEOUT) and its bookkeeping.
-PSCHED_DELIVERY_LEASE_SECONDS = env_float("PSCHED_DELIVERY_LEASE_SECONDS", 60.0, minimum=1.0)
-# A claim is sent within its lease: at most two rounds of the threads, each at most one send long.
-PSCHED_DELIVERY_CLAIM_LIMIT = env_int("PSCHED_DELIVERY_CLAIM_LIMIT", 16, minimum=1)
+# A claimed delivery's lease: a claim waits for the previous one's sends, then is sent in at most
+# four rounds of the threads, each at most one send (PSCHED_WEBHOOK_TOTAL_TIMEOUT) long.
+PSCHED_DELIVERY_LEASE_SECONDS = env_float("PSCHED_DELIVERY_LEASE_SECONDS", 150.0, minimum=1.0)
+# A claim is sent within its lease: at most four rounds of the threads, each at most one send
+# (PSCHED_WEBHOOK_TOTAL_TIMEOUT) long.
+PSCHED_DELIVERY_CLAIM_LIMIT = env_int("PSCHED_DELIVERY_CLAIM_LIMIT", 64, minimum=1)
 # Deliveries sent side by side by one node's delivery task.
-PSCHED_DELIVERY_THREADS = env_int("PSCHED_DELIVERY_THREADS", 8, minimum=1, maximum=64)
+PSCHED_DELIVERY_THREADS = env_int("PSCHED_DELIVERY_THREADS", 16, minimum=1, maximum=64)
 
 # Mail to authors (a delivery failed for good, a destination was disabled). With DEBUG (make
 # run) it is printed by the node's process instead of sent.

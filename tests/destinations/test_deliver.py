@@ -101,13 +101,14 @@ def test_a_410_disables_the_destination(delivery, receiver):
     assert Destination.objects.get().state == Destination.State.DISABLED
 
 
-def test_it_fails_after_the_schedule(delivery, receiver, settings, mailoutbox, alice):
+def test_it_fails_after_the_schedule(delivery, receiver, settings, mailoutbox, alice, django_capture_on_commit_callbacks):
     alice.email = "alice@example.com"
     alice.save()
     settings.PSCHED_WEBHOOK_RETRY_SCHEDULE = [0, 0]
     receiver.mode = {"mode": "500"}
-    send_due()
-    send_due()
+    with django_capture_on_commit_callbacks(execute=True):
+        send_due()
+        send_due()
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == (State.FAILED, 2)
     assert len(mailoutbox) == 1 and "did not reach" in mailoutbox[0].subject

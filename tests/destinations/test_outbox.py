@@ -84,3 +84,25 @@ def test_a_bulk_request_chooses_per_post(alice, api, node, node_client, webhook,
     assert [post["destinations"] for post in created.json()] == [[hook.pk], []]
     publish_due(node, node_client)
     assert Delivery.objects.count() == 1
+
+
+def test_a_draft_scheduled_later_gets_the_default_set(alice, api, node, node_client, webhook, in_seconds):
+    hook, _ = webhook(alice, is_default=True)
+    draft = api(alice).post("/api/scheduled-posts/", {"text": "later", "draft": True}, format="json").json()
+    scheduled = api(alice).patch(f"/api/scheduled-posts/{draft['id']}/", {"publish_at": in_seconds(60)}, format="json")
+    assert scheduled.json()["destinations"] == [hook.pk]
+    publish_due(node, node_client)
+    assert Delivery.objects.get().destination == hook
+
+
+def test_an_edit_changes_the_destinations(alice, bob, api, node, node_client, webhook, in_seconds):
+    first, _ = webhook(alice)
+    second, _ = webhook(alice, name="second")
+    theirs, _ = webhook(bob, name="theirs")
+    created = api(alice).post("/api/scheduled-posts/", {"text": "hi", "publish_at": in_seconds(60), "destinations": [first.pk]}, format="json").json()
+    refused = api(alice).patch(f"/api/scheduled-posts/{created['id']}/", {"destinations": [theirs.pk]}, format="json")
+    assert refused.status_code == 400 and "destinations" in refused.json()
+    changed = api(alice).patch(f"/api/scheduled-posts/{created['id']}/", {"destinations": [second.pk]}, format="json")
+    assert changed.status_code == 200 and changed.json()["destinations"] == [second.pk]
+    publish_due(node, node_client)
+    assert Delivery.objects.get().destination == second

@@ -59,3 +59,23 @@ def test_scheduled_shows_deliveries_and_the_nav_a_notice(logged_in, alice, webho
     assert "1 failed" in page
     logged_in.post(f"/deliveries/{delivery.pk}/retry/")
     assert Delivery.objects.get().state == "pending"
+
+
+def test_the_compose_form_sends_to_the_destinations_ticked(logged_in, alice, webhook):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from destinations.models import Selection
+
+    hook, _ = webhook(alice, is_default=True)
+    other, _ = webhook(alice, name="other")
+    page = logged_in.get("/").content.decode()
+    assert f'name="destinations" value="{hook.pk}" checked' in page and f'value="{other.pk}">' in page
+    when = (timezone.now() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    answer = logged_in.post("/scheduled/new/", {
+        "text": "hello", "publish_at": when, "timezone": "UTC", "action": "schedule",
+        "destinations_shown": "1", "destinations": [str(other.pk)],
+    })
+    assert answer.status_code == 302
+    assert list(Selection.objects.values_list("destination_id", flat=True)) == [other.pk]

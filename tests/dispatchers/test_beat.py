@@ -18,9 +18,11 @@ def app(request, tmp_path):
         return psched_app  # CELERY_BROKER_URL: the test run's Redis
     folder = tmp_path / "broker"
     folder.mkdir()
-    return Celery("filesystem-broker", broker="filesystem://", broker_transport_options={
-        "data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(tmp_path / "control"),
-    })
+    # The transport `make run` uses for filesystem:// (psched/broker.py).
+    return Celery("filesystem-broker", broker="filesystem://", broker_transport="psched.broker:Transport",
+                  broker_transport_options={
+                      "data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(tmp_path / "control"),
+                  })
 
 
 @pytest.fixture

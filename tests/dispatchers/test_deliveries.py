@@ -39,3 +39,16 @@ def test_it_sends_every_due_delivery_once(django_user_model, settings, tmp_path)
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_delivery_task_that_ran_out_of_time_asks_for_the_next(settings, monkeypatch):
+    from dispatchers import tasks
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kick"}}
+    monkeypatch.setenv("PSCHED_NODE_NAME", "n1")
+    queued = []
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, queue: queued.append((args, queue)))
+    monkeypatch.setattr(tasks, "DELIVER_SECONDS", 0)
+    tasks.deliver("n1")
+    assert queued == [(["n1"], "dispatch.n1")]
+    assert not tasks.deliveries_kick(node_name="n1")  # one at a time per node
