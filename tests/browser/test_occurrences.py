@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.calendar_pages import TOKYO, a_weekday_ahead, api, cell, open_week
+from .conftest import serious_accessibility_violations
 
 pytestmark = pytest.mark.integration  # real web, node and beat processes, and chromium
 
@@ -40,6 +41,9 @@ def test_it_drags_only_this_occurrence(signed_in):
     dialog.get_by_role("button", name="Only this one").click()
     only_this_one_saved(page, series, post, at)
     expect(cell(page, at + timedelta(days=1)).locator(chip)).to_be_visible()
+    page.goto("/scheduled/")  # the series' next occurrences, each with Edit and Skip
+    expect(page.get_by_role("button", name=f"Skip occurrence 2 of series {series['id']}")).to_be_visible()
+    assert serious_accessibility_violations(page) == []
 
 
 def test_it_moves_only_this_occurrence_with_the_keyboard(signed_in):
@@ -54,5 +58,6 @@ def test_it_moves_only_this_occurrence_with_the_keyboard(signed_in):
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("button", name="Only this one")).to_be_focused()
+    assert serious_accessibility_violations(page) == []
     page.keyboard.press("Enter")
     only_this_one_saved(page, series, post, at)
