@@ -108,3 +108,22 @@ def test_the_job_makes_no_post_for_a_skipped_or_detached_index(alice):
     materialize_all(series)
     assert indexes_made(series) == [1, 3, 4, 6, 7, 8]
     assert ScheduledPost.objects.filter(series=series, series_index=5).count() == 1
+
+
+def test_a_split_without_count_ends_the_old_rule_with_until_and_carries_the_skips(alice):
+    from scheduling.occurrences import occurrences_update_following
+
+    gap = dst_gap()
+    series = make(alice, gap - timedelta(days=3), "FREQ=DAILY")
+    occurrence_skip(series_id=series.pk, index=6, author=alice)
+    fourth = find(series, 4)
+    continuing = occurrences_update_following(series_id=series.pk, index=4, author=alice, text="from the gap on")
+    series.refresh_from_db()
+    assert series.rrule == f"FREQ=DAILY;UNTIL={fourth.local - timedelta(seconds=1):%Y%m%dT%H%M%S}"
+    assert continuing.continues_id == series.pk and continuing.start == fourth.local and continuing.rrule == "FREQ=DAILY"
+    assert [entry["index"] for entry in continuing.skipped] == [3]
+    series_materialize_due(now=fourth.instant + timedelta(days=10))
+    assert indexes_made(series) == [1, 2, 3]
+    made = ScheduledPost.objects.filter(series=continuing).order_by("series_index")
+    assert [post.series_index for post in made][:4] == [1, 2, 4, 5]
+    assert made[0].publish_at == fourth.instant and made[0].text == "from the gap on"

@@ -112,3 +112,10 @@ def test_a_post_edited_on_its_own_is_detached(api, alice, node):
     cancelled = occurrence_post(pk, 3)
     api(alice).delete(f"/api/scheduled-posts/{cancelled.pk}/")
     assert api(alice).get(f"/api/series/{pk}/").json()["skipped"] == [3]
+
+
+def test_an_index_far_along_an_endless_rule_is_a_quick_400(api, alice, node, cpu_budget):
+    pk = create(api, alice, rrule="FREQ=HOURLY;BYHOUR=9,15")
+    with cpu_budget(1.5):  # one bounded walk, five years of an hourly rule at most
+        response = api(alice).delete(url(pk, 10**12))
+    assert response.status_code == 400 and "no occurrence" in response.json()["index"][0]
