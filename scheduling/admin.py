@@ -75,9 +75,11 @@ class ScheduledPostAdmin(admin.ModelAdmin):
     raw_id_fields = ["author", "series"]
     list_select_related = ["author", "dispatcher"]
     # The state machine's fields change only through the services (claims, callbacks, actions).
+    # An occurrence of a series edited here becomes a post of its own (series_detached: "only this
+    # one", like its page and the API); cancelling one skips it in its series.
     readonly_fields = [
         "status", "dispatcher", "due_at", "version", "attempts", "last_error", "claim_token", "lease_until",
-        "published_at", "lateness_ms", "created_at", "updated_at",
+        "published_at", "lateness_ms", "series", "series_index", "series_detached", "created_at", "updated_at",
     ]
     show_full_result_count = False
     actions = ["cancel", "retry"]
@@ -149,13 +151,13 @@ class SeriesAdmin(admin.ModelAdmin):
     """Read the rule here; change it through the page or the API, which check it and re-place
     the occurrences."""
 
-    list_display = ["id", "author", "rrule", "start", "timezone", "active", "materialized_until"]
+    list_display = ["id", "author", "rrule", "start", "timezone", "active", "materialized_until", "continues"]
     list_filter = ["active"]
     search_fields = ["text", "author__username", "rrule"]
     raw_id_fields = ["author"]
     readonly_fields = [
         "author", "start", "timezone", "rrule", "active", "error", "materialized_until", "cursor_local", "cursor_index",
-        "created_at", "updated_at",
+        "skipped", "detached", "continues", "created_at", "updated_at",
     ]
     actions = ["stop"]
 

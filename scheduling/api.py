@@ -10,6 +10,7 @@ from psched.lib.api import StrictCharField, datetime_text, one_or_many
 from psched.lib.db import request_now
 from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
+from .clashes import post_clash_warnings, posts_clash_warnings
 from .models import ScheduledPost
 from .queue import queued_post_create, scheduled_post_enqueue
 from .selectors import scheduled_posts_visible
@@ -102,6 +103,30 @@ class ScheduledPostOutputSerializer(serializers.ModelSerializer):
         return scheduled_posts_extensions([post])[post.pk]["deliveries"]
 
 
+class ClashWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text='"clash".')
+    message = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["post", "occurrence", "slot"], help_text="What it clashes with.")
+    publish_at = serializers.DateTimeField(help_text="When the other one publishes.")
+    scheduled_post = serializers.IntegerField(allow_null=True)
+    series = serializers.IntegerField(allow_null=True)
+    series_index = serializers.IntegerField(allow_null=True)
+
+
+class ScheduledPostWrittenSerializer(ScheduledPostOutputSerializer):
+    """The answer of a write: the post, and what it clashes with (scheduling still succeeded)."""
+
+    warnings = ClashWarningSerializer(many=True, read_only=True,
+                                      help_text="Posts, series occurrences and free queue slots within PSCHED_CLASH_MINUTES.")
+
+    class Meta(ScheduledPostOutputSerializer.Meta):
+        fields = [*ScheduledPostOutputSerializer.Meta.fields, "warnings"]
+
+
+def scheduled_post_written(post: ScheduledPost, *, detail: bool = False) -> dict:
+    return {**scheduled_post_serialize(post, detail=detail), "warnings": post_clash_warnings(post)}
+
+
 class ScheduledPostListApi(generics.ListAPIView):
     """Your scheduled posts by publish_at; `?status=`, staff `?author=`."""
 
@@ -162,7 +187,7 @@ class ScheduledPostCreateApi(APIView):
 
     @extend_schema(
         request=one_or_many("ScheduleOneOrMany", ScheduleInputSerializer, ScheduleInputSerializer(many=True)),
-        responses={201: one_or_many("ScheduledPostOrList", ScheduledPostOutputSerializer, ScheduledPostOutputSerializer(many=True))},
+        responses={201: one_or_many("ScheduledPostOrList", ScheduledPostWrittenSerializer, ScheduledPostWrittenSerializer(many=True))},
     )
     def post(self, request):
         limit = settings.PSCHED_MAX_BULK
@@ -197,6 +222,8 @@ class ScheduledPostCreateApi(APIView):
             raise serializers.ValidationError(errors if many else errors[0])
         created = scheduled_posts_create(author=request.user, inputs=inputs)
         output = scheduled_posts_serialize(created, detail=request.user.is_staff)
+        for item, warnings in zip(output, posts_clash_warnings(created)):
+            item["warnings"] = warnings
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
 
     def _draft_or_queue(self, request):
@@ -213,7 +240,7 @@ class ScheduledPostCreateApi(APIView):
             post = draft_create(author=request.user, text=values["text"], timezone_name=values.get("timezone"))
         else:
             raise serializers.ValidationError({"publish_at": ["This field is required (or send draft or queue true)."]})
-        return Response(scheduled_post_serialize(post), status=status.HTTP_201_CREATED)
+        return Response(scheduled_post_written(post), status=status.HTTP_201_CREATED)
 
 
 def _own(request, pk: int, verb: str) -> ScheduledPost:
@@ -245,7 +272,7 @@ class ScheduledPostUpdateApi(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostOutputSerializer)
+    @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostWrittenSerializer)
     def patch(self, request, pk):
         _own(request, pk, "edit")
         if not isinstance(request.data, dict):
@@ -260,7 +287,7 @@ class ScheduledPostUpdateApi(APIView):
             post = scheduled_post_enqueue(
                 scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"), now=request_now(request),
             )
-            return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
+            return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
         post = scheduled_post_update(
             scheduled_post_id=pk,
             author=request.user,
@@ -270,7 +297,7 @@ class ScheduledPostUpdateApi(APIView):
             extras={"destinations": data.validated_data["destinations"]} if "destinations" in data.validated_data else None,
             now=request_now(request),
         )
-        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))
+        return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))
 
 
 class ScheduledPostCancelApi(APIView):

@@ -205,7 +205,7 @@ def month_step(day: date, months: int) -> date:
 
 CALENDAR_FIELDS = [
     "id", "publish_at", "timezone", "status", "attempts", "last_error", "published_at", "lateness_ms",
-    "dispatcher__name", "queued", "series", "series_index",
+    "dispatcher__name", "queued", "series", "series_index", "series_detached",
 ]
 
 
@@ -266,6 +266,33 @@ def series_placeholders(*, user, cells: list, now: datetime) -> None:
                 cells[index].upcoming.append((occurrence, series))
 
 
+def clashes_mark(*, cells: list, window: timedelta) -> int:
+    """Marks what clashes among the cells' pending posts and series occurrences still to be
+    made: two within `window` of each other are both marked (post["clash"] = True; an
+    occurrence goes into its cell's `clashing` set). In memory, one sort: of each run of
+    items closer than the window, every one has a neighbour that close. Returns how many."""
+    items = []
+    for cell in cells:
+        cell.clashing = set()
+        items += [(post["publish_at"], post, None) for post in cell.posts if post["status"] in ScheduledPost.UPCOMING]
+        items += [(occurrence.instant, (occurrence, series), cell) for occurrence, series in cell.upcoming]
+    if not window:
+        return 0
+    items.sort(key=lambda item: item[0])
+    marked = set()
+    for earlier, later in zip(items, items[1:]):
+        if later[0] - earlier[0] <= window:
+            marked.update((id(earlier[1]), id(later[1])))
+    for _, item, cell in items:
+        if id(item) not in marked:
+            continue
+        if cell is None:
+            item["clash"] = True
+        else:
+            cell.clashing.add((item[1].pk, item[0].instant))
+    return len(marked)
+
+
 def place_posts(*, cells: list, posts: list[dict], zone: ZoneInfo) -> list[dict]:
     """Puts each dated post in the cell (or day) whose span holds its instant; returns the
     drafts. `cells` is sorted by start and has `start`, `end` and `posts`."""
@@ -309,6 +336,9 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
         classes += " series"
         index = post.get("series_index")  # 1-based
         states += f" · series {post['series']}" + (f", {_ordinal(index)} occurrence" if index else "")
+    if post.get("clash"):
+        classes += " clash"
+        states += " · clash"
     editable = status not in (Status.PUBLISHED, Status.CANCELLED)
     href = f"/scheduled/{pk}/edit/" if editable else f"/scheduled/#scheduled-{pk}"
     local_attr = ""
@@ -322,6 +352,10 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
         if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
             label += f" {local.tzname()}"  # a wall time that happens twice: which one
         when_html = f'<time class="cal-time" datetime="{at}">{label}</time>'
+    # An occurrence the series still governs: a move asks "only this one, or the following too?"
+    series_attr = ""
+    if post.get("series") and post.get("series_index") and not post.get("series_detached"):
+        series_attr = f' data-series="{post["series"]}" data-index="{post["series_index"]}"'
     extra = ""
     if status == Status.PUBLISHED and post["published_at"]:
         published = post["published_at"].astimezone(zone)
@@ -335,7 +369,7 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
         reason = ScheduledPost(last_error=post["last_error"]).public_error or "no error recorded"
         extra = f'<span class="cal-receipt error">Failed: {escape(reason)}</span>'
     return (
-        f'<li class="{classes}" id="cal-post-{pk}" data-id="{pk}" data-status="{status}" data-at="{at}"{local_attr}'
+        f'<li class="{classes}" id="cal-post-{pk}" data-id="{pk}" data-status="{status}" data-at="{at}"{local_attr}{series_attr}'
         f' data-zone="{escape(post["timezone"] or "")}" title="{escape(text)}">'
         f'<a class="cal-link" href="{href}">{when_html} <span class="cal-text">{escape(start)}</span>'
         f'<span class="cal-state">{escape(states)}</span>{extra}</a></li>'
@@ -352,15 +386,15 @@ def slot_chip(instant: datetime, *, zone: ZoneInfo) -> str:
     )
 
 
-def upcoming_chip(occurrence, series, *, zone: ZoneInfo) -> str:
+def upcoming_chip(occurrence, series, *, zone: ZoneInfo, clash: bool = False) -> str:
     local = occurrence.instant.astimezone(zone)
     text = series.text[:TEXT_START] + ("…" if len(series.text) > TEXT_START else "")
     return (
-        f'<li class="cal-slot cal-upcoming" data-at="{occurrence.instant.isoformat()}">'
+        f'<li class="cal-slot cal-upcoming{" clash" if clash else ""}" data-at="{occurrence.instant.isoformat()}">'
         f'<a href="/scheduled/series/{series.pk}/edit/"><time datetime="{occurrence.instant.isoformat()}">{local:%H:%M}</time>'
         f' {escape(text)}<span class="cal-state">series {series.pk}'
         + (f", {_ordinal(occurrence.index)} occurrence" if occurrence.index else "")
-        + " · made nearer the time</span></a></li>"
+        + " · made nearer the time" + (" · clash" if clash else "") + "</span></a></li>"
     )
 
 
@@ -371,7 +405,9 @@ def cells_html(cells, *, zone: ZoneInfo, limit: int | None = None, more_url=None
 
     for cell in cells:
         slots = "".join(slot_chip(instant, zone=zone) for instant in cell.slots)
-        slots += "".join(upcoming_chip(occurrence, series, zone=zone) for occurrence, series in cell.upcoming)
+        clashing = getattr(cell, "clashing", ())
+        slots += "".join(upcoming_chip(occurrence, series, zone=zone, clash=(series.pk, occurrence.instant) in clashing)
+                         for occurrence, series in cell.upcoming)
         shown = cell.posts if limit is None else cell.posts[:limit]
         html = slots + "".join(post_chip(post, zone=zone) for post in shown)
         hidden = len(cell.posts) - len(shown)

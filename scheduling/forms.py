@@ -21,6 +21,11 @@ class ScheduledPostForm(forms.Form):
     action = forms.ChoiceField(
         choices=[("save", "Save"), ("draft", "Save draft"), ("queue", "Add to queue")], required=False
     )
+    # An occurrence of a series: only this one, or this and the following ones.
+    scope = forms.ChoiceField(
+        choices=[("this", "Only this one"), ("following", "This and the following ones")], required=False,
+        widget=forms.RadioSelect, initial="this",
+    )
 
     def clean(self):
         data = super().clean()

@@ -55,6 +55,9 @@ class ScheduledPost(models.Model):
         "scheduling.Series", null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrences"
     )
     series_index = models.PositiveIntegerField(null=True, blank=True)
+    # An occurrence edited on its own: the series leaves it alone (its text, rule and stop no
+    # longer touch it) and never makes its index again.
+    series_detached = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -175,6 +178,16 @@ class Series(models.Model):
     cursor_local = LocalDateTimeField(null=True, blank=True, help_text="The last occurrence reached, local.")
     cursor_index = models.PositiveIntegerField(default=1, help_text="The index of cursor_local along the rule.")
     error = models.TextField(blank=True, help_text="Why the job stopped making occurrences; empty while it works.")
+    # Indexes the series never makes (an EXDATE by index, so a rule change keeps it): skipped
+    # ones may be restored; detached ones became posts of their own. Each entry is
+    # {"index": n, "local": "YYYY-MM-DDTHH:MM:SS"} (local: where it fell when it was set, for
+    # the calendar, which walks without numbers).
+    skipped = models.JSONField(default=list, blank=True, help_text="Skipped occurrences: [{index, local}].")
+    detached = models.JSONField(default=list, blank=True, help_text="Occurrences edited on their own: [{index, local}].")
+    continues = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="continued_by",
+        help_text="The series this one continues (an edit of \"this and the following\" occurrences).",
+    )
 
     class Meta:
         verbose_name_plural = "series"
@@ -188,3 +201,10 @@ class Series(models.Model):
         """How many occurrences the rule has when it says so (COUNT); None otherwise."""
         match = re.search(r"(?:^|;)COUNT=(\d+)", self.rrule.upper())
         return int(match.group(1)) if match else None
+
+    def excluded_indexes(self) -> set[int]:
+        """The indexes the series never makes: skipped or detached."""
+        return {entry["index"] for entry in [*self.skipped, *self.detached]}
+
+    def excluded_locals(self) -> set[str]:
+        return {entry["local"] for entry in [*self.skipped, *self.detached]}

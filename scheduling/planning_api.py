@@ -11,9 +11,18 @@ from rest_framework.views import APIView
 from psched.lib.api import StrictCharField, datetime_text
 from psched.lib.db import request_now
 
-from .api import ScheduledPostOutputSerializer, scheduled_post_serialize, scheduled_posts_serialize
+from .api import (
+    ClashWarningSerializer,
+    ScheduledPostOutputSerializer,
+    ScheduledPostWrittenSerializer,
+    scheduled_post_serialize,
+    scheduled_post_written,
+    scheduled_posts_serialize,
+)
+from .clashes import series_clash_warnings
 from .models import ScheduledPost, Series
 from .queue import MAX_SLOTS, queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_time_parse
+from .occurrences import occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
 from .series import Occurrence, series_create, series_next, series_stop, series_update
 from .throttling import admit_for
 
@@ -133,6 +142,10 @@ class SeriesOutputSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     next = OccurrenceSerializer(many=True)
     materialized_until = serializers.DateTimeField(allow_null=True)
+    skipped = serializers.ListField(child=serializers.IntegerField(), help_text="Indexes of skipped occurrences.")
+    detached = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Indexes of occurrences edited on their own (posts of their own now).")
+    continues = serializers.IntegerField(allow_null=True, help_text="The series this one continues, if any.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -162,9 +175,24 @@ def series_serialize(series: Series, *, now=None) -> dict:
         "pending": series.pending_count,
         "next": [occurrence_serialize(o) for o in series_next(series=series, now=now)],
         "materialized_until": datetime_text(series.materialized_until),
+        "skipped": sorted(entry["index"] for entry in series.skipped),
+        "detached": sorted(entry["index"] for entry in series.detached),
+        "continues": series.continues_id,
         "created_at": datetime_text(series.created_at),
         "updated_at": datetime_text(series.updated_at),
     }
+
+
+class SeriesWrittenSerializer(SeriesOutputSerializer):
+    warnings = ClashWarningSerializer(many=True, help_text="Clashes of the next occurrences (with `occurrence`: its index).")
+
+
+def series_written(series: Series, *, now) -> dict:
+    """The answer of a write: the series, and what its next occurrences clash with."""
+    output = series_serialize(series, now=now)
+    occurrences = series_next(series=series, now=now)
+    output["warnings"] = series_clash_warnings(series=series, occurrences=occurrences)
+    return output
 
 
 def series_visible(*, user):
@@ -209,7 +237,7 @@ class SeriesListApi(APIView):
         now = request_now(request)
         return Response([series_serialize(series, now=now) for series in found])
 
-    @extend_schema(request=SeriesInputSerializer, responses={201: SeriesOutputSerializer})
+    @extend_schema(request=SeriesInputSerializer, responses={201: SeriesWrittenSerializer})
     def post(self, request):
         data = SeriesInputSerializer(data=_object_body(request))
         data.is_valid(raise_exception=True)
@@ -218,7 +246,7 @@ class SeriesListApi(APIView):
             author=request.user, text=values["text"], start=values["start"],
             timezone_name=values["timezone"], rrule_text=values["rrule"], admit=admit_for(request), now=request_now(request),
         )
-        output = series_serialize(series_visible(user=request.user).get(pk=series.pk), now=request_now(request))
+        output = series_written(series_visible(user=request.user).get(pk=series.pk), now=request_now(request))
         return Response(output, status=status.HTTP_201_CREATED)
 
 
@@ -244,7 +272,7 @@ class SeriesDetailApi(APIView):
     def get(self, request, pk):
         return Response(series_serialize(self._get(request, pk), now=request_now(request)))
 
-    @extend_schema(request=SeriesUpdateSerializer, responses=SeriesOutputSerializer)
+    @extend_schema(request=SeriesUpdateSerializer, responses=SeriesWrittenSerializer)
     def patch(self, request, pk):
         self._own(request, pk)
         data = SeriesUpdateSerializer(data=_object_body(request))
@@ -257,10 +285,70 @@ class SeriesDetailApi(APIView):
             timezone_name=values.get("timezone"), rrule_text=values.get("rrule"), admit=admit_for(request),
             now=request_now(request),
         )
-        return Response(series_serialize(self._get(request, pk), now=request_now(request)))
+        return Response(series_written(self._get(request, pk), now=request_now(request)))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
         self._own(request, pk)
         series_stop(series_id=pk, author=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- one occurrence of a series ---------------------------------------------------------------
+
+class OccurrenceUpdateSerializer(serializers.Serializer):
+    text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    publish_at = StrictCharField(required=False, help_text="ISO 8601 with an offset, or a local time read in timezone "
+                                                           "(default: the series' zone).")
+    timezone = StrictCharField(required=False)
+    scope = serializers.ChoiceField(choices=["this", "following"], default="this",
+                                    help_text='"this": only this occurrence; "following": this and the following ones.')
+
+
+def _own_series(request, pk) -> None:
+    author = Series.objects.filter(pk=pk).values_list("author_id", flat=True).first()
+    if author is None or (author != request.user.pk and not request.user.is_staff):
+        raise NotFound("No such series.")
+    if author != request.user.pk:
+        raise PermissionDenied("Only the author can change a series.")
+
+
+class SeriesOccurrenceApi(APIView):
+    """One occurrence of a series, by its index (1-based along the rule). PATCH `{"text"?,
+    "publish_at"?, "timezone"?, "scope": "this"|"following"}`: "this" makes it a post of its
+    own (answers the post); "following" ends the series before it and starts a new series
+    there with the change (answers the new series). DELETE skips it."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=OccurrenceUpdateSerializer, responses=ScheduledPostWrittenSerializer)
+    def patch(self, request, pk, index):
+        _own_series(request, pk)
+        data = OccurrenceUpdateSerializer(data=_object_body(request))
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        changes = {"text": values.get("text"), "publish_at": values.get("publish_at"), "timezone_name": values.get("timezone")}
+        now = request_now(request)
+        if values["scope"] == "following":
+            continuing = occurrences_update_following(series_id=pk, index=index, author=request.user, now=now, **changes)
+            return Response(series_written(series_visible(user=request.user).get(pk=continuing.pk), now=now))
+        post = occurrence_update(series_id=pk, index=index, author=request.user, now=now, **changes)
+        return Response(scheduled_post_written(post))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk, index):
+        _own_series(request, pk)
+        occurrence_skip(series_id=pk, index=index, author=request.user, now=request_now(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SeriesOccurrenceRestoreApi(APIView):
+    """Restores a skipped occurrence while it is still ahead; answers the series."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses=SeriesOutputSerializer)
+    def post(self, request, pk, index):
+        _own_series(request, pk)
+        occurrence_restore(series_id=pk, index=index, author=request.user, now=request_now(request))
+        return Response(series_serialize(series_visible(user=request.user).get(pk=pk)))

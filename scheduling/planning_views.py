@@ -16,9 +16,9 @@ from feed.views import feed_page
 from psched.lib.db import request_now
 from psched.lib.errors import Conflict
 from psched.lib.forms import add_service_errors
-from psched.lib.timeparse import zone_choices
+from psched.lib.timeparse import zone_choices, zone_get
 
-from .forms import PlanComposeForm, QueueSlotForm, SeriesEditForm, SeriesForm
+from .forms import PlanComposeForm, QueueSlotForm, ScheduledPostForm, SeriesEditForm, SeriesForm
 from .models import ScheduledPost, Series
 from .queue import (
     queue_move,
@@ -31,7 +31,9 @@ from .queue import (
     queued_post_create,
     slot_describe,
 )
-from .series import series_create, series_next, series_stop, series_update
+from .clashes import clash_notes, post_clash_warnings, series_clash_warnings
+from .occurrences import occurrence_find, occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
+from .series import rule_parse, series_create, series_next, series_stop, series_update
 from .services import draft_create
 from .throttling import admit_for, scheduling_wait, too_fast_text
 
@@ -68,6 +70,8 @@ def compose_queue(request):
     def create(data):
         post = queued_post_create(author=request.user, text=data["text"], now=request_now(request))
         messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+        for note in clash_notes(post_clash_warnings(post)):
+            messages.warning(request, note)
         return redirect("scheduling:queue")
 
     return _compose(request, create)
@@ -201,6 +205,8 @@ def series_new(request):
             upcoming = series_next(series=series, limit=1, now=request_now(request))
             first = f" The first is {upcoming[0].local:%a %Y-%m-%d %H:%M} {series.timezone}." if upcoming else ""
             messages.success(request, f"Series #{series.pk} created ({series.rrule}).{first}")
+            for note in clash_notes(series_clash_warnings(series=series, occurrences=series_next(series=series, now=request_now(request)))):
+                messages.warning(request, note)
             return redirect("scheduling:mine")
     return render(request, "scheduling/series_form.html", {"form": form, "zones": zone_choices()}, status=status)
 
@@ -239,3 +245,95 @@ def series_stop_view(request, pk):
     cancelled = series_stop(series_id=pk, author=request.user)
     messages.success(request, f"Series #{pk} stopped; {cancelled} pending occurrence{'s' if cancelled != 1 else ''} cancelled.")
     return redirect("scheduling:mine")
+
+
+# --- one occurrence of a series -------------------------------------------------------------
+
+def occurrence_apply(*, request, series: Series, index: int, scope: str, text, publish_at, timezone_name):
+    """Saves an occurrence's edit ("this" or "following") and says so; returns the new series
+    for "following", else the post."""
+    now = request_now(request)
+    if scope == "following":
+        continuing = occurrences_update_following(series_id=series.pk, index=index, author=request.user, text=text,
+                                                  publish_at=publish_at, timezone_name=timezone_name, now=now)
+        messages.success(request, f"Series #{series.pk} now ends before occurrence {index}; series #{continuing.pk} "
+                                  f"continues it from there ({continuing.rrule}).")
+        for note in clash_notes(series_clash_warnings(series=continuing, occurrences=series_next(series=continuing, now=now))):
+            messages.warning(request, note)
+        return continuing
+    post = occurrence_update(series_id=series.pk, index=index, author=request.user, text=text,
+                             publish_at=publish_at, timezone_name=timezone_name, now=now)
+    messages.success(request, f"Occurrence {index} of series #{series.pk} is a post of its own now (#{post.pk}); "
+                              "the series leaves it alone.")
+    for note in clash_notes(post_clash_warnings(post)):
+        messages.warning(request, note)
+    return post
+
+
+def occurrence_form_save(request, form, **changes):
+    """occurrence_apply for a form: a redirect to /scheduled/ once saved (or refused because the
+    series was stopped meanwhile); None when the form has the errors to show."""
+    try:
+        occurrence_apply(request=request, **changes)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+    except Conflict as error:
+        messages.error(request, str(error))
+    return redirect("scheduling:mine")
+
+
+@login_required
+def occurrence_edit(request, pk, index):
+    """One occurrence, made into a post yet or not: its text and time, for only this one or
+    for this and the following ones."""
+    series = get_object_or_404(Series, pk=pk, author=request.user)
+    try:
+        occurrence = occurrence_find(series=series, rule=rule_parse(series.rrule), index=index)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("scheduling:mine")
+    post = ScheduledPost.objects.filter(series=series, series_index=index).exclude(status=ScheduledPost.Status.CANCELLED).first()
+    text = post.text if post else series.text
+    at = post.publish_at.astimezone(zone_get(post.timezone)) if post else occurrence.instant.astimezone(zone_get(series.timezone))
+    zone = post.timezone if post else series.timezone
+    form = ScheduledPostForm(request.POST or None, initial={
+        "text": text, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%S"), "timezone": zone, "scope": "this",
+    })
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        moved = data["publish_at"] != at.strftime("%Y-%m-%dT%H:%M:%S") or data["timezone"] != zone
+        done = occurrence_form_save(request, form, series=series, index=index, scope=data["scope"] or "this",
+                                    text=data["text"] if data["text"] != text or not moved else None,
+                                    publish_at=data["publish_at"] if moved else None,
+                                    timezone_name=data["timezone"] if moved else None)
+        if done:
+            return done
+    return render(request, "scheduling/edit.html", {
+        "form": form, "post": post, "zones": zone_choices(), "submit": "Save",
+        "heading": f"Edit occurrence {index} of series #{series.pk}",
+        "scope_choice": {"index": index, "series": series.pk},
+    })
+
+
+def _occurrence_action(request, pk, index, service, done: str):
+    get_object_or_404(Series, pk=pk, author=request.user)
+    try:
+        service(series_id=pk, index=index, author=request.user, now=request_now(request))
+    except (ValidationError, Conflict) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        messages.success(request, f"Occurrence {index} of series #{pk} {done}.")
+    return redirect(reverse("scheduling:mine") + f"#series-{pk}")
+
+
+@login_required
+@require_POST
+def occurrence_skip_view(request, pk, index):
+    return _occurrence_action(request, pk, index, occurrence_skip, "skipped; restore it from here while it is ahead")
+
+
+@login_required
+@require_POST
+def occurrence_restore_view(request, pk, index):
+    return _occurrence_action(request, pk, index, occurrence_restore, "restored")

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 
 from psched.lib.db import db_now
@@ -43,6 +45,10 @@ def series_overview(*, author, now=None, limit: int = 50):
     found = list(Series.objects.filter(author=author).order_by("-active", "-pk")[:limit])
     for series in found:
         series.upcoming = series_next(series=series, now=now, limit=3)
+        series.skipped_shown = sorted(
+            ({"index": entry["index"], "local": datetime.fromisoformat(entry["local"])} for entry in series.skipped),
+            key=lambda entry: entry["index"],
+        )
     return found
 
 

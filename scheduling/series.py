@@ -498,10 +498,11 @@ def series_next(*, series: Series, now: datetime | None = None, limit: int = 5) 
         return []
     now = now or db_now()
     found = []
+    excluded = series.excluded_indexes()
     try:
         rule = rule_parse(series.rrule)
         for occurrence in _from_cursor(series=series, rule=rule, until=now + MAX_SCHEDULE_AHEAD):
-            if occurrence.instant > now:
+            if occurrence.instant > now and occurrence.index not in excluded:
                 found.append(occurrence)
                 if len(found) == limit:
                     break
@@ -527,10 +528,17 @@ def series_between(*, series: Series, after: datetime, before: datetime, now: da
             at = (after - timedelta(days=1)).astimezone(zone_get(series.timezone)).replace(tzinfo=None)
             walk = _walk(rule=rule, start=series.start, zone_name=series.timezone,
                          dtstart=_period_start(rule, series.start, at), index=None, count=None, until=before)
-        found = [o for o in walk if after <= o.instant < before]
+        found = [o for o in walk if after <= o.instant < before and not occurrence_excluded(series, o)]
     except (ValidationError, RuleTooCostly):
         pass
     return found
+
+
+def occurrence_excluded(series: Series, occurrence: Occurrence) -> bool:
+    """Skipped or detached: by index, or by local time where the walk has no numbers."""
+    if occurrence.index is not None:
+        return occurrence.index in series.excluded_indexes()
+    return occurrence.local.isoformat() in series.excluded_locals()
 
 
 def series_create(*, author, text, start, timezone_name, rrule_text, admit=None, now: datetime | None = None) -> Series:
@@ -571,6 +579,14 @@ def series_insert(*, author, item: SeriesInput, admit=None, capped: bool = True,
     return series
 
 
+def occurrence_post(*, series: Series, occurrence: Occurrence) -> ScheduledPost:
+    """The (unsaved) pending post of one occurrence."""
+    return ScheduledPost(
+        author_id=series.author_id, text=series.text, publish_at=occurrence.instant, due_at=occurrence.instant,
+        timezone=series.timezone, series=series, series_index=occurrence.index,
+    )
+
+
 def _ahead() -> timedelta:
     return timedelta(seconds=settings.PSCHED_SERIES_AHEAD_SECONDS)
 
@@ -593,19 +609,19 @@ def series_materialize(*, series_id: int, now: datetime | None = None) -> int:
     rule = rule_parse(series.rrule)
     rows, passed, final, last = [], None, None, None
     exhausted = True
+    excluded = series.excluded_indexes()
     for occurrence in _from_cursor(series=series, rule=rule, until=window_end):
         final = occurrence
         if occurrence.instant <= now:
             passed = occurrence  # the cursor: the last occurrence that is not ahead
         if done_until is not None and occurrence.instant <= done_until:
             continue
+        if occurrence.index in excluded:
+            continue  # skipped, or a post of its own now
         if len(rows) == MATERIALIZE_LIMIT:
             exhausted = False
             break
-        rows.append(ScheduledPost(
-            author_id=series.author_id, text=series.text, publish_at=occurrence.instant, due_at=occurrence.instant,
-            timezone=series.timezone, series=series, series_index=occurrence.index,
-        ))
+        rows.append(occurrence_post(series=series, occurrence=occurrence))
         last = occurrence.instant
     if rows:
         scheduled_posts_insert(rows=rows)
@@ -654,7 +670,8 @@ def series_materialize_due(*, now: datetime | None = None) -> int:
 
 
 def _not_published(series: Series):
-    return ScheduledPost.objects.filter(series=series, status__in=NOT_PUBLISHED)
+    """The occurrences the series still governs: not published, not detached."""
+    return ScheduledPost.objects.filter(series=series, status__in=NOT_PUBLISHED, series_detached=False)
 
 
 def series_update(*, series_id: int, author, text=None, start=None, timezone_name=None, rrule_text=None,

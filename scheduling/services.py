@@ -14,7 +14,7 @@ from psched.lib.db import RowInsert, db_now, ids_sql, is_retryable
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import ParsedTime, parse_publish_at, zone_get
 
-from .models import ScheduledPost
+from .models import ScheduledPost, Series
 from .selectors import scheduled_posts_same, users_by_username
 from .signals import (
     scheduled_post_extras_changing,
@@ -192,6 +192,11 @@ def draft_input_clean(*, text, timezone_name=None) -> DraftInput:
 
 
 def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
+    """The post, locked; an occurrence's series is locked first, in the order every series
+    operation takes (series, then its posts), so that two of them never wait on each other."""
+    series_id = ScheduledPost.objects.filter(pk=scheduled_post_id).values_list("series_id", flat=True).first()
+    if series_id is not None:
+        Series.objects.select_for_update().filter(pk=series_id).first()
     posts = ScheduledPost.objects.select_for_update()
     if author is not None:
         posts = posts.filter(author=author)
@@ -210,6 +215,8 @@ def scheduled_post_update(
     post = _locked(scheduled_post_id=scheduled_post_id, author=author)
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
+    if text is not None or publish_at is not None:
+        series_occurrence_detach(post=post)
     if extras:
         scheduled_post_extras_changing.send(sender=ScheduledPost, scheduled_post=post, extras=extras)
     was_draft = post.status == Status.DRAFT
@@ -245,6 +252,28 @@ def scheduled_post_update(
     return post
 
 
+def _series_exclude(*, post: ScheduledPost, kind: str) -> None:
+    """Adds the occurrence of `post` to its series' skipped or detached indexes (the series
+    row locked), so the series never makes it again. Call before the post's time changes: the
+    entry keeps where the occurrence fell."""
+    series = Series.objects.select_for_update().get(pk=post.series_id)
+    if post.series_index in series.excluded_indexes():
+        return
+    local = post.publish_at.astimezone(zone_get(series.timezone)).replace(tzinfo=None)
+    setattr(series, kind, [*getattr(series, kind), {"index": post.series_index, "local": local.isoformat()}])
+    series.save(update_fields=[kind, "updated_at"])
+
+
+def series_occurrence_detach(*, post: ScheduledPost) -> None:
+    """An occurrence of a series edited through its own post (PATCH /api/scheduled-posts/{id}/,
+    its edit page) becomes a post of its own: the series' text, rule and stop leave it alone
+    and the series never makes its index again. Call under the post's lock, before the edit."""
+    if post.series_id is None or post.series_detached or post.series_index is None:
+        return
+    post.series_detached = True
+    _series_exclude(post=post, kind="detached")
+
+
 def scheduled_post_reschedule(*, post: ScheduledPost, publish_at: datetime) -> None:
     """Puts a locked post back to pending at publish_at. An edit wins over a claim in flight:
     the claim is dropped (version+1) and the node's callback will be refused."""
@@ -268,6 +297,8 @@ def scheduled_post_cancel(*, scheduled_post_id: int, author) -> ScheduledPost:
         post.delete()  # a draft was never scheduled: deleting it loses nothing it promised
         return post
     if post.status != Status.CANCELLED:
+        if post.series_id is not None and not post.series_detached:
+            _series_exclude(post=post, kind="skipped")  # cancelled on its own: a skip
         post.status = Status.CANCELLED
         post.claim_token = ""
         post.lease_until = None

@@ -18,8 +18,10 @@ from psched.lib.timeparse import zone_choices, zone_get
 
 from . import calendar as cal
 from .api import scheduled_posts_extensions
+from .clashes import clash_notes, clash_window, post_clash_warnings
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
+from .planning_views import occurrence_form_save
 from .queue import scheduled_post_enqueue, slot_describe
 from .selectors import (
     scheduled_posts_drafts,
@@ -60,6 +62,7 @@ def compose(request):
             messages.success(
                 request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative_text(post.publish_at, request_now(request))}.{note}"
             )
+            clashes_tell(request, post)
             return redirect("scheduling:mine")
     return feed_page(request, form)
 
@@ -98,17 +101,27 @@ def edit(request, pk):
     local = post.publish_at.astimezone(zone_get(post.timezone)) if post.publish_at else None  # a draft has none
     form = ScheduledPostForm(request.POST or None, initial={
         "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if local else "", "timezone": post.timezone,
+        "scope": "this",
     })
+    # An occurrence the series still governs: only this one, or this and the following ones.
+    governed = post.series_id is not None and post.series_index is not None and not post.series_detached
+    scope_choice = {"index": post.series_index, "series": post.series_id} if governed else None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         action = data["action"] or "save"
         # An unchanged time is left alone: parsing it again would take the first occurrence of a
         # DST fold and move a post at the second one by an hour.
         moved = local is None or not _same_time(data, local)
+        if governed and data["scope"] == "following" and action == "save":
+            done = occurrence_form_save(request, form, series=post.series, index=post.series_index, scope="following",
+                                        text=data["text"], publish_at=data["publish_at"] if moved else None,
+                                        timezone_name=data["timezone"] if moved else None)
+            return done or _edit_page(request, form, post, scope_choice)
         try:
             if action == "queue":
                 post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"], now=request_now(request))
                 messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
+                clashes_tell(request, post)
                 return redirect("scheduling:queue")
             if action == "draft" and post.status == ScheduledPost.Status.DRAFT:
                 scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"])
@@ -127,10 +140,22 @@ def edit(request, pk):
         else:
             note = f" {post.time_note}" if post.time_note else ""
             messages.success(request, f"Saved. It will be published {relative_text(post.publish_at, request_now(request))}.{note}")
+            clashes_tell(request, post)
             return redirect("scheduling:mine")
+    return _edit_page(request, form, post, scope_choice)
+
+
+def _edit_page(request, form, post, scope_choice):
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
+        "scope_choice": scope_choice,
     })
+
+
+def clashes_tell(request, post: ScheduledPost) -> None:
+    """A note on the result page for each post it clashes with (scheduling succeeded)."""
+    for note in clash_notes(post_clash_warnings(post)):
+        messages.warning(request, note)
 
 
 def _same_time(data: dict, local: datetime) -> bool:
@@ -164,6 +189,7 @@ def duplicate(request, pk):
         else:
             note = f" {copy.time_note}" if copy.time_note else ""
             messages.success(request, f"Scheduled again: it will be published {relative_text(copy.publish_at, request_now(request))}.{note}")
+            clashes_tell(request, copy)
             return redirect("scheduling:mine")
     action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
     return render(request, "scheduling/edit.html", {
@@ -290,6 +316,7 @@ def calendar(request):
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
     cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=now)
     cal.series_placeholders(user=request.user, cells=cells, now=now)
+    cal.clashes_mark(cells=cells, window=clash_window())
     more = "&cancelled=1" if with_cancelled else ""
     cal.cells_html(cells, zone=zone, limit=limit, more_url=lambda cell: f"?view=day&date={cell.day:%Y-%m-%d}{more}")
     context.update(

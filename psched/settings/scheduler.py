@@ -28,5 +28,7 @@ PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, mi
 # Series: the smallest gap allowed between occurrences, and how far ahead they become posts.
 PSCHED_SERIES_MIN_SECONDS = env_int("PSCHED_SERIES_MIN_SECONDS", 3600, minimum=1)
 PSCHED_SERIES_AHEAD_SECONDS = env_int("PSCHED_SERIES_AHEAD_SECONDS", 7 * 86400, minimum=60)
+# Two of a user's posts this close are a clash: scheduling still succeeds, with a warning.
+PSCHED_CLASH_MINUTES = env_int("PSCHED_CLASH_MINUTES", 5, minimum=0, maximum=24 * 60)
 # The most active series one user may have.
 PSCHED_MAX_ACTIVE_SERIES = env_int("PSCHED_MAX_ACTIVE_SERIES", 50, minimum=1)

@@ -146,6 +146,39 @@
     place.parent.insertBefore(post, place.next && place.next.parentNode === place.parent ? place.next : null);
   }
 
+  // An occurrence its series still governs: ask "only this one, or this and the following
+  // ones?" in a modal dialog (Escape or Cancel: not moved). Calls answer("this"|"following"|null).
+  function askScope(post, answer) {
+    var dialog = document.createElement("dialog");
+    dialog.className = "cal-scope";
+    dialog.setAttribute("aria-labelledby", "cal-scope-title");
+    var title = document.createElement("p");
+    title.id = "cal-scope-title";
+    title.textContent = "Move occurrence " + post.dataset.index + " of series #" + post.dataset.series + ": only this one, or this and the following ones?";
+    dialog.appendChild(title);
+    var chosen = null;
+    [["this", "Only this one"], ["following", "This and the following ones"], ["", "Cancel"]].forEach(function (choice) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.value = choice[0];
+      button.textContent = choice[1];
+      if (!choice[0]) button.className = "secondary";
+      button.addEventListener("click", function () { chosen = choice[0] || null; dialog.close(); });
+      dialog.appendChild(button);
+    });
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+      answer(chosen);
+    });
+    document.body.appendChild(dialog);
+    dialog.showModal();
+  }
+
+  function clashNote(data) {
+    var warnings = (data && data.warnings) || [];
+    return warnings.length ? " " + warnings.map(function (w) { return "Clash: " + w.message; }).join(" ") : "";
+  }
+
   // Shows the post in its new place at once, saves it, and puts it back if refused.
   function move(post, target, place) {
     var origin = place.parent.closest("td");
@@ -154,14 +187,44 @@
       say("Not moved: that is where it already is.");
       return;
     }
-    var body = patchBody(post, target, origin);
+    if (post.dataset.series && post.dataset.index) {
+      askScope(post, function (scope) {
+        if (!scope) {
+          putBack(post, place);
+          focusLink(post);
+          say("Not moved: " + postText(post) + " is back where it was.");
+          return;
+        }
+        if (scope === "following") { moveFollowing(post, target, place); return; }
+        save(post, target, place, function () {
+          // A post of its own now: its next move asks nothing.
+          delete post.dataset.series;
+          delete post.dataset.index;
+        });
+        focusLink(post);
+      });
+      return;
+    }
+    save(post, target, place);
+  }
+
+  // This and the following ones: the series ends before it and a new one continues from
+  // there; many chips change, so the page is drawn again.
+  function moveFollowing(post, target, place) {
+    var body = patchBody(post, target, place.parent.closest("td"));
+    body.scope = "following";
     target.querySelector(".cal-posts").appendChild(post);
-    post.classList.remove("refused");
     post.classList.add("saving");
-    var old = post.querySelector(".cal-reason");
-    if (old) old.remove();
-    say("Saving " + postText(post) + " at " + target.dataset.label + "…");
-    fetch(root.dataset.api.replace(/0\/$/, post.dataset.id + "/"), {
+    say("Saving " + postText(post) + " and the following occurrences at " + target.dataset.label + "…");
+    patch(post, place, "/api/series/" + post.dataset.series + "/occurrences/" + post.dataset.index + "/", body, function (data) {
+      say("Moved: series #" + data.id + " continues series #" + data.continues + " from there." + clashNote(data));
+      window.setTimeout(function () { window.location.reload(); }, 1500);
+    });
+  }
+
+  // Sends the PATCH; ok(data) when saved, else the post goes back with the reason.
+  function patch(post, place, url, body, ok) {
+    fetch(url, {
       method: "PATCH",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
@@ -170,7 +233,7 @@
       return response.json().catch(function () { return null; }).then(function (data) {
         post.classList.remove("saving");
         if (response.ok && data) {
-          say("Moved " + postText(post) + " to " + showSaved(post, data) + ".");
+          ok(data);
           return;
         }
         refuse(post, place, "Not moved: " + reasonOf(response, data));
@@ -178,6 +241,23 @@
     }).catch(function () {
       post.classList.remove("saving");
       refuse(post, place, "Not moved: the server could not be reached. Try again.");
+    });
+  }
+
+  function save(post, target, place, saved) {
+    var origin = place.parent.closest("td");
+    var body = patchBody(post, target, origin);
+    target.querySelector(".cal-posts").appendChild(post);
+    post.classList.remove("refused");
+    post.classList.add("saving");
+    var old = post.querySelector(".cal-reason");
+    if (old) old.remove();
+    say("Saving " + postText(post) + " at " + target.dataset.label + "…");
+    patch(post, place, root.dataset.api.replace(/0\/$/, post.dataset.id + "/"), body, function (data) {
+      var clash = clashNote(data);
+      post.classList.toggle("clash", !!clash);
+      say("Moved " + postText(post) + " to " + showSaved(post, data) + "." + clash);
+      if (saved) saved(data);
     });
   }
 

@@ -108,8 +108,9 @@ def test_it_inserts_one_post_routed_in_one_query(api, alice, node, in_seconds, d
     client = api(alice)
     client.get("/api/scheduled-posts/")  # the token is looked up once per request either way
     # The token, the database clock (the time is checked by it), the active nodes, the INSERT:
-    # no routing UPDATE, no transaction around it.
-    with django_assert_max_num_queries(4):
+    # no routing UPDATE, no transaction around it. Then the clash check: whether the author has
+    # series or slots that could reach, and their pending posts around that time.
+    with django_assert_max_num_queries(6):
         response = client.post("/api/scheduled-posts/", {"text": "hi", "publish_at": in_seconds(60)}, format="json")
     assert response.status_code == 201
     assert response.json()["dispatcher"] == "n1"

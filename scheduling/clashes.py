@@ -1,0 +1,175 @@
+"""Clashes: a post that would publish within PSCHED_CLASH_MINUTES of another of the same
+author's pending posts. Scheduling still succeeds; the answer carries warnings (the API's
+`warnings`, a note on the page, a mark in the calendar). What counts: pending and publishing
+posts (queued ones and materialized series occurrences among them), the occurrences of the
+author's active series not made into posts yet, and the author's free queue slots (the next
+queued post would land there).
+
+Reads only, and bounded: two queries in the common case (whether series or slots could
+reach; the posts of the span, at most POSTS_READ), then the author's active series (at most
+PSCHED_MAX_ACTIVE_SERIES) each walked over the window alone, and the slots of the window."""
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, Q
+from django.utils import timezone
+
+from psched.lib.api import datetime_text
+from psched.lib.db import db_now_cached
+
+from .models import QueueSlot, ScheduledPost, Series
+from .queue import queue_slots, queue_zone, slot_instants
+from .series import series_between
+
+# Warnings one answer lists per post, at most.
+MAX_WARNINGS = 10
+# Instants of one request looked at for series occurrences and free slots (a bulk request).
+MAX_CHECKED = 100
+# Pending posts one check reads over the span of its instants.
+POSTS_READ = 2000
+
+
+@dataclass(frozen=True)
+class Clash:
+    kind: str  # "post", "occurrence" or "slot"
+    publish_at: datetime  # the other one's instant
+    scheduled_post: int | None = None
+    series: int | None = None
+    series_index: int | None = None
+
+    def message(self, *, instant: datetime, minutes: int) -> str:
+        apart = abs((self.publish_at - instant).total_seconds()) / 60
+        within = f"{apart:.0f} minute{'' if round(apart) == 1 else 's'} from" if apart >= 0.5 else "at the same time as"
+        if self.kind == "post":
+            other = f"your scheduled post #{self.scheduled_post}"
+            if self.series:
+                other += f" (occurrence {self.series_index} of series #{self.series})"
+        elif self.kind == "occurrence":
+            other = f"occurrence {self.series_index or ''} of your series #{self.series}".replace("  ", " ")
+        else:
+            other = "a free slot of your queue (the next queued post would land there)"
+        return f"This post publishes {within} {other}, within the {minutes} minutes that count as a clash."
+
+
+def clash_window() -> timedelta:
+    return timedelta(minutes=settings.PSCHED_CLASH_MINUTES)
+
+
+def clashes_find(*, author, instant: datetime, exclude_post_ids=(), exclude_series_id=None) -> list[Clash]:
+    """What lands within the clash window of `instant`, nearest first."""
+    return clashes_find_many(author=author, instants=[instant], exclude_post_ids=exclude_post_ids,
+                             exclude_series_id=exclude_series_id)[0]
+
+
+def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_series_id=None) -> list[list[Clash]]:
+    """One list per instant (None: none). Two queries in the common case, whatever the count:
+    whether the author has series or slots that could reach, and their pending posts over the
+    instants' span (at most POSTS_READ, in order: a span with more is checked up to there);
+    series and slots are read only when they could clash. Occurrences not made yet are looked
+    for around the first MAX_CHECKED instants only."""
+    window = clash_window()
+    found = [[] for _ in instants]
+    dated = [(n, at) for n, at in enumerate(instants) if at is not None]
+    if not window or not dated:
+        return found
+    low = min(at for _, at in dated) - window
+    high = max(at for _, at in dated) + window
+    now = db_now_cached()  # judges only which series may reach the window
+    reaching = Series.objects.filter(author=author, active=True, error="").exclude(pk=exclude_series_id).filter(
+        Q(materialized_until__isnull=True) | Q(materialized_until__lt=high))
+    flags = get_user_model().objects.filter(pk=author.pk).values(
+        has_series=Exists(reaching), has_slots=Exists(QueueSlot.objects.filter(user=author.pk))).first() or {}
+    rows = list(ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING, publish_at__gte=low,
+                                             publish_at__lte=high)
+                .exclude(pk__in=list(exclude_post_ids)).order_by("publish_at")
+                .values_list("pk", "publish_at", "series_id", "series_index")[:POSTS_READ])
+    times = [row[1] for row in rows]
+    for n, at in dated:
+        for pk, other, series_id, index in rows[bisect_left(times, at - window):bisect_right(times, at + window)]:
+            found[n].append(Clash(kind="post", publish_at=other, scheduled_post=pk, series=series_id, series_index=index))
+    if flags.get("has_series"):
+        for series in reaching:
+            made_until = max(series.materialized_until or now, now)
+            for n, at in dated[:MAX_CHECKED]:
+                if at + window <= made_until:
+                    continue  # its occurrences there are posts already, counted above
+                for occurrence in series_between(series=series, after=max(at - window, made_until),
+                                                 before=at + window + timedelta(microseconds=1)):
+                    found[n].append(Clash(kind="occurrence", publish_at=occurrence.instant, series=series.pk,
+                                          series_index=occurrence.index))
+    if flags.get("has_slots"):
+        slots = [(slot.weekday, slot.time) for slot in queue_slots(user=author)]
+        taken = set(times)
+        zone_name = queue_zone(user=author)
+        for n, at in dated[:MAX_CHECKED]:
+            for slot_at in slot_instants(slots=slots, zone_name=zone_name, after=max(at - window - timedelta(microseconds=1), now)):
+                if slot_at > at + window:
+                    break
+                if slot_at not in taken and slot_at != at:
+                    found[n].append(Clash(kind="slot", publish_at=slot_at))
+    for n, at in dated:
+        found[n] = sorted(found[n], key=lambda clash: abs(clash.publish_at - at))[:MAX_WARNINGS]
+    return found
+
+
+def clash_warnings(*, author, instant: datetime, exclude_post_ids=(), exclude_series_id=None) -> list[dict]:
+    """The API's `warnings` for one instant: [{"code": "clash", "message", "kind", "publish_at",
+    "scheduled_post", "series", "series_index"}]."""
+    minutes = settings.PSCHED_CLASH_MINUTES
+    return [_warning(clash, instant=instant, minutes=minutes)
+            for clash in clashes_find(author=author, instant=instant, exclude_post_ids=exclude_post_ids,
+                                      exclude_series_id=exclude_series_id)]
+
+
+def _warning(clash: Clash, *, instant: datetime, minutes: int) -> dict:
+    return {
+        "code": "clash",
+        "message": clash.message(instant=instant, minutes=minutes),
+        "kind": clash.kind,
+        "publish_at": datetime_text(clash.publish_at),
+        "scheduled_post": clash.scheduled_post,
+        "series": clash.series,
+        "series_index": clash.series_index,
+    }
+
+
+def post_clash_warnings(post: ScheduledPost) -> list[dict]:
+    """The warnings of one scheduled post (none for a draft or a post no longer pending)."""
+    if post.publish_at is None or post.status not in ScheduledPost.UPCOMING:
+        return []
+    return clash_warnings(author=post.author, instant=post.publish_at, exclude_post_ids=[post.pk],
+                          exclude_series_id=post.series_id if post.series_id and not post.series_detached else None)
+
+
+def posts_clash_warnings(posts: list[ScheduledPost]) -> list[list[dict]]:
+    """One list per post of one author (a bulk request), in one pass (clashes_find_many); the
+    posts do not clash with each other here, only with what was there before."""
+    if not posts:
+        return []
+    minutes = settings.PSCHED_CLASH_MINUTES
+    instants = [post.publish_at if post.status in ScheduledPost.UPCOMING else None for post in posts]
+    found = clashes_find_many(author=posts[0].author, instants=instants, exclude_post_ids=[post.pk for post in posts])
+    return [[_warning(clash, instant=at, minutes=minutes) for clash in clashes] for at, clashes in zip(instants, found)]
+
+
+def series_clash_warnings(*, series: Series, occurrences) -> list[dict]:
+    """The warnings of a series' coming occurrences (the ones its answer shows), each message
+    naming the occurrence."""
+    warnings = []
+    for occurrence in occurrences:
+        for warning in clash_warnings(author=series.author, instant=occurrence.instant, exclude_series_id=series.pk):
+            if warning["kind"] == "post" and warning["series"] == series.pk:
+                continue  # its own occurrence, made already
+            warning["message"] = f"Occurrence {occurrence.index}: " + warning["message"]
+            warning["occurrence"] = occurrence.index
+            warnings.append(warning)
+    return warnings[:MAX_WARNINGS]
+
+
+
+def clash_notes(warnings: list[dict]) -> list[str]:
+    """The pages' notes: one line per clash, as the API words it."""
+    return [f"Clash: {warning['message']}" for warning in warnings]
