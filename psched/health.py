@@ -3,6 +3,7 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+from kombu import Connection
 
 from dispatchers.selectors import nodes_health
 
@@ -26,7 +27,11 @@ def broker_check(timeout: float | None = None) -> str:
     between attempts. The URL is read from settings each time, not from Celery's cached config."""
     timeout = settings.PSCHED_HEALTH_BROKER_TIMEOUT if timeout is None else timeout
     try:
-        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        url = settings.CELERY_BROKER_URL
+        # The embedded broker's transport class goes with a filesystem:// URL only; any other URL
+        # names its own transport (Celery's connection would pair it with the configured class).
+        conn = app.connection_for_write(url) if url.startswith("filesystem://") else Connection(url)
+        with conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
         return "ok"
     except Exception as error:  # kombu raises a different error class per transport
