@@ -129,6 +129,17 @@ def edit(request, pk):
     })
 
 
+def _calendar_deliveries(posts: list[dict]) -> None:
+    """Gives each published post of the calendar its `deliveries` (what the apps above add:
+    destinations' Delivery rows), asked once for them all."""
+    published = [post for post in posts if post["status"] == ScheduledPost.Status.PUBLISHED]
+    if not published:
+        return
+    extensions = scheduled_posts_extensions([ScheduledPost(pk=post["id"], status=post["status"]) for post in published])
+    for post in published:
+        post["deliveries"] = extensions[post["id"]].get("delivery_rows", [])
+
+
 def _same_time(data: dict, local: datetime) -> bool:
     """Whether the form's local time and zone are the post's own (local, aware in its zone)."""
     try:
@@ -281,6 +292,7 @@ def calendar(request):
             context["skipped"] = f"{day:%A %d %B %Y} did not happen in {zone_name}: the clocks skipped the whole day."
     limit = None if view == "day" else cal.CELL_LIMIT
     posts = cal.calendar_posts(author=request.user, cells=cells, with_cancelled=with_cancelled)
+    _calendar_deliveries(posts)
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
     cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=timezone.now())
     cal.series_placeholders(user=request.user, cells=cells, now=timezone.now())
