@@ -96,6 +96,9 @@ def edit(request, pk):
     form = ScheduledPostForm(request.POST or None, initial={
         "text": post.text, "publish_at": local.strftime("%Y-%m-%dT%H:%M:%S") if local else "", "timezone": post.timezone,
     })
+    # The apps above's choices (destinations: "Also send to"), as on the compose form.
+    extras = _compose_extras(request) if request.method == "POST" else None
+    chosen = extras["destinations"] if extras else scheduled_posts_extensions([post])[post.pk]["destinations"]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         action = data["action"] or "save"
@@ -104,16 +107,19 @@ def edit(request, pk):
         moved = local is None or not _same_time(data, local)
         try:
             if action == "queue":
+                if extras:
+                    scheduled_post_update(scheduled_post_id=pk, author=request.user, extras=extras)
                 post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"])
                 messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
                 return redirect("scheduling:queue")
             if action == "draft" and post.status == ScheduledPost.Status.DRAFT:
-                scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"])
+                scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"], extras=extras)
                 messages.success(request, "Draft saved.")
                 return redirect("scheduling:mine")
             post = scheduled_post_update(
                 scheduled_post_id=pk, author=request.user, text=data["text"],
                 publish_at=data["publish_at"] if moved else None, timezone_name=data["timezone"] if moved else None,
+                extras=extras,
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -126,6 +132,7 @@ def edit(request, pk):
             return redirect("scheduling:mine")
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
+        "chosen_destinations": chosen,
     })
 
 
