@@ -19,6 +19,7 @@ from psched.lib.timeparse import UTC, zone_get
 
 from .models import WEEKDAYS, QueueSlot, ScheduledPost
 from .services import scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
+from .signals import scheduled_post_extras_changing
 
 Status = ScheduledPost.Status
 # How far to look for a free slot: one slot a week, ten years of posts queued ahead.
@@ -157,13 +158,17 @@ def queued_post_create(*, author, text) -> ScheduledPost:
 
 
 @transaction.atomic
-def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None) -> ScheduledPost:
-    """A draft (or a pending post) into the author's next free slot."""
+def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None, extras: dict | None = None) -> ScheduledPost:
+    """A draft (or a pending post) into the author's next free slot (`extras`: as for
+    scheduled_post_update, e.g. its destinations)."""
     new_text = post_text_clean(text) if text is not None else None
     _lock_user(author)
     post = ScheduledPost.objects.select_for_update().get(pk=scheduled_post_id, author=author)
     if post.status not in (Status.DRAFT, Status.PENDING, Status.FAILED, Status.PUBLISHING):
         raise Conflict(f"This post is {post.status}; it can no longer be queued.")
+    if extras:
+        post.extras = extras  # a draft is announced with them, not its author's default set
+        scheduled_post_extras_changing.send(sender=ScheduledPost, scheduled_post=post, extras=extras)
     was_draft = post.status == Status.DRAFT
     now = timezone.now()
     zone = queue_zone(user=author)

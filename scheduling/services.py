@@ -208,6 +208,7 @@ def scheduled_post_update(
     if post.status in (Status.PUBLISHED, Status.CANCELLED):
         raise Conflict(f"This post is {post.status}; it can no longer be changed.")
     if extras:
+        post.extras = extras  # a draft being scheduled is announced with them, not its author's default set
         scheduled_post_extras_changing.send(sender=ScheduledPost, scheduled_post=post, extras=extras)
     was_draft = post.status == Status.DRAFT
     errors = {}

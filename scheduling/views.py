@@ -107,9 +107,7 @@ def edit(request, pk):
         moved = local is None or not _same_time(data, local)
         try:
             if action == "queue":
-                if extras:
-                    scheduled_post_update(scheduled_post_id=pk, author=request.user, extras=extras)
-                post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"])
+                post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"], extras=extras)
                 messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
                 return redirect("scheduling:queue")
             if action == "draft" and post.status == ScheduledPost.Status.DRAFT:

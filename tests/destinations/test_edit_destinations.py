@@ -1,6 +1,7 @@
 """The edit page carries the post's destinations ("Also send to") while it is not published."""
 from destinations.models import Selection
 from scheduling.models import ScheduledPost
+from scheduling.queue import queue_slots_replace
 from scheduling.services import draft_create
 
 
@@ -68,3 +69,37 @@ def test_it_saves_a_drafts_choice(client, alice, webhook):
     })
     assert response.status_code == 302
     assert chosen(draft) == [blog.pk] and ScheduledPost.objects.get(pk=draft.pk).status == "draft"
+
+
+def test_it_saves_the_choice_of_a_post_added_to_the_queue(client, alice, webhook):
+    blog, _ = webhook(alice, name="blog")
+    queue_slots_replace(user=alice, slots=[{"weekday": day, "time": "09:00"} for day in range(7)])
+    draft = draft_create(author=alice, text="someday")
+    client.force_login(alice)
+    response = client.post(f"/scheduled/{draft.pk}/edit/", {
+        "text": "someday", "publish_at": "", "timezone": "UTC", "action": "queue",
+        "destinations_shown": "1", "destinations": [str(blog.pk)],
+    })
+    assert response.status_code == 302
+    queued = ScheduledPost.objects.get(pk=draft.pk)
+    assert queued.queued and queued.status == "pending" and chosen(draft) == [blog.pk]
+
+
+def test_scheduling_a_draft_keeps_the_choice_not_the_default_set(client, alice, webhook, in_seconds):
+    blog, _ = webhook(alice, name="blog", is_default=True)
+    draft = draft_create(author=alice, text="someday")
+    client.force_login(alice)
+    response = client.post(f"/scheduled/{draft.pk}/edit/", {
+        "text": "someday", "publish_at": in_seconds(3600)[:19], "timezone": "UTC", "action": "save", "destinations_shown": "1",
+    })
+    assert response.status_code == 302
+    assert ScheduledPost.objects.get(pk=draft.pk).status == "pending" and chosen(draft) == []
+
+
+def test_the_apis_queue_patch_takes_destinations(api, alice, webhook):
+    blog, _ = webhook(alice, name="blog")
+    queue_slots_replace(user=alice, slots=[{"weekday": day, "time": "09:00"} for day in range(7)])
+    draft = draft_create(author=alice, text="someday")
+    response = api(alice).patch(f"/api/scheduled-posts/{draft.pk}/", {"queue": True, "destinations": [blog.pk]}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["destinations"] == [blog.pk] and chosen(draft) == [blog.pk]
