@@ -9,7 +9,7 @@ TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
 # Integration scenarios are independent: run them side by side.
 PYTEST_ARGS       ?= -n 4
 
-.PHONY: install run lint test test-fast test-sqlite bench soak clean
+.PHONY: install pds run lint test test-fast test-sqlite bench soak clean
 
 $(VENV)/.installed: requirements.txt
 	@if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then \
@@ -45,6 +45,15 @@ install: $(VENV)/.installed
 	@echo "== installing socat, which forwards test hosts to MariaDB and Redis (apt: socat)"
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq socat
 
+# The Bluesky tests and benchmark run a real AT Protocol PDS with its PLC directory (stack/pds,
+# Node packages from npm at the versions of its lock file; better-sqlite3 compiles from source,
+# about a minute).
+stack/pds/node_modules/.installed: stack/pds/package-lock.json stack/pds/package.json
+	cd stack/pds && npm ci --no-audit --no-fund
+	@touch $@
+
+pds: stack/pds/node_modules/.installed
+
 run: install
 	@mkdir -p -m 700 var
 	DEBUG=1 $(PY) manage.py migrate --noinput -v0
@@ -60,7 +69,7 @@ lint: install
 # Everything: the import contract, units, integration and browser tests on MariaDB, then the
 # units on SQLite. (pytest.ini selects the test settings, psched.settings.test: a fixed secret,
 # fast hashing.)
-test: install /usr/bin/chromium /usr/bin/faketime /usr/bin/socat /usr/sbin/nft
+test: install pds /usr/bin/chromium /usr/bin/faketime /usr/bin/socat /usr/sbin/nft
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
@@ -79,7 +88,7 @@ clean:
 
 # Lateness, throughput and scale on this machine, beside the ceilings measured in the same run
 # (bench/floor), with py-spy profiles; updates docs/benchmarks.md. QUICK=1: a few minutes.
-bench: install /usr/bin/wrk
+bench: install pds /usr/bin/wrk
 	$(PY) -m pip install -q -r bench/requirements.txt
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) -m bench.run --profile $(if $(QUICK),--quick)

@@ -5,5 +5,5 @@ from .models import Profile
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "timezone"]
+    list_display = ["user", "timezone", "language"]
     search_fields = ["user__username"]

@@ -33,6 +33,17 @@ def user_set_timezone(*, user, timezone_name: str) -> Profile:
     return profile
 
 
+def user_language(*, user) -> str:
+    """The language tag of the user's posts ("" when not given)."""
+    profile = Profile.objects.filter(user=user).only("language").first()
+    return profile.language if profile else ""
+
+
+def user_set_language(*, user, language: str) -> Profile:
+    profile, _ = Profile.objects.update_or_create(user=user, defaults={"language": language})
+    return profile
+
+
 def user_ensure(*, username: str, password: str, staff: bool = False):
     """Creates the user if missing (used by `make run` to give a first login)."""
     User = get_user_model()

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from psched.lib.timeparse import zone_choices
 
 from .forms import ProfileForm, SignupForm
-from .services import user_set_timezone, user_timezone
+from .services import user_language, user_set_language, user_set_timezone, user_timezone
 
 
 def signup(request):
@@ -26,9 +26,14 @@ def signup(request):
 
 @login_required
 def profile(request):
-    form = ProfileForm(request.POST or None, initial={"timezone": user_timezone(user=request.user)})
+    form = ProfileForm(request.POST or None, initial={
+        "timezone": user_timezone(user=request.user), "language": user_language(user=request.user),
+    })
     if request.method == "POST" and form.is_valid():
         user_set_timezone(user=request.user, timezone_name=form.cleaned_data["timezone"])
+        # The "save your browser's zone" offer of other pages posts the zone alone.
+        if "language" in request.POST:
+            user_set_language(user=request.user, language=form.cleaned_data["language"])
         messages.success(request, f"Time zone saved: {form.cleaned_data['timezone'] or 'UTC'}.")
         # The "save your browser's zone" offer on any page comes back to that page.
         next_url = request.POST.get("next", "")

@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 
 import MySQLdb
 
+from bench.bluesky import deliveries as bluesky_deliveries
+from bench.bluesky import pds_ceiling
 from bench.calendar import calendar
 from bench.deliveries import deliveries
 from psched.lib.stats import percentile
@@ -619,6 +621,10 @@ TARGETS = [
     ("delivery_steady", "lateness_p99_ms", "≤ 100 ms at 100/s", lambda v: v is not None and v <= 100),
     ("calendar", "week_p50_ms", "≤ 300 ms", lambda v: v <= 300),
     ("calendar", "month_p50_ms", "≤ 300 ms", lambda v: v <= 300),
+    ("bluesky_ceiling", "puts_per_second", "(ceiling)", lambda v: v is not None),
+    ("bluesky", "deliveries_per_second", "(for the record)", lambda v: v is not None),
+    ("bluesky", "ratio_of_ceiling", "≥ 0.8", lambda v: v is not None and v >= 0.8),
+    ("bluesky", "lateness_p99_ms", "(for the record)", lambda v: v is not None),
 ]
 
 
@@ -679,7 +685,7 @@ def main():
         "feed": (100_000, 50) if q else (1_000_000, 300),
         "deliveries": (2_000, (500, 5.0), 3.0) if q else (10_000, (3_000, 30.0), 10.0),
     }
-    # Webhooks go to the local receiver (the deliveries scenario).
+    # PSCHED_WEBHOOK_ALLOW_PRIVATE: webhooks go to the local receiver, Bluesky to the local PDS.
     stack = BenchStack("bench", env={"LOG_LEVEL": "WARNING", "PSCHED_LEASE_SECONDS": "30", "PSCHED_WEBHOOK_ALLOW_PRIVATE": "1"})
     setup_django(stack)
     results = {"quick": q, "started_at": now_utc().isoformat(timespec="seconds"), "machine": machine(), "scenarios": {}}
@@ -689,7 +695,7 @@ def main():
         warm_up(stack)
         (author_id,) = stack.query("SELECT id FROM auth_user WHERE username = 'alice'")[0]
         wanted = set(args.only or [
-            "steady", "burst", "deliveries", "intake", "bulk_intake", "scale", "dashboard", "feed", "calendar",
+            "steady", "burst", "deliveries", "intake", "bulk_intake", "scale", "dashboard", "feed", "calendar", "bluesky",
         ])
         scenarios = results["scenarios"]
         if "steady" in wanted:
@@ -720,6 +726,12 @@ def main():
             results["scenarios"]["feed"] = feed(stack, author_id, *sizes["feed"])
         if "calendar" in wanted:
             results["scenarios"]["calendar"] = calendar(count=10_000, progress=progress)
+        if "bluesky" in wanted:  # deliveries to a local PDS, beside its own ceiling (sequential putRecord)
+            scenarios["bluesky_ceiling"] = pds_ceiling(posts=100, rounds=3, progress=progress)
+            scenarios["bluesky"] = bluesky_deliveries(stack, posts=200 if q else 1000, progress=progress)
+            if scenarios["bluesky"]["deliveries_per_second"]:
+                scenarios["bluesky"]["ratio_of_ceiling"] = round(
+                    scenarios["bluesky"]["deliveries_per_second"] / scenarios["bluesky_ceiling"]["puts_per_second"], 2)
         if args.profile:
             # Apart from the measured runs: py-spy takes CPU from the two cores it watches.
             if "burst" in wanted:

@@ -16,6 +16,7 @@ from .services import (
     destination_create,
     destination_delete,
     destination_rotate_secret,
+    destination_secret_replace,
     destination_set_state,
     destination_test,
 )
@@ -79,13 +80,18 @@ class DestinationListApi(generics.GenericAPIView):
 
 
 class DestinationCreateApi(APIView):
-    """A new destination: `{"name", "kind": "webhook", "url": "https://…"}`. The answer holds
-    the signing secret, once."""
+    """A new destination: `{"name", "kind": "webhook", "url": "https://…"}` (the answer holds
+    the signing secret, once), or `{"name", "kind": "bluesky", "pds_url": "https://bsky.social",
+    "handle", "app_password"}` (the password is tried at once: a wrong one is a 400 naming it;
+    it is kept encrypted and never shown)."""
 
     class InputSerializer(serializers.Serializer):
         name = StrictCharField(max_length=100)
         kind = StrictCharField()
         url = StrictCharField(required=False, max_length=1000)
+        pds_url = StrictCharField(required=False, max_length=1000, help_text="Bluesky: the PDS (default https://bsky.social).")
+        handle = StrictCharField(required=False, max_length=253, help_text="Bluesky: the account's handle.")
+        app_password = StrictCharField(required=False, max_length=100, help_text="Bluesky: an app password (write-only).")
         is_default = serializers.BooleanField(required=False, default=False)
 
     permission_classes = [permissions.IsAuthenticated]
@@ -114,10 +120,13 @@ class DestinationDetailApi(APIView):
 
 
 class DestinationUpdateApi(APIView):
-    """Pause (`{"state": "paused"}`) or resume (`"active"`) a destination."""
+    """Pause (`{"state": "paused"}`) or resume (`"active"`) a destination; give a Bluesky
+    destination a new app password (`{"app_password"}`: tried at once; a destination that
+    needed attention is active again and its waiting posts go)."""
 
     class InputSerializer(serializers.Serializer):
-        state = serializers.ChoiceField(choices=["active", "paused"])
+        state = serializers.ChoiceField(choices=["active", "paused"], required=False)
+        app_password = StrictCharField(required=False, max_length=100)
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -125,7 +134,16 @@ class DestinationUpdateApi(APIView):
     def patch(self, request, pk):
         data = self.InputSerializer(data=_object(request))
         data.is_valid(raise_exception=True)
-        destination = destination_set_state(destination_id=pk, owner=request.user, state=data.validated_data["state"])
+        values = data.validated_data
+        if not values:
+            raise ParseError("Give state or app_password.")
+        destination = None
+        if "app_password" in values:
+            destination = destination_secret_replace(
+                destination_id=pk, owner=request.user, config={"app_password": values["app_password"]}
+            )
+        if "state" in values:
+            destination = destination_set_state(destination_id=pk, owner=request.user, state=values["state"])
         return Response(destination_serialize(destination))
 
 

@@ -13,6 +13,7 @@ class DestinationsConfig(AppConfig):
         from scheduling.models import ScheduledPost
         from scheduling.signals import (
             scheduled_post_extras_changing,
+            scheduled_post_text_changing,
             scheduled_posts_created,
             scheduled_posts_creating,
             scheduled_posts_published,
@@ -23,6 +24,7 @@ class DestinationsConfig(AppConfig):
         from .services import (
             deliveries_create,
             scheduled_post_destinations_change,
+            scheduled_post_text_check,
             scheduled_posts_destinations_choose,
             scheduled_posts_destinations_save,
         )
@@ -36,6 +38,9 @@ class DestinationsConfig(AppConfig):
         )
         scheduled_post_extras_changing.connect(
             scheduled_post_destinations_change, sender=ScheduledPost, dispatch_uid="destinations.change"
+        )
+        scheduled_post_text_changing.connect(
+            scheduled_post_text_check, sender=ScheduledPost, dispatch_uid="destinations.text"
         )
         scheduled_posts_published.connect(deliveries_create, sender=ScheduledPost, dispatch_uid="destinations.outbox")
         scheduled_posts_serializing.connect(scheduled_posts_extend, sender=ScheduledPost, dispatch_uid="destinations.extend")

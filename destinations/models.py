@@ -11,6 +11,8 @@ class Destination(models.Model):
         ACTIVE = "active"
         PAUSED = "paused"  # by its owner: new posts skip it, queued deliveries wait
         DISABLED = "disabled"  # by psched (the receiver answered 410 Gone): nothing is sent
+        # By psched: only the owner can fix it (a revoked app password); deliveries wait for them.
+        NEEDS_ATTENTION = "needs_attention"
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="destinations")
     name = models.CharField(max_length=100)
@@ -20,10 +22,14 @@ class Destination(models.Model):
     # After a rotation the previous secret signs too, until previous_secret_until.
     previous_secret_encrypted = models.TextField(blank=True, editable=False)
     previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # A kind's login session (a Bluesky account's access and refresh tokens), encrypted too.
+    session_encrypted = models.TextField(blank=True, editable=False)
     state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
     state_reason = models.CharField(max_length=300, blank=True)
     # In the user's default set: new scheduled posts that name no destinations go here too.
     is_default = models.BooleanField(default=False)
+    # Nothing is sent before this time (the destination's rate limit is used up until then).
+    not_before = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -119,11 +119,14 @@ NOTICE_CAP = 100
 
 
 def delivery_problems(*, user) -> int:
-    """Deliveries that failed for good and destinations psched disabled: the navigation's notice,
-    on every page, so it reads at most NOTICE_CAP ids of each instead of counting them all."""
+    """Deliveries that failed for good and destinations psched disabled or that need their
+    owner (a revoked app password): the navigation's notice, on every page, so it reads at most
+    NOTICE_CAP ids of each instead of counting them all."""
     failed = Delivery.objects.filter(destination__owner=user, state=Delivery.State.FAILED)
-    disabled = Destination.objects.filter(owner=user, state=Destination.State.DISABLED)
-    return min(NOTICE_CAP, sum(len(rows.values_list("pk", flat=True)[:NOTICE_CAP]) for rows in (failed, disabled)))
+    stopped = Destination.objects.filter(
+        owner=user, state__in=[Destination.State.DISABLED, Destination.State.NEEDS_ATTENTION]
+    )
+    return min(NOTICE_CAP, sum(len(rows.values_list("pk", flat=True)[:NOTICE_CAP]) for rows in (failed, stopped)))
 
 
 def destinations_choosable(*, user) -> list[Destination]:

@@ -58,17 +58,21 @@ def destination_input_clean(*, owner, name, kind: str, config: dict) -> tuple[st
 def destination_create(*, owner, name, kind: str, config: dict, is_default: bool = False) -> tuple[Destination, str]:
     """A new destination and its secret in clear (to show once; only its encryption is kept)."""
     name, kind, config = destination_input_clean(owner=owner, name=name, kind=kind, config=config)
-    secret = kind_get(kind).secret_new()
+    secret_field = kind_get(kind).secret_field
+    given = config.pop(secret_field, "") if secret_field else ""
+    session = config.pop("session", "")
+    secret = given or kind_get(kind).secret_new()
     try:
         destination = Destination.objects.create(
             owner=owner, name=name, kind=kind, config=config, is_default=is_default,
             secret_encrypted=secret_encrypt(secret) if secret else "",
+            session_encrypted=secret_encrypt(session) if session else "",
         )
     except IntegrityError:
         raise ValidationError({"name": ["You already have a destination of that name."]}) from None
     default_sets_forget()
     logger.info("destination %s (%s) created for user %s", destination.pk, kind, owner.pk)
-    return destination, secret
+    return destination, "" if given else secret  # a secret the user gave is not shown back
 
 
 def destination_secrets(destination: Destination, *, now: datetime) -> list[str]:
@@ -84,8 +88,9 @@ def destination_rotate_secret(*, destination_id: int, owner) -> tuple[Destinatio
     """A new secret; the old one keeps signing beside it for PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS."""
     destination = Destination.objects.select_for_update().get(pk=destination_id, owner=owner)
     kind = kind_get(destination.kind)
-    if not kind.has_secret:
-        raise Conflict(f"A {destination.kind} destination has no secret to rotate.")
+    if not kind.has_secret or kind.secret_field:
+        raise Conflict(f"A {destination.kind} destination has no secret of psched's to rotate"
+                       + (f"; give it a new {kind.secret_field.replace('_', ' ')} instead." if kind.secret_field else "."))
     secret = kind.secret_new()
     destination.previous_secret_encrypted = destination.secret_encrypted
     destination.previous_secret_until = db_now() + timedelta(seconds=settings.PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS)
@@ -205,6 +210,7 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
             row.destination_ids = wanted[id(row)]
         else:
             row.destination_ids = list(defaults[row.author_id])
+    scheduled_posts_texts_check(scheduled_posts=scheduled_posts)
     return any(row.destination_ids for row in scheduled_posts)
 
 
@@ -225,6 +231,31 @@ def scheduled_post_destinations_change(*, scheduled_post, extras: dict, **signal
     Selection.objects.bulk_create([Selection(scheduled_post_id=scheduled_post.pk, destination_id=pk) for pk in ids])
 
 
+def scheduled_post_text_check(*, scheduled_post, text: str, **signal) -> None:
+    """Receives scheduled_post_text_changing: an edited text must fit the post's destinations too."""
+    scheduled_post.destination_ids = list(
+        Selection.objects.filter(scheduled_post_id=scheduled_post.pk).values_list("destination_id", flat=True)
+    )
+    scheduled_post.text = text
+    scheduled_posts_texts_check(scheduled_posts=[scheduled_post])
+
+
+def scheduled_posts_texts_check(*, scheduled_posts) -> None:
+    """A text that a chosen destination would refuse (too long for Bluesky) is refused now,
+    when the post is scheduled, not when it is delivered."""
+    chosen = {pk for row in scheduled_posts for pk in row.destination_ids}
+    if not chosen:
+        return
+    kinds = dict(Destination.objects.filter(pk__in=chosen).values_list("pk", "kind"))
+    for number, row in enumerate(scheduled_posts):
+        for pk in row.destination_ids:
+            kind = KINDS.get(kinds.get(pk))
+            problem = kind.text_problem(text=row.text) if kind else None
+            if problem:
+                where = f"Post {number}: " if len(scheduled_posts) > 1 else ""
+                raise ValidationError({"text": [f"{where}{problem} (for your {kind.label} destination)"]})
+
+
 def scheduled_posts_destinations_save(*, scheduled_posts, **signal) -> None:
     """Receives scheduled_posts_created: the choices, in the INSERT's transaction (or, for a
     draft being scheduled, its save's)."""
@@ -240,17 +271,32 @@ def deliveries_create(*, published: dict[int, int], now: datetime, **signal) -> 
     waiting), each with its key fixed now, before any try."""
     chosen = Selection.objects.filter(scheduled_post_id__in=list(published)).exclude(
         destination__state=DestinationState.DISABLED
-    ).values_list("scheduled_post_id", "destination_id")
-    rows = [
-        Delivery(
+    ).values_list("scheduled_post_id", "destination_id", "destination__kind", "destination__config")
+    rows, configs = [], {}
+    for scheduled_post_id, destination_id, kind, config in chosen:
+        rows.append(Delivery(
             post_id=published[scheduled_post_id], scheduled_post_id=scheduled_post_id, destination_id=destination_id,
             key=f"msg_{uuid.uuid4().hex}", state=State.PENDING, next_try_at=now,
-        )
-        for scheduled_post_id, destination_id in chosen
-    ]
+        ))
+        configs[destination_id] = (kind, config)
     if rows:
         Delivery.objects.bulk_create(rows)
+        deliveries_remote_ids_fix(rows=rows, configs=configs, now=now)
     return len(rows)
+
+
+def deliveries_remote_ids_fix(*, rows: list[Delivery], configs: dict, now: datetime) -> None:
+    """Kinds that choose the remote id themselves (a Bluesky record key) fix it now, from the
+    delivery's id, before any try. The INSERT gave the ids (MariaDB and SQLite return them)."""
+    fixed = []
+    for row in rows:
+        kind, config = configs[row.destination_id]
+        remote_id = kind_get(kind).remote_id_new(config=config, delivery_id=row.pk, created_at=now) if kind in KINDS else ""
+        if remote_id:
+            row.remote_id = remote_id
+            fixed.append(row)
+    if fixed:
+        Delivery.objects.bulk_update(fixed, ["remote_id"], batch_size=500)
 
 
 # --- the delivery cycle: claim, send (no transaction held), record ----------------------
@@ -281,9 +327,9 @@ def deliveries_release_expired(*, now: datetime) -> int:
 
 
 def deliveries_due(*, now: datetime):
+    ready = Destination.objects.filter(state=DestinationState.ACTIVE).exclude(not_before__gt=now)
     return Delivery.objects.filter(
-        state__in=[State.PENDING, State.UNCONFIRMED], next_try_at__lte=now,
-        destination_id__in=Destination.objects.filter(state=DestinationState.ACTIVE).values("pk"),
+        state__in=[State.PENDING, State.UNCONFIRMED], next_try_at__lte=now, destination_id__in=ready.values("pk"),
     )
 
 
@@ -321,6 +367,7 @@ def post_event_data(delivery: Delivery) -> dict:
         "scheduled_post": delivery.scheduled_post_id,
         "author": post.author.username,
         "text": post.text,
+        "language": getattr(getattr(post.author, "profile", None), "language", "") or "",
         "published_at": post.published_at.isoformat().replace("+00:00", "Z"),
         "url": f"{settings.PSCHED_API_URL}/api/posts/{post.pk}/",
     }
@@ -329,7 +376,7 @@ def post_event_data(delivery: Delivery) -> dict:
 def deliveries_read(*, claims: list[DeliveryClaim]) -> list[tuple[DeliveryClaim, Delivery]]:
     """The claimed deliveries with their destination and post, in one query."""
     by_id = {claim.delivery: claim for claim in claims}
-    rows = Delivery.objects.filter(pk__in=list(by_id)).select_related("destination", "post__author")
+    rows = Delivery.objects.filter(pk__in=list(by_id)).select_related("destination", "post__author__profile")
     return [(by_id[row.pk], row) for row in rows if row.claim_token == by_id[row.pk].claim_token]
 
 
@@ -343,6 +390,7 @@ def delivery_job(delivery: Delivery, *, claim: DeliveryClaim, now: datetime) -> 
         attempt=delivery.attempts,
         config=delivery.destination.config,
         secrets=destination_secrets(delivery.destination, now=now),
+        session=secret_decrypt(delivery.destination.session_encrypted) if delivery.destination.session_encrypted else "",
         unconfirmed=claim.was == State.UNCONFIRMED,
         remote_id=delivery.remote_id,
     )
@@ -441,9 +489,24 @@ def delivery_record(*, claim: DeliveryClaim, delivery: Delivery, outcome: Outcom
         common["remote_id"] = outcome.remote_id[:300]
     if outcome.remote_url:
         common["remote_url"] = outcome.remote_url[:1000]
+    if outcome.session:
+        Destination.objects.filter(pk=delivery.destination_id).update(session_encrypted=secret_encrypt(outcome.session))
+    if outcome.destination_wait and outcome.retry_after is not None:
+        destination_wait(destination_id=delivery.destination_id, until=now + timedelta(seconds=outcome.retry_after))
     if outcome.state == "delivered":
         lateness = round((now - delivery.post.published_at).total_seconds() * 1000)
         return bool(held.update(state=State.DELIVERED, delivered_at=now, lateness_ms=lateness, next_try_at=None, **common))
+    if outcome.state == "attention":
+        # Not sent, and not the delivery's fault: it waits, with its tries, for the owner's fix.
+        written = held.update(
+            state=State.UNCONFIRMED if claim.was == State.UNCONFIRMED else State.PENDING, next_try_at=now,
+            attempts=F("attempts") - 1, **common,
+        )
+        destination_needs_attention(
+            destination_id=delivery.destination_id, reason=outcome.error, now=now,
+            secret_encrypted=delivery.destination.secret_encrypted,
+        )
+        return bool(written)
     if outcome.state == "gone":
         written = held.update(state=State.FAILED, next_try_at=None, **common)
         destination_disable(destination_id=delivery.destination_id, reason=outcome.error, now=now)
@@ -462,6 +525,50 @@ def delivery_record(*, claim: DeliveryClaim, delivery: Delivery, outcome: Outcom
         return bool(written)
     state = State.UNCONFIRMED if unknown else State.PENDING
     return bool(held.update(state=state, next_try_at=now + timedelta(seconds=delay), **common))
+
+
+def destination_wait(*, destination_id: int, until: datetime) -> None:
+    """Nothing goes to the destination before `until` (its rate limit is used up)."""
+    Destination.objects.filter(pk=destination_id).update(not_before=until)
+
+
+def destination_needs_attention(*, destination_id: int, reason: str, now: datetime, secret_encrypted: str) -> None:
+    """Only the owner can fix it (a revoked password): nothing is sent until they do; the
+    deliveries wait. The owner is told once, by the page and an email. Only while the secret
+    that was refused is still the destination's: a send that began before the owner gave a new
+    one must not undo the fix."""
+    changed = Destination.objects.filter(
+        pk=destination_id, state=DestinationState.ACTIVE, secret_encrypted=secret_encrypted
+    ).update(
+        state=DestinationState.NEEDS_ATTENTION, state_reason=reason[:300], updated_at=now
+    )
+    if changed:
+        logger.warning("destination %s needs its owner's attention: %s", destination_id, reason)
+        destination = Destination.objects.select_related("owner").get(pk=destination_id)
+        _mail(destination.owner, f"psched: destination {destination.name!r} needs your attention",
+              f"psched stopped sending to {destination.name!r}: {reason}\nYour posts wait for it: give it a new "
+              "app password on your destinations page and they go out.")
+
+
+def destination_secret_replace(*, destination_id: int, owner, config: dict) -> Destination:
+    """A new secret the owner gives (a Bluesky app password), checked by the kind as at creation;
+    a destination that needed attention is active again and its waiting deliveries go."""
+    destination = Destination.objects.get(pk=destination_id, owner=owner)
+    kind = kind_get(destination.kind)
+    if not kind.secret_field:
+        raise Conflict(f"A {destination.kind} destination has no password to replace (rotate its secret instead).")
+    cleaned = kind.clean(config={**destination.config, **config})
+    secret = cleaned.pop(kind.secret_field)
+    session = cleaned.pop("session", "")
+    Destination.objects.filter(pk=destination.pk).update(
+        config=cleaned, secret_encrypted=secret_encrypt(secret), state=DestinationState.ACTIVE, state_reason="",
+        session_encrypted=secret_encrypt(session) if session else "",
+        updated_at=db_now(),
+    )
+    logger.info("destination %s: its %s was replaced", destination.pk, kind.secret_field)
+    destination.refresh_from_db()
+    default_sets_forget()
+    return destination
 
 
 def destination_disable(*, destination_id: int, reason: str, now: datetime) -> None:

@@ -1,5 +1,7 @@
-"""/destinations/: a user's destinations (add, send a test event, pause, resume, remove, rotate
-the secret). A secret is shown once, on the page that answers its creation or rotation."""
+"""/destinations/: a user's destinations (add a webhook or a Bluesky account, send a test event,
+pause, resume, remove, rotate a webhook's secret, give a Bluesky account a new app password).
+A secret is shown once, on the page that answers its creation or rotation; an app password
+never."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -10,13 +12,14 @@ from django.views.decorators.http import require_POST
 from psched.lib.errors import Conflict
 from psched.lib.forms import add_service_errors
 
-from .forms import WebhookForm
+from .forms import AppPasswordForm, BlueskyForm, WebhookForm
 from .models import Delivery, Destination
 from .selectors import deliveries_by_post, destinations_overview
 from .services import (
     destination_create,
     destination_delete,
     destination_rotate_secret,
+    destination_secret_replace,
     destination_set_state,
     destination_test,
     delivery_retry,
@@ -39,10 +42,12 @@ def feed_posts_deliveries(*, posts, request, **signal) -> dict[int, str]:
     }
 
 
-def _page(request, *, form=None, secret="", secret_for=None, status=200):
+def _page(request, *, form=None, bluesky_form=None, secret="", secret_for=None, status=200):
     return render(request, "destinations/list.html", {
         "destinations": destinations_overview(user=request.user),
         "form": form or WebhookForm(),
+        "bluesky_form": bluesky_form or BlueskyForm(),
+        "password_form": AppPasswordForm(),
         "secret": secret,
         "secret_for": secret_for,
     }, status=status)
@@ -73,6 +78,25 @@ def destination_add(request):
 
 @login_required
 @require_POST
+def destination_add_bluesky(request):
+    form = BlueskyForm(request.POST)
+    if form.is_valid():
+        values = form.cleaned_data
+        try:
+            destination, _ = destination_create(
+                owner=request.user, name=values["name"], kind="bluesky", is_default=values["is_default"],
+                config={"pds_url": values["pds_url"], "handle": values["handle"], "app_password": values["app_password"]},
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{destination.name}: logged in as @{destination.config['handle']}.")
+            return redirect("destinations:list")
+    return _page(request, bluesky_form=form, status=400)
+
+
+@login_required
+@require_POST
 def destination_action(request, pk, action):
     destination = Destination.objects.filter(owner=request.user, pk=pk).first()
     if destination is None:
@@ -92,6 +116,13 @@ def destination_action(request, pk, action):
         elif action == "remove":
             destination_delete(destination_id=pk, owner=request.user)
             messages.success(request, f"{destination.name} removed; posts not yet published no longer go there.")
+        elif action == "password":
+            form = AppPasswordForm(request.POST)
+            if form.is_valid():
+                destination_secret_replace(destination_id=pk, owner=request.user, config=form.cleaned_data)
+                messages.success(request, f"{destination.name}: the new app password works; posts that waited go now.")
+            else:
+                messages.error(request, "Give the new app password.")
         elif action == "rotate":
             destination, secret = destination_rotate_secret(destination_id=pk, owner=request.user)
             return _page(request, secret=secret, secret_for=destination)

@@ -18,6 +18,7 @@ from .models import ScheduledPost
 from .selectors import scheduled_posts_same, users_by_username
 from .signals import (
     scheduled_post_extras_changing,
+    scheduled_post_text_changing,
     scheduled_posts_created,
     scheduled_posts_creating,
     scheduled_posts_published,
@@ -214,6 +215,12 @@ def scheduled_post_update(
     errors = {}
     if text is not None:
         post.text = post_text_check(text, errors=errors)
+    # A new text, or new destinations for the old one: it must fit every destination chosen.
+    if (text is not None or "destinations" in (extras or {})) and "text" not in errors:
+        try:
+            scheduled_post_text_changing.send(sender=ScheduledPost, scheduled_post=post, text=post.text)
+        except ValidationError as error:
+            errors.update(error.message_dict)
     if publish_at is not None:
         try:
             when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)

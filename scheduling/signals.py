@@ -10,6 +10,11 @@ from django.dispatch import Signal
 # key, since a cached read may name a row deleted since.
 scheduled_posts_creating = Signal()
 
+# Sent when an edit changes a post's text, before it is saved: sender=ScheduledPost,
+# scheduled_post (its id and author), text (the new one). A receiver that raises
+# ValidationError refuses the edit (destinations: a text too long for a chosen destination).
+scheduled_post_text_changing = Signal()
+
 # Sent after new posts' INSERT, in the same transaction, when a receiver of
 # scheduled_posts_creating answered True for them (it has rows of its own to write for the
 # posts, which now have ids): sender=ScheduledPost, scheduled_posts=[...]. Each post carries

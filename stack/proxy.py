@@ -1,4 +1,4 @@
-"""An HTTP proxy in front of gunicorn that can fail on purpose."""
+"""An HTTP proxy in front of a server (gunicorn, a PDS) that can fail on purpose."""
 import http.client
 import socket
 import threading
@@ -8,14 +8,32 @@ from .waiting import free_port
 
 
 class FaultProxy:
-    """Forwards HTTP to the web server, or fails on purpose: mode "forward", "503" or "refuse"."""
+    """Forwards HTTP to the server on target_port, or fails on purpose, by `mode`:
+    "forward"; "503" (answers 503 itself); "refuse" (closes the connection unread); "drop"
+    (forwards the request, lets the server act on it, and closes the connection instead of
+    relaying the answer: the client cannot know the outcome). "drop" applies to the methods in
+    `drop_methods` (POST: the writes), every `drop_every`-th of them; the others are forwarded."""
 
     def __init__(self, target_port: int):
         self.target_port = target_port
         self.mode = "forward"
+        self.drop_methods = {"POST"}
+        self.drop_every = 1
         self.port = free_port()
-        self.seen = {"forward": 0, "503": 0, "refuse": 0}
+        self.seen = {"forward": 0, "503": 0, "refuse": 0, "drop": 0}
+        self.dropped = 0
+        self._lock = threading.Lock()
         proxy = self
+
+        def drops(method: str) -> bool:
+            if method not in proxy.drop_methods:
+                return False
+            with proxy._lock:
+                proxy.seen["drop"] += 1
+                if proxy.seen["drop"] % proxy.drop_every:
+                    return False
+                proxy.dropped += 1
+                return True
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -25,7 +43,8 @@ class FaultProxy:
 
             def _relay(self):
                 mode = proxy.mode
-                proxy.seen[mode] += 1
+                if mode != "drop":
+                    proxy.seen[mode] += 1
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 if mode == "refuse":
@@ -52,6 +71,10 @@ class FaultProxy:
                     return
                 finally:
                     upstream.close()
+                if mode == "drop" and drops(self.command):
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in ("connection", "transfer-encoding", "content-length"):

@@ -12,6 +12,7 @@ from dispatchers.services import node_credential_issue, node_register
 from feed.models import Post
 from scheduling.models import ScheduledPost
 from scheduling.services import schedule_input_clean, scheduled_post_create, scheduled_posts_create
+from stack.pds import LocalPds
 
 
 def pytest_configure(config):
@@ -141,6 +142,15 @@ def low_rates(monkeypatch):
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {
         "login": "3/min", "login_failures": "5/hour", "scheduling": "2/min", "posting": "2/min",
     })
+
+
+@pytest.fixture(scope="module")
+def pds(tmp_path_factory):
+    """A real AT Protocol PDS with its PLC directory (stack.pds, installed by `make pds`), one
+    per test module: it takes a few seconds to start."""
+    server = LocalPds(tmp_path_factory.mktemp("pds") / "data").start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -24,6 +24,6 @@ def kind_choices() -> list[tuple[str, str]]:
     return [(name, kind.label) for name, kind in KINDS.items() if name != "feed"]
 
 
-from . import feed, webhook  # noqa: E402,F401  (each registers itself)
+from . import bluesky, feed, webhook  # noqa: E402,F401  (each registers itself)
 
 __all__ = ["KINDS", "DeliveryJob", "Kind", "Outcome", "kind_choices", "kind_get", "kind_register"]

@@ -23,6 +23,8 @@ class DeliveryJob:
     # The previous try's outcome was unknown (a node died mid-send, a timeout, a 5xx).
     unconfirmed: bool = False
     remote_id: str = ""  # what an earlier try learned of the remote record, if anything
+    # The kind's stored login session (a Bluesky account's tokens), decrypted; "" when none.
+    session: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class Outcome:
     state: "delivered" (the destination has it), "retry" (it surely has not: send again
     later), "unconfirmed" (it may have: reconcile or resend with the same key later),
     "failed" (never going to work: stop), "gone" (the destination itself is gone: stop and
-    disable the destination)."""
+    disable the destination), "attention" (it surely has not, and only the destination's owner
+    can fix it, e.g. a revoked password: the destination waits for them, its deliveries kept)."""
 
     state: str
     status: int | None = None  # the HTTP status, when there was one
@@ -40,8 +43,12 @@ class Outcome:
     remote_url: str = ""
     error: str = ""  # shown to the destination's owner: no secrets
     retry_after: float | None = None  # seconds the destination asked us to wait
+    # retry_after holds for every delivery of the destination (a rate limit per account).
+    destination_wait: bool = False
+    # A new login session to keep (encrypted) for the next tries: "" when unchanged.
+    session: str = field(default="", repr=False)
 
-    STATES = ("delivered", "retry", "unconfirmed", "failed", "gone")
+    STATES = ("delivered", "retry", "unconfirmed", "failed", "gone", "attention")
 
     def __post_init__(self):
         if self.state not in self.STATES:
@@ -55,6 +62,9 @@ class Kind:
     label: str = ""
     # The kind signs or logs in with a secret that psched makes (webhook) or that the user gives.
     has_secret: bool = False
+    # The config field in which the user gives the secret (clean() returns it there; it is
+    # stored encrypted, never in config, and not shown back). Empty: psched makes it (secret_new).
+    secret_field: str = ""
 
     def clean(self, *, config: dict) -> dict:
         """Checks what a user typed (a dict of the API's or form's fields) and returns the
@@ -64,6 +74,15 @@ class Kind:
     def secret_new(self) -> str:
         """A new secret for a destination of this kind (shown once to its owner)."""
         return ""
+
+    def remote_id_new(self, *, config: dict, delivery_id: int, created_at: datetime) -> str:
+        """The remote id a delivery will have, when the kind fixes it before the first try
+        (a Bluesky record's at:// URI); written with the delivery. "" when it learns it later."""
+        return ""
+
+    def text_problem(self, *, text: str) -> str | None:
+        """Why this destination would refuse the text (checked when a post is scheduled)."""
+        return None
 
     def check(self, *, job: DeliveryJob) -> Outcome:
         """Tries the destination with a test event ("destination.test") and says how it went."""

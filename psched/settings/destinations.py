@@ -43,6 +43,9 @@ PSCHED_DELIVERY_LEASE_SECONDS = env_float("PSCHED_DELIVERY_LEASE_SECONDS", 150.0
 PSCHED_DELIVERY_CLAIM_LIMIT = env_int("PSCHED_DELIVERY_CLAIM_LIMIT", 64, minimum=1)
 # Deliveries sent side by side by one node's delivery task.
 PSCHED_DELIVERY_THREADS = env_int("PSCHED_DELIVERY_THREADS", 16, minimum=1, maximum=64)
+# A Bluesky session's tokens are refreshed once the access token is this old: a revoked app
+# password is noticed within this time (the PDS checks an access token's signature only).
+PSCHED_BLUESKY_TOKEN_SECONDS = env_float("PSCHED_BLUESKY_TOKEN_SECONDS", 600.0, minimum=0.0)
 
 # Mail to authors (a delivery failed for good, a destination was disabled). With DEBUG (make
 # run) it is printed by the node's process instead of sent.
