@@ -19,7 +19,7 @@ from psched.lib.timeparse import UTC, zone_get
 
 from .models import WEEKDAYS, QueueSlot, ScheduledPost
 from .services import scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
-from .signals import scheduled_post_extras_changing
+from .signals import scheduled_post_extras_changing, scheduled_post_text_changing
 
 Status = ScheduledPost.Status
 # How far to look for a free slot: one slot a week, ten years of posts queued ahead.
@@ -175,6 +175,9 @@ def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None, extras:
     instant = _next_free(_slots_or_error(author), zone, now, _taken(user=author, after=now, exclude_ids=[post.pk]))
     if new_text is not None:
         post.text = new_text
+    if new_text is not None or "destinations" in (extras or {}):
+        # It must fit every destination chosen (as in scheduled_post_update).
+        scheduled_post_text_changing.send(sender=ScheduledPost, scheduled_post=post, text=post.text)
     post.queued, post.timezone = True, zone
     if was_draft:
         scheduled_posts_announce(posts=[post])  # its node, written by the save below

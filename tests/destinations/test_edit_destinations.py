@@ -1,5 +1,5 @@
 """The edit page carries the post's destinations ("Also send to") while it is not published."""
-from destinations.models import Selection
+from destinations.models import Destination, Selection
 from scheduling.models import ScheduledPost
 from scheduling.queue import queue_slots_replace
 from scheduling.services import draft_create
@@ -103,3 +103,14 @@ def test_the_apis_queue_patch_takes_destinations(api, alice, webhook):
     response = api(alice).patch(f"/api/scheduled-posts/{draft.pk}/", {"queue": True, "destinations": [blog.pk]}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["destinations"] == [blog.pk] and chosen(draft) == [blog.pk]
+
+
+def test_it_refuses_a_queued_text_too_long_for_a_chosen_destination(client, alice, scheduled_post_factory):
+    sky = Destination.objects.create(owner=alice, name="sky", kind="bluesky", config={"handle": "alice.test"})
+    queue_slots_replace(user=alice, slots=[{"weekday": day, "time": "09:00"} for day in range(7)])
+    post = scheduled_post_factory(alice, "word " * 100)
+    client.force_login(alice)
+    response = client.post(f"/scheduled/{post.pk}/edit/", form_of(post, action="queue", destinations=[str(sky.pk)]))
+    assert response.status_code == 200 and "Bluesky takes at most" in response.content.decode()
+    post.refresh_from_db()
+    assert not post.queued and chosen(post) == []
