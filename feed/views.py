@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from rest_framework.throttling import ScopedRateThrottle
 
+from psched.lib.db import request_now
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices
 
@@ -66,7 +67,7 @@ def feed_page(request, form: ComposeForm, status: int = 200):
     _receipt_extras(request, posts)
     return render(request, "feed/index.html", {
         "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
-        "live_cursor": None if before else post_feed_cursor(), "oldest": posts[-1].id if posts else 0,
+        "live_cursor": None if before else post_feed_cursor(now=request_now(request)), "oldest": posts[-1].id if posts else 0,
     }, status=status)
 
 
@@ -77,7 +78,8 @@ def new_posts(request):
         after = max(0, int(request.GET.get("after", "")))
     except ValueError:
         return HttpResponseBadRequest("after: give the data-cursor of the previous answer (a whole number).")
-    posts, cursor = post_feed_after(after_id=after, author_username=request.GET.get("author", "").strip() or None)
+    author = request.GET.get("author", "").strip() or None
+    posts, cursor = post_feed_after(after_id=after, author_username=author, now=request_now(request))
     _receipt_extras(request, posts)
     return render(request, "feed/_new_posts.html", {"posts": posts, "cursor": cursor})
 

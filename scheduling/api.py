@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text, one_or_many
-from psched.lib.db import db_now_cached
+from psched.lib.db import request_now
 from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
 from .models import ScheduledPost
@@ -177,7 +177,7 @@ class ScheduledPostCreateApi(APIView):
         if len(items) > limit:
             raise serializers.ValidationError({"non_field_errors": [f"At most {limit} posts per request; this has {len(items)}."]})
         inputs, errors = [], []
-        now = db_now_cached()  # the database clock, without a query of its own
+        now = request_now(request)  # the database clock, without a query of its own
         for item in items:
             # The service checks each value and says what is wrong; a serializer pass over
             # a thousand items first would double the cost of a bulk request.
@@ -208,7 +208,7 @@ class ScheduledPostCreateApi(APIView):
         if "publish_at" in request.data:
             raise serializers.ValidationError({"publish_at": ["A draft or a queued post takes no publish_at."]})
         if values.get("queue"):
-            post = queued_post_create(author=request.user, text=values["text"])
+            post = queued_post_create(author=request.user, text=values["text"], now=request_now(request))
         elif values.get("draft"):
             post = draft_create(author=request.user, text=values["text"], timezone_name=values.get("timezone"))
         else:
@@ -259,7 +259,8 @@ class ScheduledPostUpdateApi(APIView):
             if "publish_at" in data.validated_data:
                 raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
             post = scheduled_post_enqueue(
-                scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"), extras=extras
+                scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"), extras=extras,
+                now=request_now(request),
             )
             return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
         post = scheduled_post_update(
@@ -269,6 +270,7 @@ class ScheduledPostUpdateApi(APIView):
             publish_at=data.validated_data.get("publish_at"),
             timezone_name=data.validated_data.get("timezone"),
             extras=extras,
+            now=request_now(request),
         )
         return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))
 

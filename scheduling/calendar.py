@@ -258,7 +258,7 @@ def series_placeholders(*, user, cells: list, now: datetime) -> None:
     starts, end = [cell.start for cell in cells], cells[-1].end
     for series in Series.objects.filter(author=user, active=True, error=""):
         made_until = max(series.materialized_until or now, now)
-        for occurrence in series_between(series=series, after=max(cells[0].start, made_until), before=end):
+        for occurrence in series_between(series=series, after=max(cells[0].start, made_until), before=end, now=now):
             if occurrence.instant <= made_until:
                 continue
             index = bisect_right(starts, occurrence.instant) - 1

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from psched.lib.api import StrictCharField, datetime_text
+from psched.lib.db import request_now
 
 from .api import ScheduledPostOutputSerializer, scheduled_post_serialize, scheduled_posts_serialize
 from .models import ScheduledPost, Series
@@ -61,7 +62,7 @@ class QueueSlotsApi(APIView):
         errors = [{} if slot.is_valid() else slot.errors for slot in checked]
         if any(errors):
             raise serializers.ValidationError(errors)
-        slots = queue_slots_replace(user=request.user, slots=request.data)
+        slots = queue_slots_replace(user=request.user, slots=request.data, now=request_now(request))
         return Response(queue_slots_serialize(user=request.user, slots=slots))
 
 
@@ -101,7 +102,7 @@ class QueueShareNowApi(APIView):
     @extend_schema(request=None, responses=ScheduledPostOutputSerializer)
     def post(self, request, pk):
         _own_post(request, pk)
-        post = queue_share_now(user=request.user, scheduled_post_id=pk)
+        post = queue_share_now(user=request.user, scheduled_post_id=pk, now=request_now(request))
         return Response(scheduled_post_serialize(post))
 
 
@@ -144,8 +145,9 @@ def occurrence_serialize(occurrence: Occurrence) -> dict:
     }
 
 
-def series_serialize(series: Series) -> dict:
-    """`series` as series_visible() gives it (with its counts)."""
+def series_serialize(series: Series, *, now=None) -> dict:
+    """`series` as series_visible() gives it (with its counts); `next` after `now` (the
+    request's request_now)."""
     return {
         "id": series.pk,
         "author": series.author.username,
@@ -158,7 +160,7 @@ def series_serialize(series: Series) -> dict:
         "total": series.total,
         "published": series.published_count,
         "pending": series.pending_count,
-        "next": [occurrence_serialize(o) for o in series_next(series=series)],
+        "next": [occurrence_serialize(o) for o in series_next(series=series, now=now)],
         "materialized_until": datetime_text(series.materialized_until),
         "created_at": datetime_text(series.created_at),
         "updated_at": datetime_text(series.updated_at),
@@ -204,7 +206,8 @@ class SeriesListApi(APIView):
     @extend_schema(responses=SeriesOutputSerializer(many=True))
     def get(self, request):
         found = series_visible(user=request.user).order_by("-pk")[:500]
-        return Response([series_serialize(series) for series in found])
+        now = request_now(request)
+        return Response([series_serialize(series, now=now) for series in found])
 
     @extend_schema(request=SeriesInputSerializer, responses={201: SeriesOutputSerializer})
     def post(self, request):
@@ -213,9 +216,10 @@ class SeriesListApi(APIView):
         values = data.validated_data
         series = series_create(
             author=request.user, text=values["text"], start=values["start"],
-            timezone_name=values["timezone"], rrule_text=values["rrule"], admit=admit_for(request),
+            timezone_name=values["timezone"], rrule_text=values["rrule"], admit=admit_for(request), now=request_now(request),
         )
-        return Response(series_serialize(series_visible(user=request.user).get(pk=series.pk)), status=status.HTTP_201_CREATED)
+        output = series_serialize(series_visible(user=request.user).get(pk=series.pk), now=request_now(request))
+        return Response(output, status=status.HTTP_201_CREATED)
 
 
 class SeriesDetailApi(APIView):
@@ -238,7 +242,7 @@ class SeriesDetailApi(APIView):
 
     @extend_schema(responses=SeriesOutputSerializer)
     def get(self, request, pk):
-        return Response(series_serialize(self._get(request, pk)))
+        return Response(series_serialize(self._get(request, pk), now=request_now(request)))
 
     @extend_schema(request=SeriesUpdateSerializer, responses=SeriesOutputSerializer)
     def patch(self, request, pk):
@@ -251,8 +255,9 @@ class SeriesDetailApi(APIView):
         series_update(
             series_id=pk, author=request.user, text=values.get("text"), start=values.get("start"),
             timezone_name=values.get("timezone"), rrule_text=values.get("rrule"), admit=admit_for(request),
+            now=request_now(request),
         )
-        return Response(series_serialize(self._get(request, pk)))
+        return Response(series_serialize(self._get(request, pk), now=request_now(request)))
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):

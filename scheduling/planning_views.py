@@ -13,6 +13,7 @@ from rest_framework.exceptions import Throttled
 from accounts.forms import ProfileForm
 from accounts.services import user_timezone
 from feed.views import feed_page
+from psched.lib.db import request_now
 from psched.lib.errors import Conflict
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices
@@ -65,7 +66,7 @@ def compose_draft(request):
 @require_POST
 def compose_queue(request):
     def create(data):
-        post = queued_post_create(author=request.user, text=data["text"])
+        post = queued_post_create(author=request.user, text=data["text"], now=request_now(request))
         messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
         return redirect("scheduling:queue")
 
@@ -107,7 +108,7 @@ def _keep_zone(request, zone_name: str) -> bool:
     form = ProfileForm({"timezone": zone_name})
     if not form.is_valid() or not form.cleaned_data["timezone"]:
         return False
-    queue_zone_set(user=request.user, zone_name=form.cleaned_data["timezone"])
+    queue_zone_set(user=request.user, zone_name=form.cleaned_data["timezone"], now=request_now(request))
     return True
 
 
@@ -133,7 +134,7 @@ def slot_add(request):
     if form.is_valid():
         slots.append({"weekday": form.cleaned_data["weekday"], "time": form.cleaned_data["time"]})
         try:
-            queue_slots_replace(user=request.user, slots=slots)
+            queue_slots_replace(user=request.user, slots=slots, now=request_now(request))
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -147,7 +148,7 @@ def slot_add(request):
 @require_POST
 def slot_remove(request, slot_id):
     slots = [slot for slot in queue_slots(user=request.user) if slot.pk != slot_id]
-    queue_slots_replace(user=request.user, slots=_slot_dicts(slots))
+    queue_slots_replace(user=request.user, slots=_slot_dicts(slots), now=request_now(request))
     messages.success(request, "Slot removed; your queued posts were re-placed.")
     return redirect("scheduling:queue")
 
@@ -167,7 +168,7 @@ def queue_move_view(request, pk, direction):
 def queue_share_now_view(request, pk):
     get_object_or_404(ScheduledPost, pk=pk, author=request.user)
     try:
-        queue_share_now(user=request.user, scheduled_post_id=pk)
+        queue_share_now(user=request.user, scheduled_post_id=pk, now=request_now(request))
     except Conflict as error:
         messages.error(request, str(error))
     else:
@@ -189,7 +190,7 @@ def series_new(request):
         try:
             series = series_create(
                 author=request.user, text=data["text"], start=data["start"], timezone_name=data["timezone"], rrule_text=rule,
-                admit=admit_for(request),
+                admit=admit_for(request), now=request_now(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -197,7 +198,7 @@ def series_new(request):
             form.add_error(None, str(error.detail))
             status = 429
         else:
-            upcoming = series_next(series=series, limit=1)
+            upcoming = series_next(series=series, limit=1, now=request_now(request))
             first = f" The first is {upcoming[0].local:%a %Y-%m-%d %H:%M} {series.timezone}." if upcoming else ""
             messages.success(request, f"Series #{series.pk} created ({series.rrule}).{first}")
             return redirect("scheduling:mine")
@@ -215,7 +216,7 @@ def series_edit(request, pk):
             series_update(
                 series_id=pk, author=request.user, text=data["text"],
                 rrule_text=data["rrule"] if data["rrule"].strip().upper() != series.rrule else None,
-                admit=admit_for(request),
+                admit=admit_for(request), now=request_now(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)

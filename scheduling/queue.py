@@ -9,11 +9,11 @@ from typing import Iterator
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.services import user_set_timezone, user_timezone
 from feed.services import post_text_clean
 
+from psched.lib.db import db_now
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import UTC, zone_get
 
@@ -134,7 +134,7 @@ def _slots_or_error(user) -> list[tuple[int, time]]:
 
 def queue_next_slot(*, user, now: datetime | None = None) -> datetime:
     """The instant a post queued now would take (read only; queueing locks and re-reads)."""
-    now = now or timezone.now()
+    now = now or db_now()
     return _next_free(_slots_or_error(user), queue_zone(user=user), now, _taken(user=user, after=now))
 
 
@@ -146,11 +146,12 @@ def slot_describe(*, instant: datetime, zone_name: str) -> str:
 
 
 @transaction.atomic
-def queued_post_create(*, author, text) -> ScheduledPost:
-    """A new post in the author's next free slot."""
+def queued_post_create(*, author, text, now: datetime | None = None) -> ScheduledPost:
+    """A new post in the author's next free slot after `now` (the database clock: a request's
+    request_now, else read here)."""
     text = post_text_clean(text)
     _lock_user(author)
-    now = timezone.now()
+    now = now or db_now()
     zone = queue_zone(user=author)
     instant = _next_free(_slots_or_error(author), zone, now, _taken(user=author, after=now))
     row = ScheduledPost(author=author, text=text, publish_at=instant, due_at=instant, timezone=zone, queued=True)
@@ -158,7 +159,9 @@ def queued_post_create(*, author, text) -> ScheduledPost:
 
 
 @transaction.atomic
-def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None, extras: dict | None = None) -> ScheduledPost:
+def scheduled_post_enqueue(
+    *, scheduled_post_id: int, author, text=None, extras: dict | None = None, now: datetime | None = None
+) -> ScheduledPost:
     """A draft (or a pending post) into the author's next free slot (`extras`: as for
     scheduled_post_update, e.g. its destinations)."""
     new_text = post_text_clean(text) if text is not None else None
@@ -170,7 +173,7 @@ def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None, extras:
         post.extras = extras  # a draft is announced with them, not its author's default set
         scheduled_post_extras_changing.send(sender=ScheduledPost, scheduled_post=post, extras=extras)
     was_draft = post.status == Status.DRAFT
-    now = timezone.now()
+    now = now or db_now()
     zone = queue_zone(user=author)
     instant = _next_free(_slots_or_error(author), zone, now, _taken(user=author, after=now, exclude_ids=[post.pk]))
     if new_text is not None:
@@ -186,7 +189,7 @@ def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None, extras:
 
 
 @transaction.atomic
-def queue_slots_replace(*, user, slots) -> list[QueueSlot]:
+def queue_slots_replace(*, user, slots, now: datetime | None = None) -> list[QueueSlot]:
     """Replaces the user's slots and re-places their queued posts that are not claimed yet,
     in their order, into the new slots. With no slots left, queued posts keep their times."""
     cleaned = queue_slots_clean(slots=slots)
@@ -194,14 +197,14 @@ def queue_slots_replace(*, user, slots) -> list[QueueSlot]:
     QueueSlot.objects.filter(user=user).delete()
     QueueSlot.objects.bulk_create([QueueSlot(user=user, weekday=weekday, time=at) for weekday, at in cleaned])
     if cleaned:
-        queue_replace_posts(user=user, slots=cleaned)
+        queue_replace_posts(user=user, slots=cleaned, now=now)
     return queue_slots(user=user)
 
 
-def queue_replace_posts(*, user, slots: list[tuple[int, time]]) -> int:
+def queue_replace_posts(*, user, slots: list[tuple[int, time]], now: datetime | None = None) -> int:
     """Under the user's lock: queued pending posts, in their current order, into the first free
-    slots. Returns how many moved."""
-    now = timezone.now()
+    slots after `now`. Returns how many moved."""
+    now = now or db_now()
     queued = list(
         ScheduledPost.objects.select_for_update()
         .filter(author=user, queued=True, status=Status.PENDING)
@@ -226,14 +229,14 @@ def queue_replace_posts(*, user, slots: list[tuple[int, time]]) -> int:
 
 
 @transaction.atomic
-def queue_zone_set(*, user, zone_name: str) -> None:
+def queue_zone_set(*, user, zone_name: str, now: datetime | None = None) -> None:
     """Saves the zone on the user's profile and re-places their queued posts that are not
     claimed yet in it: slots are wall-clock times in that zone."""
     _lock_user(user)
     user_set_timezone(user=user, timezone_name=zone_name)
     slots = [(slot.weekday, slot.time) for slot in queue_slots(user=user)]
     if slots:
-        queue_replace_posts(user=user, slots=slots)
+        queue_replace_posts(user=user, slots=slots, now=now)
 
 
 def queue_posts(*, user):
@@ -264,12 +267,14 @@ def queue_move(*, user, scheduled_post_id: int, direction: str) -> ScheduledPost
 
 
 @transaction.atomic
-def queue_share_now(*, user, scheduled_post_id: int) -> ScheduledPost:
-    """Publishes a queued post as soon as possible; its slot is free again."""
+def queue_share_now(*, user, scheduled_post_id: int, now: datetime | None = None) -> ScheduledPost:
+    """Publishes a queued post as soon as possible: due at `now` by the database clock (the one
+    the claim decides by; a web host whose clock runs ahead would delay it by its skew). Its
+    slot is free again."""
     _lock_user(user)
     post = ScheduledPost.objects.select_for_update().get(pk=scheduled_post_id, author=user)
     if not post.queued or post.status != Status.PENDING:
         raise Conflict("This post is not waiting in your queue (it may be publishing already).")
     post.queued = False
-    scheduled_post_reschedule(post=post, publish_at=timezone.now())
+    scheduled_post_reschedule(post=post, publish_at=now or db_now())
     return post

@@ -1,5 +1,7 @@
 from django.contrib.auth import get_user_model
 
+from psched.lib.db import db_now
+
 from .models import ScheduledPost, Series
 
 
@@ -33,13 +35,14 @@ def scheduled_posts_history(*, author, limit: int = 100):
     return posts.select_related("dispatcher", "post", "series").order_by("-updated_at", "-id")[:limit]
 
 
-def series_overview(*, author, limit: int = 50):
-    """The author's series, newest first, each with its next occurrences (`upcoming`)."""
+def series_overview(*, author, now=None, limit: int = 50):
+    """The author's series, newest first, each with its next occurrences after `now` (`upcoming`)."""
     from .series import series_next  # the expansion lives with the series services
 
+    now = now or db_now()  # one read for every series
     found = list(Series.objects.filter(author=author).order_by("-active", "-pk")[:limit])
     for series in found:
-        series.upcoming = series_next(series=series, limit=3)
+        series.upcoming = series_next(series=series, now=now, limit=3)
     return found
 
 

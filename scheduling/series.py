@@ -31,6 +31,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from feed.services import post_text_check
+from psched.lib.db import db_now
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import UTC, zone_get
 
@@ -402,7 +403,7 @@ def series_input_clean(*, text, start, timezone_name, rrule_text, now: datetime 
                        start_age_check: bool = True) -> SeriesInput:
     """Validates a series; raises ValidationError naming each bad field (text, start,
     timezone, rrule). start_age_check=False for a series' own start kept by an edit."""
-    now = now or timezone.now()
+    now = now or db_now()
     errors = {}
     text = post_text_check(text, errors=errors)
     zone = None
@@ -495,7 +496,7 @@ def series_next(*, series: Series, now: datetime | None = None, limit: int = 5) 
     """The next occurrences after now, for display; [] once stopped or failed."""
     if not series.active or series.error:
         return []
-    now = now or timezone.now()
+    now = now or db_now()
     found = []
     try:
         rule = rule_parse(series.rrule)
@@ -509,11 +510,11 @@ def series_next(*, series: Series, now: datetime | None = None, limit: int = 5) 
     return found
 
 
-def series_between(*, series: Series, after: datetime, before: datetime) -> list[Occurrence]:
+def series_between(*, series: Series, after: datetime, before: datetime, now: datetime | None = None) -> list[Occurrence]:
     """The occurrences in [after, before) (UTC), for the calendar, walked from near `after`:
     from the cursor for a rule with COUNT (the count decides where it ends), else from the
     rule's period that holds `after` (without their numbers). Nothing past five years ahead."""
-    before = min(before, timezone.now() + MAX_SCHEDULE_AHEAD)
+    before = min(before, (now or db_now()) + MAX_SCHEDULE_AHEAD)
     if not series.active or series.error or after >= before:
         return []
     found = []
@@ -532,9 +533,10 @@ def series_between(*, series: Series, after: datetime, before: datetime) -> list
     return found
 
 
-def series_create(*, author, text, start, timezone_name, rrule_text, admit=None) -> Series:
-    item = series_input_clean(text=text, start=start, timezone_name=timezone_name, rrule_text=rrule_text)
-    return series_insert(author=author, item=item, admit=admit)
+def series_create(*, author, text, start, timezone_name, rrule_text, admit=None, now: datetime | None = None) -> Series:
+    now = now or db_now()
+    item = series_input_clean(text=text, start=start, timezone_name=timezone_name, rrule_text=rrule_text, now=now)
+    return series_insert(author=author, item=item, admit=admit, now=now)
 
 
 def _active_cap_check(*, author) -> None:
@@ -545,10 +547,12 @@ def _active_cap_check(*, author) -> None:
         ]})
 
 
-def series_insert(*, author, item: SeriesInput, admit=None, capped: bool = True) -> Series:
+def series_insert(*, author, item: SeriesInput, admit=None, capped: bool = True, now: datetime | None = None) -> Series:
     """Creates a validated series and materializes its coming occurrences (the count made is
     in series.made). admit(made), when given, may refuse them by raising: nothing stays.
-    capped=False (import_schedule, an operator's command) skips PSCHED_MAX_ACTIVE_SERIES."""
+    capped=False (import_schedule, an operator's command) skips PSCHED_MAX_ACTIVE_SERIES.
+    `now`: the database clock (a request's request_now, else read here)."""
+    now = now or db_now()
     with transaction.atomic():
         if capped:
             # The author's row, locked: two requests at once cannot both pass the cap.
@@ -557,9 +561,9 @@ def series_insert(*, author, item: SeriesInput, admit=None, capped: bool = True)
         series = Series.objects.create(
             author=author, text=item.text, start=item.start, timezone=item.zone, rrule=item.rrule,
             # Occurrences before the series was made are not made up for.
-            materialized_until=timezone.now(),
+            materialized_until=now,
         )
-        made = series_materialize(series_id=series.pk)
+        made = series_materialize(series_id=series.pk, now=now)
         if admit is not None:
             admit(made)
     series.refresh_from_db()
@@ -581,7 +585,7 @@ def series_materialize(*, series_id: int, now: datetime | None = None) -> int:
     series = Series.objects.select_for_update().get(pk=series_id)
     if not series.active or series.error:
         return 0
-    now = now or timezone.now()
+    now = now or db_now()
     window_end = now + _ahead()
     done_until = series.materialized_until
     if done_until is not None and done_until >= window_end:
@@ -635,7 +639,7 @@ def series_fail(*, series_id: int, reason: str) -> None:
 def series_materialize_due(*, now: datetime | None = None) -> int:
     """The periodic job: every active series whose materialized window falls short. A series
     whose rule cannot be expanded is marked failed and the job goes on with the others."""
-    now = now or timezone.now()
+    now = now or db_now()
     ids = Series.objects.filter(active=True, error="", materialized_until__lt=now + _ahead()).values_list("pk", flat=True)
     made = 0
     for pk in list(ids):
@@ -654,11 +658,12 @@ def _not_published(series: Series):
 
 
 def series_update(*, series_id: int, author, text=None, start=None, timezone_name=None, rrule_text=None,
-                  admit=None) -> Series:
+                  admit=None, now: datetime | None = None) -> Series:
     """A new text goes to every occurrence not yet published. A new rule, start or zone cancels
     those occurrences and materializes the new ones from now on (series.made: how many;
     admit(made), when given, may refuse them by raising). Everything is checked before the
     series is locked."""
+    now = now or db_now()
     series = Series.objects.get(pk=series_id, author=author)
     rule_changed = any(value is not None for value in (start, timezone_name, rrule_text))
     kept = (series.start, series.timezone, series.rrule)
@@ -668,7 +673,7 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
             start=series.start if start is None else start,
             timezone_name=series.timezone if timezone_name is None else timezone_name,
             rrule_text=series.rrule if rrule_text is None else rrule_text,
-            start_age_check=start is not None,
+            start_age_check=start is not None, now=now,
         )
     else:
         errors = {}
@@ -686,7 +691,7 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
         made = 0
         if rule_changed:
             _cancel(_not_published(series))
-            series.materialized_until = timezone.now()
+            series.materialized_until = now
             series.cursor_local, series.cursor_index, series.error = None, 1, ""
         else:
             for post in _not_published(series).select_for_update().order_by("pk"):
@@ -694,7 +699,7 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
                 scheduled_post_reschedule(post=post, publish_at=post.publish_at)
         series.save()
         if rule_changed:
-            made = series_materialize(series_id=series.pk)
+            made = series_materialize(series_id=series.pk, now=now)
             if admit is not None:
                 admit(made)
             series.refresh_from_db()

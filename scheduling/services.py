@@ -159,8 +159,9 @@ def scheduled_posts_create(*, author, inputs: list[ScheduleInput]) -> list[Sched
     return scheduled_posts_insert(rows=rows)
 
 
-def scheduled_post_create(*, author, text, publish_at, timezone_name=None, extras: dict | None = None) -> ScheduledPost:
-    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name, extras=extras)
+def scheduled_post_create(*, author, text, publish_at, timezone_name=None, extras: dict | None = None,
+                          now: datetime | None = None) -> ScheduledPost:
+    item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone_name, extras=extras, now=now)
     return scheduled_posts_create(author=author, inputs=[item])[0]
 
 
@@ -199,7 +200,8 @@ def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:
 
 @transaction.atomic
 def scheduled_post_update(
-    *, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None, extras: dict | None = None
+    *, scheduled_post_id: int, author, text=None, publish_at=None, timezone_name=None, extras: dict | None = None,
+    now: datetime | None = None,
 ) -> ScheduledPost:
     """Changes text and/or time (and, through `extras`, what the apps above keep for the post,
     e.g. its destinations) while the post is not published (author=None: staff, any author's
@@ -223,7 +225,7 @@ def scheduled_post_update(
             errors.update(error.message_dict)
     if publish_at is not None:
         try:
-            when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name)
+            when = publish_time_clean(publish_at=publish_at, timezone_name=timezone_name, now=now)
             post.publish_at = when.instant
             # A time with an offset but no zone moves the post; it keeps the zone it was written in.
             if timezone_name is not None:

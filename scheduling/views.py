@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feed.views import feed_page
+from psched.lib.db import request_now
 from psched.lib.durations import relative_text
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices, zone_get
@@ -50,6 +50,7 @@ def compose(request):
             post = scheduled_post_create(
                 author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC",
                 extras=_compose_extras(request),
+                now=request_now(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -57,7 +58,7 @@ def compose(request):
             local = post.publish_at.astimezone(zone_get(post.timezone))
             note = f" {post.time_note}" if post.time_note else ""
             messages.success(
-                request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative_text(post.publish_at)}.{note}"
+                request, f"Scheduled for {local:%Y-%m-%d %H:%M:%S} ({post.timezone}), {relative_text(post.publish_at, request_now(request))}.{note}"
             )
             return redirect("scheduling:mine")
     return feed_page(request, form)
@@ -78,10 +79,12 @@ def mine(request):
     extensions = scheduled_posts_extensions(history)
     for post in history:
         post.delivery_rows = extensions[post.pk].get("delivery_rows", [])
+    now = request_now(request)
     return render(request, "scheduling/mine.html", {
+        "now": now,
         "upcoming": scheduled_posts_upcoming(author=request.user),
         "drafts": scheduled_posts_drafts(author=request.user),
-        "series_list": series_overview(author=request.user),
+        "series_list": series_overview(author=request.user, now=now),
         "history": history,
     })
 
@@ -107,7 +110,9 @@ def edit(request, pk):
         moved = local is None or not _same_time(data, local)
         try:
             if action == "queue":
-                post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"], extras=extras)
+                post = scheduled_post_enqueue(
+                    scheduled_post_id=pk, author=request.user, text=data["text"], extras=extras, now=request_now(request)
+                )
                 messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
                 return redirect("scheduling:queue")
             if action == "draft" and post.status == ScheduledPost.Status.DRAFT:
@@ -118,6 +123,7 @@ def edit(request, pk):
                 scheduled_post_id=pk, author=request.user, text=data["text"],
                 publish_at=data["publish_at"] if moved else None, timezone_name=data["timezone"] if moved else None,
                 extras=extras,
+                now=request_now(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -126,7 +132,7 @@ def edit(request, pk):
             return redirect("scheduling:mine")
         else:
             note = f" {post.time_note}" if post.time_note else ""
-            messages.success(request, f"Saved. It will be published {relative_text(post.publish_at)}.{note}")
+            messages.success(request, f"Saved. It will be published {relative_text(post.publish_at, request_now(request))}.{note}")
             return redirect("scheduling:mine")
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
@@ -159,7 +165,7 @@ def duplicate(request, pk):
     """A new scheduled post from a published, failed or cancelled one ("Duplicate", "Reschedule"):
     the form starts with its text and zone, and with its time while that is still ahead."""
     post = get_object_or_404(scheduled_posts_visible(user=request.user), pk=pk, author=request.user)
-    ahead = post.publish_at is not None and post.publish_at > timezone.now()  # a draft has no time
+    ahead = post.publish_at is not None and post.publish_at > request_now(request)  # a draft has no time
     form = ScheduledPostForm(request.POST or None, initial={
         "text": post.text, "timezone": post.timezone,
         "publish_at": post.publish_at.astimezone(zone_get(post.timezone)).strftime("%Y-%m-%dT%H:%M:%S") if ahead else "",
@@ -169,12 +175,13 @@ def duplicate(request, pk):
         try:
             copy = scheduled_post_create(
                 author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"],
+                now=request_now(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             note = f" {copy.time_note}" if copy.time_note else ""
-            messages.success(request, f"Scheduled again: it will be published {relative_text(copy.publish_at)}.{note}")
+            messages.success(request, f"Scheduled again: it will be published {relative_text(copy.publish_at, request_now(request))}.{note}")
             return redirect("scheduling:mine")
     action = "Duplicate" if post.status == ScheduledPost.Status.PUBLISHED else "Reschedule"
     return render(request, "scheduling/edit.html", {
@@ -250,7 +257,8 @@ def _calendar_zone(request) -> tuple[str, str]:
 def calendar(request):
     zone_name, zone_source = _calendar_zone(request)
     zone = zone_get(zone_name)
-    today = timezone.now().astimezone(zone).date()
+    now = request_now(request)  # the database clock: "today", the slots and series still to come
+    today = now.astimezone(zone).date()
     errors = {}
     view = request.GET.get("view") or "week"
     if view not in cal.VIEWS:
@@ -267,14 +275,14 @@ def calendar(request):
     with_cancelled = request.GET.get("cancelled") == "1"
     context = {
         "view": view, "day": day, "today": today, "zone": zone_name, "zone_source": zone_source,
-        "with_cancelled": with_cancelled, "errors": errors, "now": timezone.now(),
+        "with_cancelled": with_cancelled, "errors": errors, "now": now,
         "compose_url": reverse("feed:index"),
     }
     if view == "month":
         grid = cal.month_grid(day, zone)
         previous, following = cal.month_step(day, -1), cal.month_step(day, 1)
         cells = list(grid.days())
-        now_local = timezone.now().astimezone(zone)
+        now_local = now.astimezone(zone)
         for cell in cells:
             # "+" on a day composes at 09:00, or today at the next hour.
             if cell.day > today:
@@ -299,8 +307,8 @@ def calendar(request):
     posts = cal.calendar_posts(author=request.user, cells=cells, with_cancelled=with_cancelled)
     _calendar_deliveries(posts)
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
-    cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=timezone.now())
-    cal.series_placeholders(user=request.user, cells=cells, now=timezone.now())
+    cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=now)
+    cal.series_placeholders(user=request.user, cells=cells, now=now)
     more = "&cancelled=1" if with_cancelled else ""
     cal.cells_html(cells, zone=zone, limit=limit, more_url=lambda cell: f"?view=day&date={cell.day:%Y-%m-%d}{more}")
     context.update(

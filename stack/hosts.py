@@ -21,10 +21,10 @@ import random
 import signal
 import subprocess
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+from .processes import LIBFAKETIME
+
 PREFIX = "psched-"
 
 

@@ -27,13 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "artifacts" / "integration"
 MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "passwd": ""}
+# Debian's faketime: LD_PRELOAD it with FAKETIME=+60s and the process's wall clock is a minute
+# ahead (its monotonic clock moves by the same constant and still runs at the true rate).
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
 class Stack:
     """One psched's processes, started from the repo root with their own environment (production
     settings, DEBUG off); logs in artifacts/integration/<id>/."""
 
-    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None, network=None, mysql_port=3306):
+    def __init__(self, name: str, *, broker: str = "redis", env: dict | None = None, network=None, mysql_port=3306,
+                 web_clock: str = ""):
         self.name = name
         self.network = network
         self.mysql = {**MYSQL, "port": mysql_port}  # another port: a private MariaDB server
@@ -50,6 +54,7 @@ class Stack:
         # RabbitMQ: one server for all stacks, a private vhost for each (queues do not mix).
         self.vhost = f"psched_it_{self.id}" if broker == "amqp" else None
         self.extra_env = env or {}
+        self.web_clock = web_clock  # FAKETIME for gunicorn alone, e.g. "+60s": a web host whose clock is off
         self.tokens = {}
 
     # --- lifecycle --------------------------------------------------------------------
@@ -136,9 +141,9 @@ class Stack:
             raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def spawn(self, name: str, argv: list[str]):
+    def spawn(self, name: str, argv: list[str], env: dict | None = None):
         log = open(self.logs / f"{name}.log", "ab")
-        env = self.env
+        env = {**self.env, **(env or {})}
         if self.network:
             argv, env = self.network.command(name, argv, env, web=f"{self.web_address}:{self.web_port}")
         self.processes[name] = subprocess.Popen(
@@ -186,7 +191,7 @@ class Stack:
         self.spawn("web", [
             str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"{self.web_address}:{self.web_port}",
             "--workers", str(workers), "--threads", "4", "--timeout", "60", "--log-level", "warning",
-        ])
+        ], env={"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": self.web_clock} if self.web_clock else None)
 
     def stop_web(self, sig=signal.SIGKILL):
         """Really stops gunicorn (SIGKILL by default: callbacks in flight die with it)."""

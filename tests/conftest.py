@@ -1,8 +1,9 @@
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -10,6 +11,7 @@ from rest_framework.test import APIClient
 
 from dispatchers.services import node_credential_issue, node_register
 from feed.models import Post
+from psched.lib.db import db_now, db_now_cached_forget
 from scheduling.models import ScheduledPost
 from scheduling.services import schedule_input_clean, scheduled_post_create, scheduled_posts_create
 from stack.pds import LocalPds
@@ -124,6 +126,27 @@ def published(node):
         return row
 
     return make
+
+
+@pytest.fixture
+def host_clock_ahead(db):
+    """host_clock_ahead(seconds): this process's clock (the web host's, for the views and
+    services under test) runs that far ahead of the database's until the test ends. time-machine
+    moves Python's clocks; the database keeps its own (SQLite computes 'now' in C, MariaDB on the
+    server), so whatever asks the host's clock to decide is off by the skew."""
+    travels = []
+
+    def move(seconds: float) -> None:
+        db_now_cached_forget()  # the process's copy of the database clock is read again, under the skew
+        travel = time_machine.travel(datetime.now(dt_timezone.utc) + timedelta(seconds=seconds), tick=True)
+        travel.start()
+        travels.append(travel)
+        assert timezone.now() - db_now() > timedelta(seconds=seconds - 5), "the host's clock did not move"
+
+    yield move
+    for travel in reversed(travels):
+        travel.stop()
+    db_now_cached_forget()
 
 
 @pytest.fixture(autouse=True)

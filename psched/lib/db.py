@@ -116,6 +116,18 @@ def db_now_cached() -> datetime:
     return clock.now()
 
 
+def request_now(request) -> datetime:
+    """"Now" for one request: the database clock (db_now_cached), read once and kept on the
+    request, so that every decision the request makes (a queue slot, "Share now", a series'
+    window, the calendar's today) sees the same instant and none asks the web host's clock.
+    Takes Django's request or DRF's (which wraps it: both see the same value)."""
+    http_request = getattr(request, "_request", request)
+    now = getattr(http_request, "psched_now", None)
+    if now is None:
+        now = http_request.psched_now = db_now_cached()
+    return now
+
+
 def db_now_cached_forget() -> None:
     """The next db_now_cached() reads the database again (tests that move the clock)."""
     global _clock

@@ -70,3 +70,13 @@ def test_it_filters_by_author(client, alice, bob):
 def test_it_refuses_a_bad_cursor(client, db):
     response = client.get("/feed/new/?after=abc")
     assert response.status_code == 400 and b"after" in response.content
+
+
+def test_it_settles_posts_by_the_database_clock_not_the_web_hosts(client, alice, host_clock_ahead):
+    # published_at is the database's clock: a web host running ahead by more than the overlap
+    # must not take a post published just now for settled (a lower id committed later would be skipped).
+    host_clock_ahead(LIVE_FEED_OVERLAP.total_seconds() + 30)
+    post_create(author=alice, text="just now")
+    assert cursor_of(client.get("/feed/new/?after=0").content.decode()) == 0
+    page = client.get("/").content.decode()
+    assert int(re.search(r'id="posts"[^>]*data-cursor="(\d+)"', page).group(1)) == 0

@@ -1,6 +1,8 @@
 """Series and the queue on the real stack (gunicorn, two run_dispatcher workers, beat, MariaDB,
 Redis): occurrences and slots become ordinary scheduled posts and are published once, on time
 and in order."""
+import email.utils
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -74,25 +76,45 @@ def test_stopping_a_series_cancels_the_occurrences_not_yet_published(stack_facto
     assert detail["active"] is False and detail["next"] == []
 
 
+def web_clock_ahead(stack) -> timedelta:
+    """How far the web server's clock is ahead of the database's, from its Date header (to the second)."""
+    with urllib.request.urlopen(f"{stack.url}/api/", timeout=10) as response:
+        web_now = email.utils.parsedate_to_datetime(response.headers["Date"])
+    return web_now - stack.db_now()
+
+
 def test_a_queue_with_slots_seconds_apart_publishes_in_slot_order(stack_factory):
-    stack = stack_factory(env=PLANNING_ENV).start()
-    base = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=10)
+    # The web server's clock runs a minute ahead of the database's (gunicorn under libfaketime;
+    # the nodes and beat keep the true clock): slots seconds away, in the web host's past, are
+    # still taken, and "Share now" publishes at once. The planning code asks the database clock.
+    stack = stack_factory(env=PLANNING_ENV, web_clock="+60s").start()
+    assert web_clock_ahead(stack) > timedelta(seconds=55), "gunicorn's clock is not ahead: the scenario proves nothing"
+    base = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=15)
     slots = [base + timedelta(seconds=3 * n) for n in range(3)]  # the user's zone is UTC
     status, body = stack.request("PUT", "/api/queue/slots/", [
         {"weekday": slot.weekday(), "time": slot.strftime("%H:%M:%S")} for slot in reversed(slots)
     ])
     assert status == 200, body
     created = []
-    for text in ("queued first", "queued second", "queued third"):
+    for text in ("queued first", "queued second", "queued third", "shared now"):
         status, post = stack.request("POST", "/api/scheduled-posts/", {"text": text, "queue": True})
         assert status == 201, post
         created.append(post)
+    asked = stack.db_now()
+    status, shared = stack.request("POST", f"/api/queue/{created[3]['id']}/share-now/")
+    answered = stack.db_now()
+    assert status == 200, shared
     assert datetime.now(timezone.utc) < slots[0], "queueing took longer than the first slot; the scenario proves nothing"
-    assert [datetime.fromisoformat(post["publish_at"]) for post in created] == slots
+    assert [datetime.fromisoformat(post["publish_at"]) for post in created[:3]] == slots
+    # Due at the database clock's now while the request ran, not the web host's (a minute later).
+    assert asked - timedelta(seconds=1) <= datetime.fromisoformat(shared["publish_at"]) <= answered, (asked, shared, answered)
     status, queue = stack.request("GET", "/api/queue/")
-    assert [post["text"] for post in queue] == ["queued first", "queued second", "queued third"]
-    stack.wait_settled(3, timeout=60)
+    assert [post["text"] for post in queue if post["queued"]] == ["queued first", "queued second", "queued third"]
+    stack.wait_settled(4, timeout=60)
     feed = stack.query("SELECT text, scheduled_for, published_at FROM feed_post ORDER BY id")
+    (shared_published_at,) = [published_at for text, _, published_at in feed if text == "shared now"]
+    assert shared_published_at.replace(tzinfo=timezone.utc) - answered < timedelta(seconds=10)  # at once, not in a minute
+    feed = [row for row in feed if row[0] != "shared now"]
     assert [text for text, _, _ in feed] == ["queued first", "queued second", "queued third"]
     published = [published_at for _, _, published_at in feed]
     assert published == sorted(published)

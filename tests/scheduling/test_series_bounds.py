@@ -151,7 +151,7 @@ def test_the_calendar_shows_the_same_occurrences_as_a_walk_from_the_start():
     before = after + timedelta(days=60)
     expected = [o.instant for o in occurrences(rrule_text=rule, start=start, zone_name=series.timezone, until=before)
                 if o.instant >= after]
-    assert [o.instant for o in series_between(series=series, after=after, before=before)] == expected
+    assert [o.instant for o in series_between(series=series, after=after, before=before, now=after)] == expected
 
 
 def test_the_job_walks_from_the_cursor_not_the_start(alice, cpu_budget):

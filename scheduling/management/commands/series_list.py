@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Q
 
+from psched.lib.db import db_now
 from scheduling.models import ScheduledPost, Series
 from scheduling.series import series_next
 
@@ -27,8 +28,9 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("No series.")
             return
+        now = db_now()  # one reading of the database clock for every row
         for series in rows:
-            upcoming = series_next(series=series, limit=1)
+            upcoming = series_next(series=series, now=now, limit=1)
             following = (f"next #{upcoming[0].index} {upcoming[0].local:%Y-%m-%d %H:%M:%S}" if upcoming
                          else "no next occurrence")
             state = "active" if series.active else "stopped"
