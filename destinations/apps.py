@@ -7,7 +7,9 @@ class DestinationsConfig(AppConfig):
     def ready(self):
         # scheduling knows nothing of destinations: it announces new posts, their publishing
         # and their output, and we answer with the chosen destinations, the outbox rows and
-        # the deliveries.
+        # the deliveries. Nor does feed: its pages ask what to show under a post's receipt.
+        from feed.models import Post
+        from feed.signals import posts_rendering
         from scheduling.models import ScheduledPost
         from scheduling.signals import (
             scheduled_post_extras_changing,
@@ -26,6 +28,7 @@ class DestinationsConfig(AppConfig):
             scheduled_posts_destinations_choose,
             scheduled_posts_destinations_save,
         )
+        from .views import feed_posts_deliveries
 
         scheduled_posts_creating.connect(
             scheduled_posts_destinations_choose, sender=ScheduledPost, dispatch_uid="destinations.choose"
@@ -41,3 +44,4 @@ class DestinationsConfig(AppConfig):
         )
         scheduled_posts_published.connect(deliveries_create, sender=ScheduledPost, dispatch_uid="destinations.outbox")
         scheduled_posts_serializing.connect(scheduled_posts_extend, sender=ScheduledPost, dispatch_uid="destinations.extend")
+        posts_rendering.connect(feed_posts_deliveries, sender=Post, dispatch_uid="destinations.feed")

@@ -40,6 +40,14 @@ def deliveries_by_scheduled_post(*, ids: list[int]) -> dict[int, list[Delivery]]
     return found
 
 
+def deliveries_by_post(*, user, post_ids: list[int]) -> dict[int, list[Delivery]]:
+    """The feed posts' deliveries to the user's own destinations, in one query."""
+    found = defaultdict(list)
+    for delivery in deliveries_of(user=user).filter(post_id__in=post_ids).select_related("destination").order_by("pk"):
+        found[delivery.post_id].append(delivery)
+    return found
+
+
 def scheduled_posts_extend(*, scheduled_posts, **signal) -> dict[int, dict]:
     """Receives scheduling's scheduled_posts_serializing: each post's chosen destinations and,
     once published, its deliveries. At most two queries for a whole answer."""

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from psched.lib.errors import Conflict
@@ -13,7 +14,7 @@ from psched.lib.forms import add_service_errors
 
 from .forms import AppPasswordForm, BlueskyForm, WebhookForm
 from .models import Delivery, Destination
-from .selectors import destinations_overview
+from .selectors import deliveries_by_post, destinations_overview
 from .services import (
     destination_create,
     destination_delete,
@@ -23,6 +24,22 @@ from .services import (
     destination_test,
     delivery_retry,
 )
+
+
+def feed_posts_deliveries(*, posts, request, **signal) -> dict[int, str]:
+    """Receives the feed's posts_rendering: under each of the viewer's own posts, its
+    deliveries (only its author sees them). One query for the page."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    own = [post.pk for post in posts if post.author_id == user.pk and post.scheduled_post_id]
+    if not own:
+        return {}
+    found = deliveries_by_post(user=user, post_ids=own)
+    return {
+        pk: render_to_string("destinations/_deliveries.html", {"deliveries": deliveries}, request=request)
+        for pk, deliveries in found.items()
+    }
 
 
 def _page(request, *, form=None, bluesky_form=None, secret="", secret_for=None, status=200):

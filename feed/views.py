@@ -14,8 +14,10 @@ from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices
 
 from .forms import ComposeForm
+from .models import Post
 from .selectors import post_feed_after, post_feed_cursor, post_feed_page
 from .services import post_create
+from .signals import posts_rendering
 
 
 def index(request):
@@ -62,6 +64,7 @@ def feed_page(request, form: ComposeForm, status: int = 200):
     except ValueError:
         before = None
     posts, older = post_feed_page(before_id=before, author_username=author)
+    _receipt_extras(request, posts)
     return render(request, "feed/index.html", {
         "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
         "live_cursor": None if before else post_feed_cursor(now=request_now(request)), "oldest": posts[-1].id if posts else 0,
@@ -77,4 +80,18 @@ def new_posts(request):
         return HttpResponseBadRequest("after: give the data-cursor of the previous answer (a whole number).")
     author = request.GET.get("author", "").strip() or None
     posts, cursor = post_feed_after(after_id=after, author_username=author, now=request_now(request))
+    _receipt_extras(request, posts)
     return render(request, "feed/_new_posts.html", {"posts": posts, "cursor": cursor})
+
+
+def _receipt_extras(request, posts: list[Post]) -> None:
+    """Sets each post's `receipt_extras`: what the apps above show under its receipt (the
+    author's deliveries), asked once for the whole page."""
+    for post in posts:
+        post.receipt_extras = []
+    if posts:
+        by_id = {post.pk: post for post in posts}
+        for _, answer in posts_rendering.send(sender=Post, posts=posts, request=request):
+            for pk, markup in (answer or {}).items():
+                if pk in by_id:
+                    by_id[pk].receipt_extras.append(markup)

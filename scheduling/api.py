@@ -281,11 +281,13 @@ class ScheduledPostUpdateApi(APIView):
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise serializers.ValidationError({"non_field_errors": ["Send text, publish_at and/or destinations to change."]})
+        extras = {"destinations": data.validated_data["destinations"]} if "destinations" in data.validated_data else None
         if data.validated_data.get("queue"):
             if "publish_at" in data.validated_data:
                 raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
             post = scheduled_post_enqueue(
-                scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"), now=request_now(request),
+                scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"), extras=extras,
+                now=request_now(request),
             )
             return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
         post = scheduled_post_update(
@@ -294,7 +296,7 @@ class ScheduledPostUpdateApi(APIView):
             text=data.validated_data.get("text"),
             publish_at=data.validated_data.get("publish_at"),
             timezone_name=data.validated_data.get("timezone"),
-            extras={"destinations": data.validated_data["destinations"]} if "destinations" in data.validated_data else None,
+            extras=extras,
             now=request_now(request),
         )
         return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))

@@ -363,7 +363,7 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
         extra = (
             f'<span class="cal-receipt">Published {published:%H:%M:%S} · {duration_text(post["lateness_ms"])} late'
             f" · node {node}</span>"
-        )
+        ) + deliveries_badge(post.get("deliveries"))
     elif status == Status.FAILED:
         # The author's plain reason, as on /scheduled/ and in the API: last_error itself is for staff.
         reason = ScheduledPost(last_error=post["last_error"]).public_error or "no error recorded"
@@ -374,6 +374,30 @@ def post_chip(post: dict, *, zone: ZoneInfo) -> str:
         f'<a class="cal-link" href="{href}">{when_html} <span class="cal-text">{escape(start)}</span>'
         f'<span class="cal-state">{escape(states)}</span>{extra}</a></li>'
     )
+
+
+def deliveries_badge(deliveries: list) -> str:
+    """A published post's deliveries in one badge: the worst state, each delivery in its
+    tooltip. Empty without deliveries. `deliveries`: objects with `state`, `error` and
+    `destination.name` (the apps above give them, see scheduled_posts_extensions)."""
+    if not deliveries:
+        return ""
+    states = [delivery.state for delivery in deliveries]
+    failed, unconfirmed = states.count("failed"), states.count("unconfirmed")
+    if failed:
+        state, label = "failed", f"{failed} deliver{'y' if failed == 1 else 'ies'} failed"
+    elif unconfirmed:
+        state, label = "unconfirmed", f"{unconfirmed} deliver{'y' if unconfirmed == 1 else 'ies'} unconfirmed"
+    elif all(value in ("delivered", "cancelled") for value in states):
+        state, label = "delivered", "delivered"
+    else:
+        state, label = "pending", "delivering"
+    tooltip = "\n".join(
+        f"To {delivery.destination.name}: {delivery.state}"
+        + (f" ({delivery.error})" if delivery.error and delivery.state != "delivered" else "")
+        for delivery in deliveries
+    )
+    return f'<span class="cal-delivery d-{state}" title="{escape(tooltip)}">{escape(label)}</span>'
 
 
 def slot_chip(instant: datetime, *, zone: ZoneInfo) -> str:

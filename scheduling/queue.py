@@ -19,6 +19,7 @@ from psched.lib.timeparse import UTC, zone_get
 
 from .models import WEEKDAYS, QueueSlot, ScheduledPost
 from .services import scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
+from .signals import scheduled_post_extras_changing, scheduled_post_text_changing
 
 Status = ScheduledPost.Status
 # How far to look for a free slot: one slot a week, ten years of posts queued ahead.
@@ -158,19 +159,28 @@ def queued_post_create(*, author, text, now: datetime | None = None) -> Schedule
 
 
 @transaction.atomic
-def scheduled_post_enqueue(*, scheduled_post_id: int, author, text=None, now: datetime | None = None) -> ScheduledPost:
-    """A draft (or a pending post) into the author's next free slot."""
+def scheduled_post_enqueue(
+    *, scheduled_post_id: int, author, text=None, extras: dict | None = None, now: datetime | None = None
+) -> ScheduledPost:
+    """A draft (or a pending post) into the author's next free slot (`extras`: as for
+    scheduled_post_update, e.g. its destinations)."""
     new_text = post_text_clean(text) if text is not None else None
     _lock_user(author)
     post = ScheduledPost.objects.select_for_update().get(pk=scheduled_post_id, author=author)
     if post.status not in (Status.DRAFT, Status.PENDING, Status.FAILED, Status.PUBLISHING):
         raise Conflict(f"This post is {post.status}; it can no longer be queued.")
+    if extras:
+        post.extras = extras  # a draft is announced with them, not its author's default set
+        scheduled_post_extras_changing.send(sender=ScheduledPost, scheduled_post=post, extras=extras)
     was_draft = post.status == Status.DRAFT
     now = now or db_now()
     zone = queue_zone(user=author)
     instant = _next_free(_slots_or_error(author), zone, now, _taken(user=author, after=now, exclude_ids=[post.pk]))
     if new_text is not None:
         post.text = new_text
+    if new_text is not None or "destinations" in (extras or {}):
+        # It must fit every destination chosen (as in scheduled_post_update).
+        scheduled_post_text_changing.send(sender=ScheduledPost, scheduled_post=post, text=post.text)
     post.queued, post.timezone = True, zone
     if was_draft:
         scheduled_posts_announce(posts=[post])  # its node, written by the save below

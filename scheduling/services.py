@@ -218,6 +218,7 @@ def scheduled_post_update(
     if text is not None or publish_at is not None:
         series_occurrence_detach(post=post)
     if extras:
+        post.extras = extras  # a draft being scheduled is announced with them, not its author's default set
         scheduled_post_extras_changing.send(sender=ScheduledPost, scheduled_post=post, extras=extras)
     was_draft = post.status == Status.DRAFT
     errors = {}

@@ -106,6 +106,9 @@ def edit(request, pk):
     # An occurrence the series still governs: only this one, or this and the following ones.
     governed = post.series_id is not None and post.series_index is not None and not post.series_detached
     scope_choice = {"index": post.series_index, "series": post.series_id} if governed else None
+    # The apps above's choices (destinations: "Also send to"), as on the compose form.
+    extras = _compose_extras(request) if request.method == "POST" else None
+    chosen = extras["destinations"] if extras else scheduled_posts_extensions([post])[post.pk]["destinations"]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         action = data["action"] or "save"
@@ -116,20 +119,23 @@ def edit(request, pk):
             done = occurrence_form_save(request, form, series=post.series, index=post.series_index, scope="following",
                                         text=data["text"], publish_at=data["publish_at"] if moved else None,
                                         timezone_name=data["timezone"] if moved else None)
-            return done or _edit_page(request, form, post, scope_choice)
+            return done or _edit_page(request, form, post, scope_choice, chosen)
         try:
             if action == "queue":
-                post = scheduled_post_enqueue(scheduled_post_id=pk, author=request.user, text=data["text"], now=request_now(request))
+                post = scheduled_post_enqueue(
+                    scheduled_post_id=pk, author=request.user, text=data["text"], extras=extras, now=request_now(request)
+                )
                 messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
                 clashes_tell(request, post)
                 return redirect("scheduling:queue")
             if action == "draft" and post.status == ScheduledPost.Status.DRAFT:
-                scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"])
+                scheduled_post_update(scheduled_post_id=pk, author=request.user, text=data["text"], extras=extras)
                 messages.success(request, "Draft saved.")
                 return redirect("scheduling:mine")
             post = scheduled_post_update(
                 scheduled_post_id=pk, author=request.user, text=data["text"],
                 publish_at=data["publish_at"] if moved else None, timezone_name=data["timezone"] if moved else None,
+                extras=extras,
                 now=request_now(request),
             )
         except ValidationError as error:
@@ -142,13 +148,13 @@ def edit(request, pk):
             messages.success(request, f"Saved. It will be published {relative_text(post.publish_at, request_now(request))}.{note}")
             clashes_tell(request, post)
             return redirect("scheduling:mine")
-    return _edit_page(request, form, post, scope_choice)
+    return _edit_page(request, form, post, scope_choice, chosen)
 
 
-def _edit_page(request, form, post, scope_choice):
+def _edit_page(request, form, post, scope_choice, chosen):
     return render(request, "scheduling/edit.html", {
         "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
-        "scope_choice": scope_choice,
+        "scope_choice": scope_choice, "chosen_destinations": chosen,
     })
 
 
@@ -156,6 +162,17 @@ def clashes_tell(request, post: ScheduledPost) -> None:
     """A note on the result page for each post it clashes with (scheduling succeeded)."""
     for note in clash_notes(post_clash_warnings(post)):
         messages.warning(request, note)
+
+
+def _calendar_deliveries(posts: list[dict]) -> None:
+    """Gives each published post of the calendar its `deliveries` (what the apps above add:
+    destinations' Delivery rows), asked once for them all."""
+    published = [post for post in posts if post["status"] == ScheduledPost.Status.PUBLISHED]
+    if not published:
+        return
+    extensions = scheduled_posts_extensions([ScheduledPost(pk=post["id"], status=post["status"]) for post in published])
+    for post in published:
+        post["deliveries"] = extensions[post["id"]].get("delivery_rows", [])
 
 
 def _same_time(data: dict, local: datetime) -> bool:
@@ -313,6 +330,7 @@ def calendar(request):
             context["skipped"] = f"{day:%A %d %B %Y} did not happen in {zone_name}: the clocks skipped the whole day."
     limit = None if view == "day" else cal.CELL_LIMIT
     posts = cal.calendar_posts(author=request.user, cells=cells, with_cancelled=with_cancelled)
+    _calendar_deliveries(posts)
     drafts = cal.place_posts(cells=cells, posts=posts, zone=zone)
     cal.queue_slot_placeholders(user=request.user, cells=cells, posts=posts, now=now)
     cal.series_placeholders(user=request.user, cells=cells, now=now)
