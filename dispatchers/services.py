@@ -101,6 +101,7 @@ def node_credential_touch(*, node: DispatcherNode, secret: str, now: datetime) -
     ).update(last_used_at=now)
 
 
+@retry_on_deadlock  # its UPDATEs meet the node's own workers' claims and heartbeats
 @transaction.atomic
 def node_set_state(*, node: DispatcherNode, state: str) -> tuple[int, int]:
     """Sets a node's state. Draining stops routing to the node and hands its pending posts to
