@@ -51,7 +51,7 @@ def test_500_posts_reach_bluesky_once_each_through_pds_kills_lost_answers_a_node
         })
         assert status == 201, body
         destination = body["id"]
-        items = [{"text": f"bluesky {i}", "publish_at": at(3 + i * 30 / POSTS), "destinations": [destination]}
+        items = [{"text": f"bluesky {i}", "publish_at": at(3 + i * 60 / POSTS), "destinations": [destination]}
                  for i in range(POSTS)]
         ids = [post["id"] for post in stack.schedule(items)]
 
@@ -60,7 +60,9 @@ def test_500_posts_reach_bluesky_once_each_through_pds_kills_lost_answers_a_node
         pds.restart(signal.SIGKILL)
 
         # 2. Writes forwarded and their answers dropped: every third one, for 30 of them.
-        wait_for(lambda: deliveries(stack).get("delivered", 0) >= 120, 120, interval=0.1, what="deliveries after the restart")
+        # Due over a minute, so that writes go on through every phase below: a CI run whose nodes
+        # caught up at once found the burst over before 30 answers had been dropped.
+        wait_for(lambda: deliveries(stack).get("delivered", 0) >= 100, 120, interval=0.1, what="deliveries after the restart")
         proxy.drop_every, proxy.mode = 3, "drop"
         wait_for(lambda: proxy.dropped >= 30, 120, interval=0.1, what="30 answers dropped")
         proxy.mode = "forward"
