@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from .processes import group_stop
 from .waiting import free_port, port_open, wait_for
 
 PDS_DIR = Path(__file__).resolve().parent / "pds"
@@ -68,17 +69,7 @@ class LocalPds:
     def stop(self, sig=signal.SIGTERM):
         """Stops the process (SIGKILL: as a crash, mid-write) and waits until its ports are free."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        group_stop(process, sig, wait=20)
         wait_for(lambda: not port_open(self.port) and not port_open(self.plc_port), 30, what="the PDS's ports free")
 
     def kill(self):

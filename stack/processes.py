@@ -32,6 +32,22 @@ MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "passwd": ""}
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
+
+def group_stop(process: subprocess.Popen | None, sig=signal.SIGTERM, *, wait: float = 15) -> None:
+    """Sends sig to a process started in its own session (its whole group) and waits for it;
+    SIGKILL when it outlives `wait`. Nothing to do for a process already gone."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
 class Stack:
     """One psched's processes, started from the repo root with their own environment (production
     settings, DEBUG off); logs in artifacts/integration/<id>/."""
@@ -152,18 +168,7 @@ class Stack:
         return self.processes[name]
 
     def kill(self, name: str, sig=signal.SIGKILL, wait: float = 15):
-        process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        group_stop(self.processes.pop(name, None), sig, wait=wait)
 
     def restart_redis(self):
         """Kills the private Redis and starts an empty one on the same port: every queued tick
