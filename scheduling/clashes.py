@@ -5,10 +5,11 @@ posts (queued ones and materialized series occurrences among them), the occurren
 author's active series not made into posts yet, and the author's free queue slots (the next
 queued post would land there).
 
-Reads only, and bounded: two queries in the common case (whether series or slots could
-reach; the posts of the span, at most POSTS_READ), then the author's active series (at most
+Reads only, and bounded: three short queries in the common case, one post (whether series or
+slots could reach; the MAX_WARNINGS posts nearest before and after it), or two for a bulk
+request (the posts of its span, at most POSTS_READ), then the author's active series (at most
 PSCHED_MAX_ACTIVE_SERIES) each walked over the window alone, and the slots of the window."""
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -65,9 +66,9 @@ def clashes_find(*, author, instant: datetime, exclude_post_ids=(), exclude_seri
 
 
 def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_series_id=None) -> list[list[Clash]]:
-    """One list per instant (None: none). Two queries in the common case, whatever the count:
-    whether the author has series or slots that could reach, and their pending posts over the
-    instants' span (at most POSTS_READ, in order: a span with more is checked up to there);
+    """One list per instant (None: none). Whether the author has series or slots that could
+    reach, then the pending posts nearest one instant, or over the span of many (at most
+    POSTS_READ, in order: a span with more is checked up to there);
     series and slots are read only when they could clash. Occurrences not made yet are looked
     for around the first MAX_CHECKED instants only."""
     window = clash_window()
@@ -82,13 +83,23 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
         Q(materialized_until__isnull=True) | Q(materialized_until__lt=high))
     flags = get_user_model().objects.filter(pk=author.pk).values(
         has_series=Exists(reaching), has_slots=Exists(QueueSlot.objects.filter(user=author.pk))).first() or {}
-    rows = list(ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING, publish_at__gte=low,
-                                             publish_at__lte=high)
-                .exclude(pk__in=list(exclude_post_ids)).order_by("publish_at")
-                .values_list("pk", "publish_at", "series_id", "series_index")[:POSTS_READ])
+    upcoming = ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING).exclude(
+        pk__in=list(exclude_post_ids))
+    columns = ("pk", "publish_at", "series_id", "series_index")
+    if len(dated) == 1:
+        # One instant (a post's answer): its nearest MAX_WARNINGS on each side are all it can
+        # show, however many posts share the window (a bulk import at one time held thousands).
+        at = dated[0][1]
+        before = upcoming.filter(publish_at__gte=low, publish_at__lt=at).order_by("-publish_at")
+        after = upcoming.filter(publish_at__gte=at, publish_at__lte=high).order_by("publish_at")
+        rows = (list(before.values_list(*columns)[:MAX_WARNINGS])[::-1]
+                + list(after.values_list(*columns)[:MAX_WARNINGS]))
+    else:
+        rows = list(upcoming.filter(publish_at__gte=low, publish_at__lte=high).order_by("publish_at")
+                    .values_list(*columns)[:POSTS_READ])
     times = [row[1] for row in rows]
     for n, at in dated:
-        for pk, other, series_id, index in rows[bisect_left(times, at - window):bisect_right(times, at + window)]:
+        for pk, other, series_id, index in _nearest(rows, times, at=at, window=window):
             found[n].append(Clash(kind="post", publish_at=other, scheduled_post=pk, series=series_id, series_index=index))
     if flags.get("has_series"):
         for series in reaching:
@@ -102,17 +113,41 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
                                           series_index=occurrence.index))
     if flags.get("has_slots"):
         slots = [(slot.weekday, slot.time) for slot in queue_slots(user=author)]
-        taken = set(times)
         zone_name = queue_zone(user=author)
+        near = {}
         for n, at in dated[:MAX_CHECKED]:
             for slot_at in slot_instants(slots=slots, zone_name=zone_name, after=max(at - window - timedelta(microseconds=1), now)):
                 if slot_at > at + window:
                     break
-                if slot_at not in taken and slot_at != at:
-                    found[n].append(Clash(kind="slot", publish_at=slot_at))
+                if slot_at != at:
+                    near.setdefault(n, []).append(slot_at)
+        wanted = {slot_at for instants_near in near.values() for slot_at in instants_near}
+        taken = set(upcoming.filter(publish_at__in=wanted).values_list("publish_at", flat=True)) if wanted else set()
+        for n, instants_near in near.items():
+            found[n] += [Clash(kind="slot", publish_at=slot_at) for slot_at in instants_near if slot_at not in taken]
     for n, at in dated:
         found[n] = sorted(found[n], key=lambda clash: abs(clash.publish_at - at))[:MAX_WARNINGS]
     return found
+
+
+def _nearest(rows: list, times: list, *, at: datetime, window: timedelta) -> list:
+    """The rows (sorted by their time, `times`) within `window` of `at`, nearest first, at most
+    MAX_WARNINGS: walked outwards from `at`, so a crowded window costs no more than a quiet one."""
+    right = bisect_left(times, at)
+    left = right - 1
+    picked = []
+    while len(picked) < MAX_WARNINGS:
+        take_left = left >= 0 and at - times[left] <= window
+        take_right = right < len(times) and times[right] - at <= window
+        if take_left and (not take_right or at - times[left] <= times[right] - at):
+            picked.append(rows[left])
+            left -= 1
+        elif take_right:
+            picked.append(rows[right])
+            right += 1
+        else:
+            break
+    return picked
 
 
 def clash_warnings(*, author, instant: datetime, exclude_post_ids=(), exclude_series_id=None) -> list[dict]:

@@ -104,3 +104,27 @@ def test_the_form_notes_a_clash(client, alice, node):
     response = client.post("/scheduled/new/", {"text": "two", "publish_at": local_in(2, minute=2), "timezone": "Europe/Paris"},
                            follow=True)
     assert "Clash: This post publishes 2 minutes from your scheduled post #" in response.content.decode()
+
+
+def test_a_crowded_window_answers_the_nearest_and_reads_no_more_of_it(api, alice, node):
+    """Thousands of posts at one time (an import) made each new post's answer read 2,000 rows
+    of them; one post's answer now reads its nearest few, before and after."""
+    from scheduling.clashes import MAX_WARNINGS, clashes_find
+
+    client = api(alice)
+    at = local_in(4, hour=10)
+    response = client.post("/api/scheduled-posts/", [{"text": f"crowd {i}", "publish_at": at, "timezone": "Europe/Paris"}
+                                                     for i in range(3 * MAX_WARNINGS)], format="json")
+    assert response.status_code == 201
+    before = schedule(client, local_in(4, hour=9, minute=58))
+    after = schedule(client, local_in(4, hour=10, minute=1))
+    new = schedule(client, local_in(4, hour=10, minute=0))
+    found = new["warnings"]
+    assert len(found) == MAX_WARNINGS
+    assert all("at the same time as" in warning["message"] for warning in found)
+    assert {before["id"], after["id"]}.isdisjoint(warning["scheduled_post"] for warning in found)
+    # A minute later: the crowd is nearer than the post two minutes before it.
+    instant = datetime.fromisoformat(local_in(4, hour=10, minute=1)).replace(tzinfo=PARIS)
+    crowd = datetime.fromisoformat(at).replace(tzinfo=PARIS)
+    nearest = clashes_find(author=alice, instant=instant, exclude_post_ids=[after["id"]])
+    assert len(nearest) == MAX_WARNINGS and {clash.publish_at for clash in nearest} == {crowd}
