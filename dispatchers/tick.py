@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection
 
 from psched.lib.db import DatabaseClock
 
-from scheduling.services import Claim
+from scheduling.publishing import Claim
 
 from .models import DispatcherNode
 from .services import (

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from scheduling.api import ScheduledPostOutputSerializer, scheduled_post_serialize
+from scheduling.output import ScheduledPostOutputSerializer, scheduled_post_serialize
 from scheduling.services import scheduled_post_create
 
 
