@@ -106,6 +106,7 @@ class ClashWarningSerializer(serializers.Serializer):
 class ScheduledPostWrittenSerializer(ScheduledPostOutputSerializer):
     """The answer of a write: the post, and what it clashes with (scheduling still succeeded)."""
 
+    # With `warnings` set to post_clash_warnings: the schema of scheduled_post_written.
     warnings = ClashWarningSerializer(many=True, read_only=True,
                                       help_text="Posts, series occurrences and free queue slots within PSCHED_CLASH_MINUTES.")
 
@@ -119,9 +120,19 @@ def scheduled_post_written(post: ScheduledPost, *, detail: bool = False) -> dict
 
 # --- the queue ------------------------------------------------------------------------------
 
+def slot_time_text(at) -> str:
+    """"09:30", or "09:30:15" when the slot has seconds."""
+    return f"{at:%H:%M:%S}" if at.second else f"{at:%H:%M}"
+
+
+class SlotTimeField(StrictCharField):
+    def to_representation(self, value):
+        return slot_time_text(value)
+
+
 class QueueSlotSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 Monday … 6 Sunday.")
-    time = StrictCharField(help_text="HH:MM, or HH:MM:SS, in the user's zone.")
+    time = SlotTimeField(help_text="HH:MM, or HH:MM:SS, in the user's zone.")
 
     def validate_time(self, value):
         slot_time_parse(value)  # a ValidationError names time, in this slot's entry
@@ -129,12 +140,13 @@ class QueueSlotSerializer(serializers.Serializer):
 
 
 class QueueSlotsOutputSerializer(serializers.Serializer):
+    # Of {"timezone", "slots": QueueSlot rows}: the schema of queue_slots_serialize.
     timezone = serializers.CharField(help_text="The zone the slots are read in (the profile's, else UTC).")
     slots = QueueSlotSerializer(many=True)
 
 
 def queue_slot_serialize(slot) -> dict:
-    return {"weekday": slot.weekday, "time": f"{slot.time:%H:%M:%S}" if slot.time.second else f"{slot.time:%H:%M}"}
+    return {"weekday": slot.weekday, "time": slot_time_text(slot.time)}
 
 
 def queue_slots_serialize(*, user, slots) -> dict:
@@ -143,30 +155,49 @@ def queue_slots_serialize(*, user, slots) -> dict:
 
 # --- series ---------------------------------------------------------------------------------
 
+class LocalTimeField(serializers.CharField):
+    """A naive local date-time, written as ISO 8601 without an offset."""
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class IndexesField(serializers.ListField):
+    """Series.skipped or Series.detached ({"index", "local"} entries) as their sorted indexes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.IntegerField(), **kwargs)
+
+    def to_representation(self, value):
+        return sorted(entry["index"] for entry in value)
+
+
 class OccurrenceSerializer(serializers.Serializer):
+    # Of an Occurrence: the schema of occurrence_serialize.
     index = serializers.IntegerField(help_text="1-based, counted along the rule.")
-    publish_at = serializers.DateTimeField(help_text="UTC instant.")
-    local = serializers.CharField(help_text="Local wall-clock time in the series' zone.")
+    publish_at = serializers.DateTimeField(source="instant", help_text="UTC instant.")
+    local = LocalTimeField(help_text="Local wall-clock time in the series' zone.")
 
 
 class SeriesOutputSerializer(serializers.Serializer):
+    # Of a Series as series_visible() gives it (with its counts) and with `next` set to its
+    # next occurrences: the schema of series_serialize.
     id = serializers.IntegerField()
-    author = serializers.CharField()
+    author = serializers.CharField(source="author.username")
     text = serializers.CharField()
-    start = serializers.CharField(help_text="Local date-time, no offset.")
+    start = LocalTimeField(help_text="Local date-time, no offset.")
     timezone = serializers.CharField()
     rrule = serializers.CharField()
     active = serializers.BooleanField()
     error = serializers.CharField(help_text="Why no new occurrences are made (the rule could not be expanded); empty while it works.")
     total = serializers.IntegerField(allow_null=True, help_text="COUNT of the rule, when it has one.")
-    published = serializers.IntegerField()
-    pending = serializers.IntegerField()
+    published = serializers.IntegerField(source="published_count")
+    pending = serializers.IntegerField(source="pending_count")
     next = OccurrenceSerializer(many=True)
     materialized_until = serializers.DateTimeField(allow_null=True)
-    skipped = serializers.ListField(child=serializers.IntegerField(), help_text="Indexes of skipped occurrences.")
-    detached = serializers.ListField(
-        child=serializers.IntegerField(), help_text="Indexes of occurrences edited on their own (posts of their own now).")
-    continues = serializers.IntegerField(allow_null=True, help_text="The series this one continues, if any.")
+    skipped = IndexesField(help_text="Indexes of skipped occurrences.")
+    detached = IndexesField(help_text="Indexes of occurrences edited on their own (posts of their own now).")
+    continues = serializers.IntegerField(source="continues_id", allow_null=True, help_text="The series this one continues, if any.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -204,8 +235,13 @@ def series_serialize(series: Series, *, now: datetime) -> dict:
     }
 
 
+class OccurrenceClashWarningSerializer(ClashWarningSerializer):
+    occurrence = serializers.IntegerField(help_text="The index of the series' occurrence that clashes.")
+
+
 class SeriesWrittenSerializer(SeriesOutputSerializer):
-    warnings = ClashWarningSerializer(many=True, help_text="Clashes of the next occurrences (with `occurrence`: its index).")
+    # With `warnings` set to series_clash_warnings: the schema of series_written.
+    warnings = OccurrenceClashWarningSerializer(many=True, help_text="Clashes of the next occurrences.")
 
 
 def series_written(series: Series, *, now) -> dict:
