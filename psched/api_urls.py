@@ -48,11 +48,15 @@ scheduled_posts = view_by_method(
     POST=view_by_body_flag(
         scheduling_api.ScheduledPostCreateApi.as_view(), method="POST",
         queue=scheduling_api.QueuedPostCreateApi.as_view(), draft=scheduling_api.DraftCreateApi.as_view(),
+        unset=scheduling_api.DraftCreateApi.as_view(),  # "draft"/"queue" false: answers what is missing
     ),
 )
 scheduled_post = view_by_method(
     GET=scheduling_api.ScheduledPostDetailApi.as_view(),
-    PATCH=scheduling_api.ScheduledPostUpdateApi.as_view(),
+    # `"queue": true` puts the post in the next free slot; the schema documents the edit's body.
+    PATCH=view_by_body_flag(
+        scheduling_api.ScheduledPostUpdateApi.as_view(), method="PATCH", queue=scheduling_api.ScheduledPostEnqueueApi.as_view()
+    ),
     DELETE=scheduling_api.ScheduledPostCancelApi.as_view(),
 )
 queue_slots = view_by_method(

@@ -181,47 +181,66 @@ class ScheduledPostDetailApi(APIView):
         return Response(scheduled_post_serialize(post, detail=request.user.is_staff))
 
 
+class ScheduleUpdateSerializer(serializers.Serializer):
+    text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    publish_at = StrictCharField(required=False)
+    timezone = StrictCharField(required=False)
+    queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
+    destinations = serializers.ListField(
+        child=serializers.IntegerField(), required=False,
+        help_text="Your destinations' ids besides the feed: replaces the post's choice.",
+    )
+
+
+def _update_clean(request, pk) -> tuple[dict, dict | None]:
+    """The changes of a PATCH of one's own post, and its `extras` (the destinations)."""
+    scheduled_post_get_own(user=request.user, scheduled_post_id=pk, verb="edit")
+    if not isinstance(request.data, dict):
+        raise ParseError("Send a JSON object with text and/or publish_at.")
+    data = ScheduleUpdateSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = data.validated_data
+    if not values:
+        raise serializers.ValidationError({"non_field_errors": ["Send text, publish_at and/or destinations to change."]})
+    return values, ({"destinations": values["destinations"]} if "destinations" in values else None)
+
+
 class ScheduledPostUpdateApi(APIView):
-    class ScheduleUpdateSerializer(serializers.Serializer):
-        text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
-        publish_at = StrictCharField(required=False)
-        timezone = StrictCharField(required=False)
-        queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
-        destinations = serializers.ListField(
-            child=serializers.IntegerField(), required=False,
-            help_text="Your destinations' ids besides the feed: replaces the post's choice.",
-        )
+    """Changes text and/or publish_at (+ timezone) and/or destinations while not published.
+    (A body with `"queue": true` goes to ScheduledPostEnqueueApi: psched/api_urls.py.)"""
 
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostWrittenSerializer)
     def patch(self, request, pk):
-        scheduled_post_get_own(user=request.user, scheduled_post_id=pk, verb="edit")
-        if not isinstance(request.data, dict):
-            raise ParseError("Send a JSON object with text and/or publish_at.")
-        data = self.ScheduleUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        if not data.validated_data:
-            raise serializers.ValidationError({"non_field_errors": ["Send text, publish_at and/or destinations to change."]})
-        extras = {"destinations": data.validated_data["destinations"]} if "destinations" in data.validated_data else None
-        if data.validated_data.get("queue"):
-            if "publish_at" in data.validated_data:
-                raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
-            post = scheduled_post_enqueue(
-                scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"), extras=extras,
-                now=request_now(request),
-            )
-            return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
+        values, extras = _update_clean(request, pk)
         post = scheduled_post_update(
             scheduled_post_id=pk,
             author=request.user,
-            text=data.validated_data.get("text"),
-            publish_at=data.validated_data.get("publish_at"),
-            timezone_name=data.validated_data.get("timezone"),
+            text=values.get("text"),
+            publish_at=values.get("publish_at"),
+            timezone_name=values.get("timezone"),
             extras=extras,
             now=request_now(request),
         )
         return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))
+
+
+class ScheduledPostEnqueueApi(APIView):
+    """`{"queue": true, "text"?, "destinations"?}`: one's post (a draft, or pending) into the
+    next free queue slot (PATCH /api/scheduled-posts/{id}/)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostWrittenSerializer)
+    def patch(self, request, pk):
+        values, extras = _update_clean(request, pk)
+        if "publish_at" in values:
+            raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
+        post = scheduled_post_enqueue(
+            scheduled_post_id=pk, author=request.user, text=values.get("text"), extras=extras, now=request_now(request),
+        )
+        return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
 
 
 class ScheduledPostCancelApi(APIView):

@@ -499,9 +499,10 @@ def series_next(*, series, now: datetime, limit: int = 5) -> list[Occurrence]:
 
 
 def series_between(*, series, after: datetime, before: datetime, now: datetime) -> list[Occurrence]:
-    """The occurrences in [after, before) (UTC), for the calendar, walked from near `after`:
-    from the cursor for a rule with COUNT (the count decides where it ends), else from the
-    rule's period that holds `after` (without their numbers). Nothing past five years ahead."""
+    """The occurrences in [after, before) (UTC), for the calendar, walked from near `after`: a
+    rule with COUNT from the cursor (the count decides where it ends), any other from the
+    rule's period that holds `after` (without their numbers). Nothing past five years ahead
+    of `now`."""
     before = min(before, now + MAX_SCHEDULE_AHEAD)
     if not series.active or series.error or after >= before:
         return []

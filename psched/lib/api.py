@@ -70,14 +70,14 @@ def view_by_auth_scheme(default, *, method: str, **by_scheme):
     return view
 
 
-def view_by_body_flag(default, *, method: str, **by_flag):
+def view_by_body_flag(default, *, method: str, unset=None, **by_flag):
     """One URL and method, a view per kind of body: a `method` request whose JSON body is an
     object with one of by_flag's keys set (`"queue": true`) goes to that key's view, the first
     in by_flag's order whose value is true or not a boolean at all (its view says what is
-    wrong); an object with a key present but false (`"draft": "no"`) goes to the last one
-    named. Everything else (a list, no such key, a body that is not a JSON object) goes to
-    default, which answers bad bodies as it always does. Only an object's bytes are parsed
-    here; a list is left to default's parser."""
+    wrong); an object whose flags are there but false (`"draft": "no"`) goes to `unset`
+    (default: default). Everything else (a list, no flag, a body that is not a JSON object)
+    goes to default, which answers bad bodies as it always does. Only an object's bytes are
+    parsed here; a list is left to default's parser."""
     names = list(by_flag)
     boolean = serializers.BooleanField()
 
@@ -98,8 +98,8 @@ def view_by_body_flag(default, *, method: str, **by_flag):
             if isinstance(data, dict):
                 present = [name for name in names if data.get(name) not in (None, False)]
                 if present:
-                    chosen = next((name for name in names if name in present and flag(data[name])), names[-1])
-                    return by_flag[chosen](request, *args, **kwargs)
+                    chosen = next((by_flag[name] for name in present if flag(data[name])), unset or default)
+                    return chosen(request, *args, **kwargs)
         return default(request, *args, **kwargs)
 
     # drf-spectacular documents the URL from the default view's class.

@@ -95,3 +95,15 @@ def test_it_answers_an_unknown_api_address_with_a_json_404(client, db, settings)
     assert list(response.json()) == ["detail"]
     page = client.get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_it_sends_a_patch_with_queue_to_the_enqueue_view(api, alice, scheduled_post_factory, in_seconds):
+    client = api(alice)
+    client.put("/api/queue/slots/", [{"weekday": day, "time": "09:00"} for day in range(7)], format="json")
+    post = scheduled_post_factory(alice)
+    queued = client.patch(f"/api/scheduled-posts/{post.pk}/", {"queue": True}, format="json")
+    assert queued.status_code == 200 and queued.json()["queued"] is True
+    both = client.patch(f"/api/scheduled-posts/{post.pk}/", {"queue": True, "publish_at": in_seconds(3600)}, format="json")
+    assert both.status_code == 400 and list(both.json()) == ["queue"]
+    edited = client.patch(f"/api/scheduled-posts/{post.pk}/", {"queue": "no", "text": "edited"}, format="json")
+    assert edited.status_code == 200 and edited.json()["text"] == "edited" and edited.json()["queued"] is True
