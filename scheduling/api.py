@@ -61,8 +61,11 @@ class ScheduledPostListApi(generics.ListAPIView):
 
 class ScheduledPostCreateApi(APIView):
     """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
-    all or nothing. (A body with `"draft"` or `"queue"` goes to DraftCreateApi or
-    QueuedPostCreateApi: psched/api_urls.py.)"""
+    all or nothing. `{"text", "draft": true}` keeps a draft; `{"text", "queue": true}` takes
+    your next free queue slot."""
+
+    # A body with "draft" or "queue" is served by DraftCreateApi or QueuedPostCreateApi
+    # (psched/api_urls.py joins them); this view documents the URL.
 
     class ScheduleInputSerializer(serializers.Serializer):
         # Strings on purpose: the service parses times and zones and explains what is wrong.
@@ -206,8 +209,11 @@ def _update_clean(request, pk) -> tuple[dict, dict | None]:
 
 
 class ScheduledPostUpdateApi(APIView):
-    """Changes text and/or publish_at (+ timezone) and/or destinations while not published.
-    (A body with `"queue": true` goes to ScheduledPostEnqueueApi: psched/api_urls.py.)"""
+    """Changes text and/or publish_at (+ timezone) and/or destinations while not published;
+    `"queue": true` (with text and/or destinations if wanted) takes the next free queue slot."""
+
+    # A body with "queue" is served by ScheduledPostEnqueueApi (psched/api_urls.py joins
+    # them); this view documents the URL.
 
     permission_classes = [permissions.IsAuthenticated]
 
