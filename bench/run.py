@@ -106,7 +106,8 @@ def create_scheduled(author_id: int, times: list[datetime], prefix: str):
     """Inserts and routes scheduled posts through the service (as the API would), fast."""
     from django.contrib.auth import get_user_model
 
-    from scheduling.services import ScheduleInput, scheduled_posts_create
+    from scheduling.rules import ScheduleInput
+    from scheduling.services import scheduled_posts_create
     from psched.lib.timeparse import ParsedTime
 
     author = get_user_model().objects.get(pk=author_id)

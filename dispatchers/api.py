@@ -14,7 +14,7 @@ from feed.selectors import post_feed
 from psched.lib.api import StrictCharField, datetime_text
 from psched.lib.db import db_now, db_now_cached, is_retryable, retry_on_deadlock
 from psched.lib.timing import timing_enabled, timing_record
-from scheduling.services import Claim, scheduled_posts_publish
+from scheduling.publishing import Claim, scheduled_posts_publish
 
 from .authentication import NodeCredentialAuthentication, request_node
 from .selectors import node_overview, schedule_figures_cached

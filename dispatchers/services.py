@@ -16,7 +16,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from psched.lib.db import db_now, ids_sql, retry_on_deadlock
 from scheduling.models import ScheduledPost
-from scheduling.services import Claim
+from scheduling.publishing import Claim
 
 from .models import DispatcherNode, DispatcherWorker, NodeCredential, hash_credential
 

@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection
 from psched.lib.db import DatabaseClock
 from psched.lib.timing import timing_enabled, timing_record
 
-from scheduling.services import Claim
+from scheduling.publishing import Claim
 
 from .models import DispatcherNode
 from .services import (

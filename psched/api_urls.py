@@ -9,7 +9,7 @@ from destinations import api as destinations_api
 from dispatchers import api as dispatchers_api
 from dispatchers.authentication import NodeCredentialAuthentication
 from feed import api as feed_api
-from psched.lib.api import one_or_many, view_by_auth_scheme, view_by_method
+from psched.lib.api import one_or_many, view_by_auth_scheme, view_by_body_flag, view_by_method
 from scheduling import api as scheduling_api
 from scheduling import planning_api
 
@@ -42,12 +42,34 @@ posts = view_by_method(
     POST=view_by_auth_scheme(PostsCreateApi.as_view(), method="POST", Node=dispatchers_api.NodePublishApi.as_view()),
 )
 scheduled_posts = view_by_method(
-    GET=scheduling_api.ScheduledPostListApi.as_view(), POST=scheduling_api.ScheduledPostCreateApi.as_view()
+    GET=scheduling_api.ScheduledPostListApi.as_view(),
+    # A body with "queue" or "draft" is a queued post or a draft; the schema documents the
+    # scheduling body (api.md: the other two).
+    POST=view_by_body_flag(
+        scheduling_api.ScheduledPostCreateApi.as_view(), method="POST",
+        queue=scheduling_api.QueuedPostCreateApi.as_view(), draft=scheduling_api.DraftCreateApi.as_view(),
+        unset=scheduling_api.DraftCreateApi.as_view(),  # "draft"/"queue" false: answers what is missing
+    ),
 )
 scheduled_post = view_by_method(
     GET=scheduling_api.ScheduledPostDetailApi.as_view(),
-    PATCH=scheduling_api.ScheduledPostUpdateApi.as_view(),
+    # `"queue": true` puts the post in the next free slot; the schema documents the edit's body.
+    PATCH=view_by_body_flag(
+        scheduling_api.ScheduledPostUpdateApi.as_view(), method="PATCH", queue=scheduling_api.ScheduledPostEnqueueApi.as_view()
+    ),
     DELETE=scheduling_api.ScheduledPostCancelApi.as_view(),
+)
+queue_slots = view_by_method(
+    GET=planning_api.QueueSlotsListApi.as_view(), PUT=planning_api.QueueSlotsReplaceApi.as_view()
+)
+series_list = view_by_method(GET=planning_api.SeriesListApi.as_view(), POST=planning_api.SeriesCreateApi.as_view())
+series = view_by_method(
+    GET=planning_api.SeriesDetailApi.as_view(),
+    PATCH=planning_api.SeriesUpdateApi.as_view(),
+    DELETE=planning_api.SeriesStopApi.as_view(),
+)
+series_occurrence = view_by_method(
+    PATCH=planning_api.SeriesOccurrenceUpdateApi.as_view(), DELETE=planning_api.SeriesOccurrenceSkipApi.as_view()
 )
 destinations = view_by_method(
     GET=destinations_api.DestinationListApi.as_view(), POST=destinations_api.DestinationCreateApi.as_view()
@@ -69,13 +91,12 @@ urlpatterns = [
     path("scheduled-posts/<int:pk>/", scheduled_post, name="api-scheduled-post"),
     path("scheduled-posts/<int:pk>/retry/", scheduling_api.ScheduledPostRetryApi.as_view(), name="api-scheduled-post-retry"),
     path("queue/", planning_api.QueueListApi.as_view(), name="api-queue"),
-    path("queue/slots/", planning_api.QueueSlotsApi.as_view(), name="api-queue-slots"),
+    path("queue/slots/", queue_slots, name="api-queue-slots"),
     path("queue/<int:pk>/move/", planning_api.QueueMoveApi.as_view(), name="api-queue-move"),
     path("queue/<int:pk>/share-now/", planning_api.QueueShareNowApi.as_view(), name="api-queue-share-now"),
-    path("series/", planning_api.SeriesListApi.as_view(), name="api-series-list"),
-    path("series/<int:pk>/", planning_api.SeriesDetailApi.as_view(), name="api-series"),
-    path("series/<int:pk>/occurrences/<int:index>/", planning_api.SeriesOccurrenceApi.as_view(),
-         name="api-series-occurrence"),
+    path("series/", series_list, name="api-series-list"),
+    path("series/<int:pk>/", series, name="api-series"),
+    path("series/<int:pk>/occurrences/<int:index>/", series_occurrence, name="api-series-occurrence"),
     path("series/<int:pk>/occurrences/<int:index>/restore/", planning_api.SeriesOccurrenceRestoreApi.as_view(),
          name="api-series-occurrence-restore"),
     path("destinations/", destinations, name="api-destinations"),

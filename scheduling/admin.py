@@ -7,14 +7,14 @@ from django.db import transaction
 from django.utils.text import Truncator
 
 from feed.services import post_text_clean
+from psched.lib.db import db_now
 from psched.lib.errors import Conflict
 from psched.lib.timeparse import zone_get
 
 from .models import QueueSlot, ScheduledPost, Series
 from .series import series_stop
+from .rules import publish_time_clean, schedule_input_clean
 from .services import (
-    publish_time_clean,
-    schedule_input_clean,
     scheduled_post_cancel,
     scheduled_post_delete,
     scheduled_post_retry,
@@ -58,7 +58,7 @@ class ScheduledPostAdminForm(forms.ModelForm):
             if "text" in fields:
                 data["text"] = post_text_clean(data.get("text"))
             if "publish_at" in fields or "timezone" in fields:
-                publish_time_clean(publish_at=data.get("publish_at"), timezone_name=data.get("timezone"))
+                publish_time_clean(publish_at=data.get("publish_at"), timezone_name=data.get("timezone"), now=db_now())
         except ValidationError as error:
             for field, messages_ in (error.message_dict if hasattr(error, "error_dict") else {"text": error.messages}).items():
                 self.add_error(field if field in self.fields else None, messages_)
@@ -105,7 +105,9 @@ class ScheduledPostAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if not change:
-            item = schedule_input_clean(text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"])
+            item = schedule_input_clean(
+                text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"], now=db_now()
+            )
             obj.pk = scheduled_posts_create(author=data["author"], inputs=[item])[0].pk
             return
         changed = {"text", "publish_at", "timezone"} & set(form.changed_data)

@@ -1,130 +1,32 @@
+"""The API of scheduled posts: one view per operation. Views parse, call one service, and
+build the output with the plain functions of output.py; service errors become HTTP answers
+in psched.lib.api.exception_handler. psched/api_urls.py joins the views of one URL."""
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.exceptions import ParseError, PermissionDenied
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from psched.lib.api import StrictCharField, datetime_text, one_or_many
+from psched.lib.api import StrictCharField, one_or_many
 from psched.lib.db import request_now
 from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
-from .clashes import post_clash_warnings, posts_clash_warnings
+from .clashes import posts_clash_warnings
 from .models import ScheduledPost
-from .queue import queued_post_create, scheduled_post_enqueue
-from .selectors import scheduled_posts_visible
-from .signals import scheduled_posts_serializing
-from .services import (
-    draft_create,
-    schedule_input_clean,
-    scheduled_post_cancel,
-    scheduled_post_retry,
-    scheduled_post_update,
-    scheduled_posts_create,
+from .output import (
+    ScheduledPostOutputSerializer,
+    ScheduledPostWrittenSerializer,
+    scheduled_post_serialize,
+    scheduled_post_written,
+    scheduled_posts_serialize,
 )
+from .queue import queued_post_create, scheduled_post_enqueue
+from .rules import schedule_input_clean
+from .selectors import scheduled_post_get_own, scheduled_posts_visible
+from .services import draft_create, scheduled_post_cancel, scheduled_post_retry, scheduled_post_update, scheduled_posts_create
 from .throttling import PostCountThrottle
-
-
-def scheduled_posts_extensions(posts: list[ScheduledPost]) -> dict[int, dict]:
-    """What the apps above add to each post's output ({id: {"destinations": [...],
-    "deliveries": [...]}}), asked once for all the posts of an answer. The pages also find
-    "delivery_rows" there (destinations: Delivery objects with their destination)."""
-    merged = {post.pk: {"destinations": [], "deliveries": []} for post in posts}
-    if posts:
-        for _, answer in scheduled_posts_serializing.send(sender=ScheduledPost, scheduled_posts=posts):
-            for pk, fields in (answer or {}).items():
-                merged.setdefault(pk, {}).update(fields)
-    return merged
-
-
-def scheduled_posts_serialize(posts, *, detail: bool = False) -> list[dict]:
-    posts = list(posts)
-    extensions = scheduled_posts_extensions(posts)
-    return [scheduled_post_serialize(post, detail=detail, extension=extensions[post.pk]) for post in posts]
-
-
-def scheduled_post_serialize(post: ScheduledPost, *, detail: bool = False, extension: dict | None = None) -> dict:
-    """A ScheduledPost as the API answers it: ScheduledPostOutputSerializer's fields, built by
-    hand because one request creates up to PSCHED_MAX_BULK of them. last_error as recorded only
-    with detail (staff); authors get a plain reason (ScheduledPost.public_error). `extension`:
-    the post's entry of scheduled_posts_extensions (asked for when not given)."""
-    if extension is None:
-        extension = scheduled_posts_extensions([post])[post.pk]
-    return {
-        "id": post.pk,
-        "author": post.author.username,
-        "text": post.text,
-        "publish_at": datetime_text(post.publish_at),
-        "timezone": post.timezone,
-        "status": post.status,
-        "dispatcher": post.dispatcher.name if post.dispatcher_id else None,
-        "attempts": post.attempts,
-        "last_error": post.last_error if detail else post.public_error,
-        # Only published posts have one: asking the others would cost a query each.
-        "post": post.post.pk if post.status == ScheduledPost.Status.PUBLISHED and hasattr(post, "post") else None,
-        "published_at": datetime_text(post.published_at),
-        "lateness_ms": post.lateness_ms,
-        "created_at": datetime_text(post.created_at),
-        "updated_at": datetime_text(post.updated_at),
-        "queued": post.queued,
-        "series": post.series_id,
-        "series_index": post.series_index,
-        "destinations": extension["destinations"],
-        "deliveries": extension["deliveries"],
-    }
-
-
-class ScheduledPostOutputSerializer(serializers.ModelSerializer):
-    # The schema of scheduled_post_serialize; tests/scheduling/test_serialize.py keeps both in step.
-
-    author = serializers.CharField(source="author.username")
-    dispatcher = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
-    post = serializers.IntegerField(source="post.pk", allow_null=True, read_only=True)
-    series = serializers.IntegerField(source="series_id", allow_null=True, read_only=True)
-    destinations = serializers.SerializerMethodField(help_text="Chosen destinations' ids besides the feed.")
-    deliveries = serializers.SerializerMethodField(
-        help_text="One per destination besides the feed, once published: "
-                  "{id, destination, state, attempts, remote_id, delivered_at, error}."
-    )
-
-    class Meta:
-        model = ScheduledPost
-        fields = [
-            "id", "author", "text", "publish_at", "timezone", "status", "dispatcher", "attempts",
-            "last_error", "post", "published_at", "lateness_ms", "created_at", "updated_at",
-            "queued", "series", "series_index", "destinations", "deliveries",
-        ]
-
-    def get_destinations(self, post) -> list[int]:
-        return scheduled_posts_extensions([post])[post.pk]["destinations"]
-
-    def get_deliveries(self, post) -> list[dict]:
-        return scheduled_posts_extensions([post])[post.pk]["deliveries"]
-
-
-class ClashWarningSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text='"clash".')
-    message = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["post", "occurrence", "slot"], help_text="What it clashes with.")
-    publish_at = serializers.DateTimeField(help_text="When the other one publishes.")
-    scheduled_post = serializers.IntegerField(allow_null=True)
-    series = serializers.IntegerField(allow_null=True)
-    series_index = serializers.IntegerField(allow_null=True)
-
-
-class ScheduledPostWrittenSerializer(ScheduledPostOutputSerializer):
-    """The answer of a write: the post, and what it clashes with (scheduling still succeeded)."""
-
-    warnings = ClashWarningSerializer(many=True, read_only=True,
-                                      help_text="Posts, series occurrences and free queue slots within PSCHED_CLASH_MINUTES.")
-
-    class Meta(ScheduledPostOutputSerializer.Meta):
-        fields = [*ScheduledPostOutputSerializer.Meta.fields, "warnings"]
-
-
-def scheduled_post_written(post: ScheduledPost, *, detail: bool = False) -> dict:
-    return {**scheduled_post_serialize(post, detail=detail), "warnings": post_clash_warnings(post)}
 
 
 class ScheduledPostListApi(generics.ListAPIView):
@@ -159,16 +61,11 @@ class ScheduledPostListApi(generics.ListAPIView):
 
 class ScheduledPostCreateApi(APIView):
     """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
-    all or nothing."""
+    all or nothing. `{"text", "draft": true}` keeps a draft; `{"text", "queue": true}` takes
+    your next free queue slot."""
 
-    class DraftOrQueueInputSerializer(serializers.Serializer):
-        """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
-        (`"queue": true`)."""
-
-        text = StrictCharField(trim_whitespace=False, allow_blank=True)
-        draft = serializers.BooleanField(required=False)
-        queue = serializers.BooleanField(required=False)
-        timezone = StrictCharField(required=False, allow_null=True)
+    # A body with "draft" or "queue" is served by DraftCreateApi or QueuedPostCreateApi
+    # (psched/api_urls.py joins them); this view documents the URL.
 
     class ScheduleInputSerializer(serializers.Serializer):
         # Strings on purpose: the service parses times and zones and explains what is wrong.
@@ -194,8 +91,6 @@ class ScheduledPostCreateApi(APIView):
         many = isinstance(request.data, list)
         if not many and not isinstance(request.data, dict):
             raise ParseError(f"Send a JSON object, or a list of at most {limit} objects.")
-        if not many and any(request.data.get(flag) not in (None, False) for flag in ("draft", "queue")):
-            return self._draft_or_queue(request)
         items = request.data if many else [request.data]
         if many and not items:
             raise serializers.ValidationError({"non_field_errors": ["The list is empty."]})
@@ -226,29 +121,58 @@ class ScheduledPostCreateApi(APIView):
             item["warnings"] = warnings
         return Response(output if many else output[0], status=status.HTTP_201_CREATED)
 
-    def _draft_or_queue(self, request):
-        data = self.DraftOrQueueInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        if values.get("draft") and values.get("queue"):
-            raise serializers.ValidationError({"queue": ["A post is either a draft or queued, not both."]})
-        if "publish_at" in request.data:
-            raise serializers.ValidationError({"publish_at": ["A draft or a queued post takes no publish_at."]})
-        if values.get("queue"):
-            post = queued_post_create(author=request.user, text=values["text"], now=request_now(request))
-        elif values.get("draft"):
-            post = draft_create(author=request.user, text=values["text"], timezone_name=values.get("timezone"))
-        else:
-            raise serializers.ValidationError({"publish_at": ["This field is required (or send draft or queue true)."]})
+
+class DraftOrQueueInputSerializer(serializers.Serializer):
+    """A draft (`"draft": true`, no publish_at) or a post for the next queue slot
+    (`"queue": true`)."""
+
+    text = StrictCharField(trim_whitespace=False, allow_blank=True)
+    draft = serializers.BooleanField(required=False)
+    queue = serializers.BooleanField(required=False)
+    timezone = StrictCharField(required=False, allow_null=True)
+
+
+def _draft_or_queue_clean(request) -> dict:
+    """The body of a draft or a queued post: either, not both, and no publish_at."""
+    data = DraftOrQueueInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = data.validated_data
+    if values.get("draft") and values.get("queue"):
+        raise serializers.ValidationError({"queue": ["A post is either a draft or queued, not both."]})
+    if "publish_at" in request.data:
+        raise serializers.ValidationError({"publish_at": ["A draft or a queued post takes no publish_at."]})
+    return values
+
+
+class QueuedPostCreateApi(APIView):
+    """`{"text", "queue": true}`: a post in your next free queue slot (POST /api/scheduled-posts/)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [PostCountThrottle]
+    throttle_scope = "scheduling"
+
+    @extend_schema(request=DraftOrQueueInputSerializer, responses={201: ScheduledPostWrittenSerializer})
+    def post(self, request):
+        values = _draft_or_queue_clean(request)
+        post = queued_post_create(author=request.user, text=values["text"], now=request_now(request))
         return Response(scheduled_post_written(post), status=status.HTTP_201_CREATED)
 
 
-def _own(request, pk: int, verb: str) -> ScheduledPost:
-    """The visible post (404 otherwise, through the exception handler); only its author may change it."""
-    post = scheduled_posts_visible(user=request.user).get(pk=pk)
-    if post.author_id != request.user.pk:
-        raise PermissionDenied(f"Only the author can {verb} a scheduled post.")
-    return post
+class DraftCreateApi(APIView):
+    """`{"text", "draft": true, "timezone"?}`: a draft, kept without a time (POST
+    /api/scheduled-posts/)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [PostCountThrottle]
+    throttle_scope = "scheduling"
+
+    @extend_schema(request=DraftOrQueueInputSerializer, responses={201: ScheduledPostWrittenSerializer})
+    def post(self, request):
+        values = _draft_or_queue_clean(request)
+        if not values.get("draft"):  # "draft" or "queue" sent, but false
+            raise serializers.ValidationError({"publish_at": ["This field is required (or send draft or queue true)."]})
+        post = draft_create(author=request.user, text=values["text"], timezone_name=values.get("timezone"))
+        return Response(scheduled_post_written(post), status=status.HTTP_201_CREATED)
 
 
 class ScheduledPostDetailApi(APIView):
@@ -256,50 +180,73 @@ class ScheduledPostDetailApi(APIView):
 
     @extend_schema(responses=ScheduledPostOutputSerializer)
     def get(self, request, pk):
-        return Response(scheduled_post_serialize(scheduled_posts_visible(user=request.user).get(pk=pk), detail=request.user.is_staff))
+        post = scheduled_posts_visible(user=request.user).get(pk=pk)
+        return Response(scheduled_post_serialize(post, detail=request.user.is_staff))
+
+
+class ScheduleUpdateSerializer(serializers.Serializer):
+    text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
+    publish_at = StrictCharField(required=False)
+    timezone = StrictCharField(required=False)
+    queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
+    destinations = serializers.ListField(
+        child=serializers.IntegerField(), required=False,
+        help_text="Your destinations' ids besides the feed: replaces the post's choice.",
+    )
+
+
+def _update_clean(request, pk) -> tuple[dict, dict | None]:
+    """The changes of a PATCH of one's own post, and its `extras` (the destinations)."""
+    scheduled_post_get_own(user=request.user, scheduled_post_id=pk, verb="edit")
+    if not isinstance(request.data, dict):
+        raise ParseError("Send a JSON object with text and/or publish_at.")
+    data = ScheduleUpdateSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    values = data.validated_data
+    if not values:
+        raise serializers.ValidationError({"non_field_errors": ["Send text, publish_at and/or destinations to change."]})
+    return values, ({"destinations": values["destinations"]} if "destinations" in values else None)
 
 
 class ScheduledPostUpdateApi(APIView):
-    class ScheduleUpdateSerializer(serializers.Serializer):
-        text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
-        publish_at = StrictCharField(required=False)
-        timezone = StrictCharField(required=False)
-        queue = serializers.BooleanField(required=False, help_text="true: into the next free queue slot.")
-        destinations = serializers.ListField(
-            child=serializers.IntegerField(), required=False,
-            help_text="Your destinations' ids besides the feed: replaces the post's choice.",
-        )
+    """Changes text and/or publish_at (+ timezone) and/or destinations while not published;
+    `"queue": true` (with text and/or destinations if wanted) takes the next free queue slot."""
+
+    # A body with "queue" is served by ScheduledPostEnqueueApi (psched/api_urls.py joins
+    # them); this view documents the URL.
 
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostWrittenSerializer)
     def patch(self, request, pk):
-        _own(request, pk, "edit")
-        if not isinstance(request.data, dict):
-            raise ParseError("Send a JSON object with text and/or publish_at.")
-        data = self.ScheduleUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        if not data.validated_data:
-            raise serializers.ValidationError({"non_field_errors": ["Send text, publish_at and/or destinations to change."]})
-        extras = {"destinations": data.validated_data["destinations"]} if "destinations" in data.validated_data else None
-        if data.validated_data.get("queue"):
-            if "publish_at" in data.validated_data:
-                raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
-            post = scheduled_post_enqueue(
-                scheduled_post_id=pk, author=request.user, text=data.validated_data.get("text"), extras=extras,
-                now=request_now(request),
-            )
-            return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
+        values, extras = _update_clean(request, pk)
         post = scheduled_post_update(
             scheduled_post_id=pk,
             author=request.user,
-            text=data.validated_data.get("text"),
-            publish_at=data.validated_data.get("publish_at"),
-            timezone_name=data.validated_data.get("timezone"),
+            text=values.get("text"),
+            publish_at=values.get("publish_at"),
+            timezone_name=values.get("timezone"),
             extras=extras,
             now=request_now(request),
         )
         return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk), detail=request.user.is_staff))
+
+
+class ScheduledPostEnqueueApi(APIView):
+    """`{"queue": true, "text"?, "destinations"?}`: one's post (a draft, or pending) into the
+    next free queue slot (PATCH /api/scheduled-posts/{id}/)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=ScheduleUpdateSerializer, responses=ScheduledPostWrittenSerializer)
+    def patch(self, request, pk):
+        values, extras = _update_clean(request, pk)
+        if "publish_at" in values:
+            raise serializers.ValidationError({"queue": ["Give either publish_at or queue, not both."]})
+        post = scheduled_post_enqueue(
+            scheduled_post_id=pk, author=request.user, text=values.get("text"), extras=extras, now=request_now(request),
+        )
+        return Response(scheduled_post_written(scheduled_posts_visible(user=request.user).get(pk=post.pk)))
 
 
 class ScheduledPostCancelApi(APIView):
@@ -307,7 +254,7 @@ class ScheduledPostCancelApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
-        _own(request, pk, "cancel")
+        scheduled_post_get_own(user=request.user, scheduled_post_id=pk, verb="cancel")
         scheduled_post_cancel(scheduled_post_id=pk, author=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -317,7 +264,7 @@ class ScheduledPostRetryApi(APIView):
 
     @extend_schema(request=None, responses=ScheduledPostOutputSerializer)
     def post(self, request, pk):
-        visible = scheduled_posts_visible(user=request.user)
-        visible.get(pk=pk)  # 404 unless the user may see it
+        scheduled_post_get_own(user=request.user, scheduled_post_id=pk, verb="retry", staff_may=True)
         post = scheduled_post_retry(scheduled_post_id=pk)
-        return Response(scheduled_post_serialize(visible.get(pk=post.pk), detail=request.user.is_staff))
+        post = scheduled_posts_visible(user=request.user).get(pk=post.pk)
+        return Response(scheduled_post_serialize(post, detail=request.user.is_staff))

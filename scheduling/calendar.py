@@ -13,10 +13,13 @@ from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.db.models.functions import Left
+from django.utils.safestring import mark_safe
 
 from psched.lib.durations import duration_text
 
-from .models import ScheduledPost
+from .models import ScheduledPost, Series
+from .queue import queue_slots, queue_zone, slot_instants
+from .recurrence import series_between
 
 UTC = dt_timezone.utc
 Status = ScheduledPost.Status
@@ -228,8 +231,6 @@ def calendar_posts(*, author, cells: list, with_cancelled: bool = False) -> list
 def queue_slot_placeholders(*, user, cells: list, posts: list[dict], now: datetime) -> None:
     """Puts the user's free queue slots (instants in the queue's zone that hold no pending post)
     in the cells, as empty placeholders. One query for the slots; the posts are those read."""
-    from .queue import queue_slots, queue_zone, slot_instants
-
     slots = [(slot.weekday, slot.time) for slot in queue_slots(user=user)]
     if not slots or not cells:
         return
@@ -250,9 +251,6 @@ def series_placeholders(*, user, cells: list, now: datetime) -> None:
     """Puts the occurrences of the user's active series that are not posts yet (they are made
     some time before they are due) in the cells, as placeholders. One query for the series;
     each is expanded only over the cells' span (series_between)."""
-    from .models import Series
-    from .series import series_between
-
     if not cells:
         return
     starts, end = [cell.start for cell in cells], cells[-1].end
@@ -425,8 +423,6 @@ def upcoming_chip(occurrence, series, *, zone: ZoneInfo, clash: bool = False) ->
 def cells_html(cells, *, zone: ZoneInfo, limit: int | None = None, more_url=None) -> None:
     """Sets each cell's `html`: its free queue slots, the series occurrences still to be made,
     and its posts as chips, at most `limit` of them, then a "+N more" link to more_url(cell)."""
-    from django.utils.safestring import mark_safe
-
     for cell in cells:
         slots = "".join(slot_chip(instant, zone=zone) for instant in cell.slots)
         clashing = getattr(cell, "clashing", ())

@@ -23,7 +23,7 @@ from psched.lib.db import db_now_cached
 
 from .models import QueueSlot, ScheduledPost, Series
 from .queue import queue_slots, queue_zone, slot_instants
-from .series import series_between
+from .recurrence import series_between
 
 # Warnings one answer lists per post, at most.
 MAX_WARNINGS = 10
@@ -108,7 +108,7 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
                 if at + window <= made_until:
                     continue  # its occurrences there are posts already, counted above
                 for occurrence in series_between(series=series, after=max(at - window, made_until),
-                                                 before=at + window + timedelta(microseconds=1)):
+                                                 before=at + window + timedelta(microseconds=1), now=now):
                     found[n].append(Clash(kind="occurrence", publish_at=occurrence.instant, series=series.pk,
                                           series_index=occurrence.index))
     if flags.get("has_slots"):

@@ -18,20 +18,10 @@ from psched.lib.errors import Conflict
 from psched.lib.timeparse import zone_get
 
 from .models import ScheduledPost, Series
-from .series import (
-    MAX_SCHEDULE_AHEAD,
-    Occurrence,
-    Rule,
-    RuleTooCostly,
-    _from_cursor,
-    _not_published,
-    _walk,
-    occurrence_post,
-    rule_parse,
-    series_input_clean,
-    series_materialize,
-)
-from .services import publish_time_clean, scheduled_post_reschedule, scheduled_posts_insert
+from .recurrence import Occurrence, Rule, RuleTooCostly, _from_cursor, _walk, rule_parse, series_input_clean
+from .rules import MAX_SCHEDULE_AHEAD, publish_time_clean
+from .series import _not_published, occurrence_post, series_materialize
+from .services import scheduled_post_reschedule, scheduled_posts_insert
 
 Status = ScheduledPost.Status
 # Entries one series may keep in skipped (and in detached): each materialization reads them.
@@ -101,10 +91,10 @@ def _not_published_check(post: ScheduledPost | None, index: int) -> None:
         raise _refuse(f"Occurrence {index} is being published right now; it can no longer be changed.")
 
 
-def _time_clean(*, series: Series, publish_at, timezone_name):
+def _time_clean(*, series: Series, publish_at, timezone_name, now: datetime):
     """A new time for an occurrence: ISO 8601 with an offset, or a local time read in
     `timezone_name`, else in the series' zone."""
-    return publish_time_clean(publish_at=publish_at, timezone_name=timezone_name or series.timezone)
+    return publish_time_clean(publish_at=publish_at, timezone_name=timezone_name or series.timezone, now=now)
 
 
 def _text_clean(text) -> str:
@@ -137,7 +127,7 @@ def occurrence_update(*, series_id: int, index: int, author, text=None, publish_
     new_text = None if text is None else _text_clean(text)
     with transaction.atomic():
         series = _locked_series(series_id=series_id, author=author)
-        when = None if publish_at is None else _time_clean(series=series, publish_at=publish_at, timezone_name=timezone_name)
+        when = None if publish_at is None else _time_clean(series=series, publish_at=publish_at, timezone_name=timezone_name, now=now)
         occurrence = occurrence_find(series=series, rule=rule_parse(series.rrule), index=index, now=now)
         if index in _indexes(series.skipped):
             raise _refuse(f"Occurrence {index} is skipped; restore it before you change it.")
@@ -218,7 +208,7 @@ def occurrences_update_following(*, series_id: int, index: int, author, text=Non
         if publish_at is None:
             zone, start = series.timezone, occurrence.local
         else:
-            when = _time_clean(series=series, publish_at=publish_at, timezone_name=timezone_name)
+            when = _time_clean(series=series, publish_at=publish_at, timezone_name=timezone_name, now=now)
             zone = when.zone
             start = when.instant.astimezone(zone_get(zone)).replace(tzinfo=None)
         item = series_input_clean(

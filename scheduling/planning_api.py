@@ -1,64 +1,53 @@
-"""The API of the queue and of series: one view per operation. Views parse, call one
-service, and build the output with plain functions; service errors become HTTP answers in
-psched.lib.api.exception_handler."""
-from django.db.models import Count, Q
+"""The API of the queue and of series: one view per operation (psched/api_urls.py joins the
+views of one URL). Views parse, call one service, and build the output with the plain
+functions of output.py; service errors become HTTP answers in psched.lib.api.exception_handler."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from psched.lib.api import StrictCharField, datetime_text
+from psched.lib.api import StrictCharField
 from psched.lib.db import request_now
 
-from .api import (
-    ClashWarningSerializer,
+from .occurrences import occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
+from .output import (
+    QueueSlotSerializer,
+    QueueSlotsOutputSerializer,
     ScheduledPostOutputSerializer,
     ScheduledPostWrittenSerializer,
+    SeriesOutputSerializer,
+    SeriesWrittenSerializer,
+    queue_slots_serialize,
     scheduled_post_serialize,
     scheduled_post_written,
     scheduled_posts_serialize,
+    series_serialize,
+    series_written,
 )
-from .clashes import series_clash_warnings
-from .models import ScheduledPost, Series
-from .queue import MAX_SLOTS, queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace, queue_zone, slot_time_parse
-from .occurrences import occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
-from .series import Occurrence, series_create, series_next, series_stop, series_update
+from .queue import MAX_SLOTS, queue_move, queue_posts, queue_share_now, queue_slots, queue_slots_replace
+from .selectors import scheduled_post_get_own, series_get_own, series_visible
+from .series import series_create, series_stop, series_update
 from .throttling import admit_for
 
 # --- the queue ------------------------------------------------------------------------------
 
-class QueueSlotSerializer(serializers.Serializer):
-    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 Monday … 6 Sunday.")
-    time = StrictCharField(help_text="HH:MM, or HH:MM:SS, in the user's zone.")
 
-    def validate_time(self, value):
-        slot_time_parse(value)  # a ValidationError names time, in this slot's entry
-        return value
-
-
-class QueueSlotsOutputSerializer(serializers.Serializer):
-    timezone = serializers.CharField(help_text="The zone the slots are read in (the profile's, else UTC).")
-    slots = QueueSlotSerializer(many=True)
-
-
-def queue_slot_serialize(slot) -> dict:
-    return {"weekday": slot.weekday, "time": f"{slot.time:%H:%M:%S}" if slot.time.second else f"{slot.time:%H:%M}"}
-
-
-def queue_slots_serialize(*, user, slots) -> dict:
-    return {"timezone": queue_zone(user=user), "slots": [queue_slot_serialize(slot) for slot in slots]}
-
-
-class QueueSlotsApi(APIView):
-    """Your weekly posting slots, in your zone. PUT replaces them (a JSON list of
-    `{"weekday", "time"}`) and re-places your queued posts that are not claimed yet."""
+class QueueSlotsListApi(APIView):
+    """Your weekly posting slots, in your zone."""
 
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses=QueueSlotsOutputSerializer)
     def get(self, request):
         return Response(queue_slots_serialize(user=request.user, slots=queue_slots(user=request.user)))
+
+
+class QueueSlotsReplaceApi(APIView):
+    """Replaces your weekly posting slots (a JSON list of `{"weekday", "time"}`) and re-places
+    your queued posts that are not claimed yet."""
+
+    permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=QueueSlotSerializer(many=True), responses=QueueSlotsOutputSerializer)
     def put(self, request):
@@ -98,7 +87,7 @@ class QueueMoveApi(APIView):
     def post(self, request, pk):
         data = QueueMoveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _own_post(request, pk)
+        scheduled_post_get_own(user=request.user, scheduled_post_id=pk, verb="move")
         post = queue_move(user=request.user, scheduled_post_id=pk, direction=data.validated_data["direction"])
         return Response(scheduled_post_serialize(post))
 
@@ -110,99 +99,12 @@ class QueueShareNowApi(APIView):
 
     @extend_schema(request=None, responses=ScheduledPostOutputSerializer)
     def post(self, request, pk):
-        _own_post(request, pk)
+        scheduled_post_get_own(user=request.user, scheduled_post_id=pk, verb="share")
         post = queue_share_now(user=request.user, scheduled_post_id=pk, now=request_now(request))
         return Response(scheduled_post_serialize(post))
 
 
-def _own_post(request, pk) -> None:
-    if not ScheduledPost.objects.filter(pk=pk, author=request.user).exists():
-        raise NotFound("No such scheduled post.")
-
-
 # --- series ---------------------------------------------------------------------------------
-
-class OccurrenceSerializer(serializers.Serializer):
-    index = serializers.IntegerField(help_text="1-based, counted along the rule.")
-    publish_at = serializers.DateTimeField(help_text="UTC instant.")
-    local = serializers.CharField(help_text="Local wall-clock time in the series' zone.")
-
-
-class SeriesOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    author = serializers.CharField()
-    text = serializers.CharField()
-    start = serializers.CharField(help_text="Local date-time, no offset.")
-    timezone = serializers.CharField()
-    rrule = serializers.CharField()
-    active = serializers.BooleanField()
-    error = serializers.CharField(help_text="Why no new occurrences are made (the rule could not be expanded); empty while it works.")
-    total = serializers.IntegerField(allow_null=True, help_text="COUNT of the rule, when it has one.")
-    published = serializers.IntegerField()
-    pending = serializers.IntegerField()
-    next = OccurrenceSerializer(many=True)
-    materialized_until = serializers.DateTimeField(allow_null=True)
-    skipped = serializers.ListField(child=serializers.IntegerField(), help_text="Indexes of skipped occurrences.")
-    detached = serializers.ListField(
-        child=serializers.IntegerField(), help_text="Indexes of occurrences edited on their own (posts of their own now).")
-    continues = serializers.IntegerField(allow_null=True, help_text="The series this one continues, if any.")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-def occurrence_serialize(occurrence: Occurrence) -> dict:
-    return {
-        "index": occurrence.index,
-        "publish_at": datetime_text(occurrence.instant),
-        "local": occurrence.local.isoformat(),
-    }
-
-
-def series_serialize(series: Series, *, now=None) -> dict:
-    """`series` as series_visible() gives it (with its counts); `next` after `now` (the
-    request's request_now)."""
-    return {
-        "id": series.pk,
-        "author": series.author.username,
-        "text": series.text,
-        "start": series.start.isoformat(),
-        "timezone": series.timezone,
-        "rrule": series.rrule,
-        "active": series.active,
-        "error": series.error,
-        "total": series.total,
-        "published": series.published_count,
-        "pending": series.pending_count,
-        "next": [occurrence_serialize(o) for o in series_next(series=series, now=now)],
-        "materialized_until": datetime_text(series.materialized_until),
-        "skipped": sorted(entry["index"] for entry in series.skipped),
-        "detached": sorted(entry["index"] for entry in series.detached),
-        "continues": series.continues_id,
-        "created_at": datetime_text(series.created_at),
-        "updated_at": datetime_text(series.updated_at),
-    }
-
-
-class SeriesWrittenSerializer(SeriesOutputSerializer):
-    warnings = ClashWarningSerializer(many=True, help_text="Clashes of the next occurrences (with `occurrence`: its index).")
-
-
-def series_written(series: Series, *, now) -> dict:
-    """The answer of a write: the series, and what its next occurrences clash with."""
-    output = series_serialize(series, now=now)
-    occurrences = series_next(series=series, now=now)
-    output["warnings"] = series_clash_warnings(series=series, occurrences=occurrences)
-    return output
-
-
-def series_visible(*, user):
-    """Your series; staff see everyone's. With their published and pending counts."""
-    found = Series.objects.select_related("author").annotate(
-        published_count=Count("occurrences", filter=Q(occurrences__status=ScheduledPost.Status.PUBLISHED)),
-        pending_count=Count("occurrences", filter=Q(occurrences__status__in=ScheduledPost.UPCOMING)),
-    )
-    return found if user.is_staff else found.filter(author=user)
-
 
 class SeriesInputSerializer(serializers.Serializer):
     # Strings: the service parses the time, the zone and the rule and says what is wrong.
@@ -226,8 +128,7 @@ def _object_body(request) -> dict:
 
 
 class SeriesListApi(APIView):
-    """Recurring posts. POST `{"text", "start" (local), "timezone", "rrule"}` → 201 with the
-    next occurrences; GET lists your series."""
+    """Your recurring posts (staff: everyone's), newest first."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -237,59 +138,66 @@ class SeriesListApi(APIView):
         now = request_now(request)
         return Response([series_serialize(series, now=now) for series in found])
 
+
+class SeriesCreateApi(APIView):
+    """A recurring post: `{"text", "start" (local), "timezone", "rrule"}` → 201 with the next
+    occurrences."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
     @extend_schema(request=SeriesInputSerializer, responses={201: SeriesWrittenSerializer})
     def post(self, request):
         data = SeriesInputSerializer(data=_object_body(request))
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        now = request_now(request)
         series = series_create(
             author=request.user, text=values["text"], start=values["start"],
-            timezone_name=values["timezone"], rrule_text=values["rrule"], admit=admit_for(request), now=request_now(request),
+            timezone_name=values["timezone"], rrule_text=values["rrule"], admit=admit_for(request), now=now,
         )
-        output = series_written(series_visible(user=request.user).get(pk=series.pk), now=request_now(request))
+        output = series_written(series_visible(user=request.user).get(pk=series.pk), now=now)
         return Response(output, status=status.HTTP_201_CREATED)
 
 
 class SeriesDetailApi(APIView):
-    """One series. PATCH text, start, timezone or rrule: applies to occurrences not yet
-    published. DELETE stops it and cancels its pending occurrences."""
+    """One series."""
 
     permission_classes = [permissions.IsAuthenticated]
 
-    def _get(self, request, pk) -> Series:
-        try:
-            return series_visible(user=request.user).get(pk=pk)
-        except Series.DoesNotExist:
-            raise NotFound("No such series.") from None
-
-    def _own(self, request, pk) -> Series:
-        series = self._get(request, pk)
-        if series.author_id != request.user.pk:
-            raise PermissionDenied("Only the author can change a series.")
-        return series
-
     @extend_schema(responses=SeriesOutputSerializer)
     def get(self, request, pk):
-        return Response(series_serialize(self._get(request, pk), now=request_now(request)))
+        return Response(series_serialize(series_visible(user=request.user).get(pk=pk), now=request_now(request)))
+
+
+class SeriesUpdateApi(APIView):
+    """Changes a series' text, start, timezone or rrule: applies to occurrences not yet published."""
+
+    permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=SeriesUpdateSerializer, responses=SeriesWrittenSerializer)
     def patch(self, request, pk):
-        self._own(request, pk)
+        series_get_own(user=request.user, series_id=pk)
         data = SeriesUpdateSerializer(data=_object_body(request))
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if not values:
             raise serializers.ValidationError({"non_field_errors": ["Send text, start, timezone and/or rrule to change."]})
+        now = request_now(request)
         series_update(
             series_id=pk, author=request.user, text=values.get("text"), start=values.get("start"),
-            timezone_name=values.get("timezone"), rrule_text=values.get("rrule"), admit=admit_for(request),
-            now=request_now(request),
+            timezone_name=values.get("timezone"), rrule_text=values.get("rrule"), admit=admit_for(request), now=now,
         )
-        return Response(series_written(self._get(request, pk), now=request_now(request)))
+        return Response(series_written(series_visible(user=request.user).get(pk=pk), now=now))
+
+
+class SeriesStopApi(APIView):
+    """Stops a series and cancels its occurrences not yet published."""
+
+    permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
-        self._own(request, pk)
+        series_get_own(user=request.user, series_id=pk)
         series_stop(series_id=pk, author=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -305,25 +213,17 @@ class OccurrenceUpdateSerializer(serializers.Serializer):
                                     help_text='"this": only this occurrence; "following": this and the following ones.')
 
 
-def _own_series(request, pk) -> None:
-    author = Series.objects.filter(pk=pk).values_list("author_id", flat=True).first()
-    if author is None or (author != request.user.pk and not request.user.is_staff):
-        raise NotFound("No such series.")
-    if author != request.user.pk:
-        raise PermissionDenied("Only the author can change a series.")
-
-
-class SeriesOccurrenceApi(APIView):
-    """One occurrence of a series, by its index (1-based along the rule). PATCH `{"text"?,
-    "publish_at"?, "timezone"?, "scope": "this"|"following"}`: "this" makes it a post of its
+class SeriesOccurrenceUpdateApi(APIView):
+    """One occurrence of a series, by its index (1-based along the rule): `{"text"?,
+    "publish_at"?, "timezone"?, "scope": "this"|"following"}`. "this" makes it a post of its
     own (answers the post); "following" ends the series before it and starts a new series
-    there with the change (answers the new series). DELETE skips it."""
+    there with the change (answers the new series)."""
 
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(request=OccurrenceUpdateSerializer, responses=ScheduledPostWrittenSerializer)
     def patch(self, request, pk, index):
-        _own_series(request, pk)
+        series_get_own(user=request.user, series_id=pk)
         data = OccurrenceUpdateSerializer(data=_object_body(request))
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -335,9 +235,15 @@ class SeriesOccurrenceApi(APIView):
         post = occurrence_update(series_id=pk, index=index, author=request.user, now=now, **changes)
         return Response(scheduled_post_written(post))
 
+
+class SeriesOccurrenceSkipApi(APIView):
+    """Skips one occurrence of a series (its pending post is cancelled)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
     @extend_schema(responses={204: None})
     def delete(self, request, pk, index):
-        _own_series(request, pk)
+        series_get_own(user=request.user, series_id=pk)
         occurrence_skip(series_id=pk, index=index, author=request.user, now=request_now(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -349,6 +255,7 @@ class SeriesOccurrenceRestoreApi(APIView):
 
     @extend_schema(request=None, responses=SeriesOutputSerializer)
     def post(self, request, pk, index):
-        _own_series(request, pk)
-        occurrence_restore(series_id=pk, index=index, author=request.user, now=request_now(request))
-        return Response(series_serialize(series_visible(user=request.user).get(pk=pk)))
+        series_get_own(user=request.user, series_id=pk)
+        now = request_now(request)
+        occurrence_restore(series_id=pk, index=index, author=request.user, now=now)
+        return Response(series_serialize(series_visible(user=request.user).get(pk=pk), now=now))

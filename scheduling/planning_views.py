@@ -33,7 +33,8 @@ from .queue import (
 )
 from .clashes import clash_notes, post_clash_warnings, series_clash_warnings
 from .occurrences import occurrence_find, occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
-from .series import rule_parse, series_create, series_next, series_stop, series_update
+from .recurrence import rule_parse, series_next
+from .series import series_create, series_stop, series_update
 from .services import draft_create
 from .throttling import admit_for, scheduling_wait, too_fast_text
 

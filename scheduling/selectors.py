@@ -1,10 +1,13 @@
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 
 from psched.lib.db import db_now
 
 from .models import ScheduledPost, Series
+from .recurrence import series_next
 
 
 def scheduled_posts_visible(*, user, author_username: str | None = None, status: str | None = None):
@@ -17,6 +20,16 @@ def scheduled_posts_visible(*, user, author_username: str | None = None, status:
     if status:
         posts = posts.filter(status=status)
     return posts
+
+
+def scheduled_post_get_own(*, user, scheduled_post_id: int, verb: str, staff_may: bool = False) -> ScheduledPost:
+    """The post, for `user` to `verb` ("edit", "cancel"…): ScheduledPost.DoesNotExist (404) when
+    they may not see it, PermissionDenied (403) when they see it but it is not theirs
+    (staff_may: staff act on anyone's, e.g. retry). Every API view of one post asks here."""
+    post = scheduled_posts_visible(user=user).get(pk=scheduled_post_id)
+    if post.author_id != user.pk and not (staff_may and user.is_staff):
+        raise PermissionDenied(f"Only the author can {verb} a scheduled post.")
+    return post
 
 
 def scheduled_posts_upcoming(*, author, limit: int = 200):
@@ -39,8 +52,6 @@ def scheduled_posts_history(*, author, limit: int = 100):
 
 def series_overview(*, author, now=None, limit: int = 50):
     """The author's series, newest first, each with its next occurrences after `now` (`upcoming`)."""
-    from .series import series_next  # the expansion lives with the series services
-
     now = now or db_now()  # one read for every series
     found = list(Series.objects.filter(author=author).order_by("-active", "-pk")[:limit])
     for series in found:
@@ -50,6 +61,30 @@ def series_overview(*, author, now=None, limit: int = 50):
             key=lambda entry: entry["index"],
         )
     return found
+
+
+def _series_seen(*, user):
+    """Your series; staff see everyone's."""
+    return Series.objects.all() if user.is_staff else Series.objects.filter(author=user)
+
+
+def series_visible(*, user):
+    """The series `user` may see, with their published and pending counts (what series_serialize
+    shows)."""
+    return _series_seen(user=user).select_related("author").annotate(
+        published_count=Count("occurrences", filter=Q(occurrences__status=ScheduledPost.Status.PUBLISHED)),
+        pending_count=Count("occurrences", filter=Q(occurrences__status__in=ScheduledPost.UPCOMING)),
+    )
+
+
+def series_get_own(*, user, series_id: int) -> Series:
+    """The series, for `user` to change: Series.DoesNotExist (404) when they may not see it,
+    PermissionDenied (403) when they see it but it is not theirs. Every API view that changes
+    a series or one of its occurrences asks here."""
+    series = _series_seen(user=user).get(pk=series_id)
+    if series.author_id != user.pk:
+        raise PermissionDenied("Only the author can change a series.")
+    return series
 
 
 def users_by_username(*, usernames) -> dict:

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from feed.views import feed_page
 from psched.lib.db import request_now
 from psched.lib.durations import relative_text
+from psched.lib.errors import Conflict
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices, zone_get
 
 from . import calendar as cal
-from .api import scheduled_posts_extensions
+from .output import scheduled_posts_extensions
 from .clashes import clash_notes, clash_window, post_clash_warnings
 from .forms import ScheduleComposeForm, ScheduledPostForm
 from .models import ScheduledPost
@@ -30,7 +31,7 @@ from .selectors import (
     scheduled_posts_visible,
     series_overview,
 )
-from .services import Conflict, scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
+from .services import scheduled_post_cancel, scheduled_post_create, scheduled_post_retry, scheduled_post_update
 from .throttling import scheduling_wait, too_fast_text
 
 

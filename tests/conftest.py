@@ -13,7 +13,8 @@ from dispatchers.services import node_credential_issue, node_register
 from feed.models import Post
 from psched.lib.db import db_now, db_now_cached_forget
 from scheduling.models import ScheduledPost
-from scheduling.services import schedule_input_clean, scheduled_post_create, scheduled_posts_create
+from scheduling.rules import schedule_input_clean
+from scheduling.services import scheduled_post_create, scheduled_posts_create
 from stack.pds import LocalPds
 
 
@@ -102,7 +103,8 @@ def scheduled_posts_factory():
 
     def make(author, count, *, seconds=60):
         publish_at = (timezone.now() + timedelta(seconds=seconds)).isoformat()
-        inputs = [schedule_input_clean(text=f"post {i}", publish_at=publish_at) for i in range(count)]
+        now = db_now()
+        inputs = [schedule_input_clean(text=f"post {i}", publish_at=publish_at, now=now) for i in range(count)]
         return scheduled_posts_create(author=author, inputs=inputs)
 
     return make

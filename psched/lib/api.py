@@ -1,10 +1,11 @@
 """API-wide pieces: the one place where errors become answers (every error is JSON, bad input
 is a 4xx, never a 500), a text field that takes only text, and schema helpers."""
+import json
 from datetime import timezone as dt_timezone
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, ValidationError
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
@@ -19,7 +20,8 @@ from .errors import Conflict
 
 def exception_handler(exc, context):
     """Service errors become HTTP answers here, and only here: a Django ValidationError is a 400
-    naming its fields, Conflict a 409, a missing object a 404."""
+    naming its fields, Conflict a 409, a missing object a 404, Django's PermissionDenied a 403
+    that keeps its message."""
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"detail": f"The request body is too large. Send at most {settings.PSCHED_MAX_BULK} posts per request."},
@@ -31,6 +33,8 @@ def exception_handler(exc, context):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound(f"No such {_model_name(exc)}.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     return drf_exception_handler(exc, context)
 
 
@@ -59,6 +63,43 @@ def view_by_auth_scheme(default, *, method: str, **by_scheme):
             chosen = by_scheme.get(parts[0].decode(errors="replace")) if parts else None
             if chosen is not None:
                 return chosen(request, *args, **kwargs)
+        return default(request, *args, **kwargs)
+
+    # drf-spectacular documents the URL from the default view's class.
+    view.cls, view.initkwargs = default.cls, default.initkwargs
+    return view
+
+
+def view_by_body_flag(default, *, method: str, unset=None, **by_flag):
+    """One URL and method, a view per kind of body: a `method` request whose JSON body is an
+    object with one of by_flag's keys set (`"queue": true`) goes to that key's view, the first
+    in by_flag's order whose value is true or not a boolean at all (its view says what is
+    wrong); an object whose flags are there but false (`"draft": "no"`) goes to `unset`
+    (default: default). Everything else (a list, no flag, a body that is not a JSON object)
+    goes to default, which answers bad bodies as it always does. Only an object's bytes are
+    parsed here; a list is left to default's parser."""
+    names = list(by_flag)
+    boolean = serializers.BooleanField()
+
+    def flag(value) -> bool:
+        try:
+            return boolean.to_internal_value(value)
+        except serializers.ValidationError:
+            return True  # not a boolean: the flag's view answers the 400 naming it
+
+    @csrf_exempt  # each view makes its own CSRF decision (DRF: session auth only)
+    def view(request, *args, **kwargs):
+        if request.method == method:
+            try:
+                body = request.body.lstrip()
+                data = json.loads(body) if body.startswith(b"{") else None
+            except (RequestDataTooBig, ValueError):
+                data = None
+            if isinstance(data, dict):
+                present = [name for name in names if data.get(name) not in (None, False)]
+                if present:
+                    chosen = next((by_flag[name] for name in present if flag(data[name])), unset or default)
+                    return chosen(request, *args, **kwargs)
         return default(request, *args, **kwargs)
 
     # drf-spectacular documents the URL from the default view's class.

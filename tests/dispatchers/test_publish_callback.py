@@ -8,7 +8,8 @@ from dispatchers.services import claim_due_posts, node_credential_issue, node_cr
 from dispatchers.tick import claim_serialize
 from feed.models import Post
 from scheduling.models import ScheduledPost
-from scheduling.services import Claim, scheduled_post_cancel, scheduled_post_update
+from scheduling.publishing import Claim
+from scheduling.services import scheduled_post_cancel, scheduled_post_update
 
 Status = ScheduledPost.Status
 

@@ -9,7 +9,8 @@ from dispatchers.services import node_credential_issue, node_register, node_set_
 from dispatchers.tick import run_tick
 from feed.models import Post
 from scheduling.models import ScheduledPost
-from scheduling.services import ScheduleInput, scheduled_posts_create
+from scheduling.rules import ScheduleInput
+from scheduling.services import scheduled_posts_create
 from psched.lib.timeparse import ParsedTime
 
 pytestmark = pytest.mark.django_db(transaction=True)

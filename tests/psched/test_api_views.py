@@ -3,7 +3,7 @@ every operation of each path from its own view, and the URL answers as one resou
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from scheduling.api import ScheduledPostCancelApi, ScheduledPostDetailApi, ScheduledPostUpdateApi
+from psched import api_urls
 
 
 def ref(content_or_schema):
@@ -47,8 +47,45 @@ def test_it_names_each_operation_in_405_and_options(api, alice, scheduled_post_f
 
 
 def test_it_keeps_one_operation_per_view():
-    for view, method in ((ScheduledPostDetailApi, "GET"), (ScheduledPostUpdateApi, "PATCH"), (ScheduledPostCancelApi, "DELETE")):
-        assert set(view().allowed_methods) - {"OPTIONS"} == {method}
+    """Every view behind /api/ serves one HTTP method; a URL with several joins them."""
+    checked = 0
+    for pattern in api_urls.urlpatterns:
+        callback = pattern.callback
+        views = getattr(callback, "views_by_method", None) or {None: callback}
+        for method, view in views.items():
+            if not hasattr(view, "cls") or view.cls.__module__.startswith("drf_spectacular"):
+                continue  # the schema and its docs page
+            served = set(view.cls().allowed_methods) - {"OPTIONS", "HEAD"}
+            assert len(served) == 1 and (method is None or served == {method}), (pattern.pattern, view.cls, served)
+            checked += 1
+    assert checked >= 25
+
+
+def test_it_documents_the_planning_operations_each_from_its_view(schema):
+    paths = schema["paths"]
+    assert set(paths["/api/queue/slots/"]) == {"get", "put"}
+    assert set(paths["/api/series/"]) == {"get", "post"}
+    assert set(paths["/api/series/{id}/"]) == {"get", "patch", "delete"}
+    assert set(paths["/api/series/{id}/occurrences/{index}/"]) == {"patch", "delete"}
+    assert ref(paths["/api/queue/slots/"]["put"]["responses"]["200"]["content"]) == "QueueSlotsOutput"
+    assert ref(paths["/api/series/"]["post"]["responses"]["201"]["content"]) == "SeriesWritten"
+    assert ref(paths["/api/series/{id}/"]["patch"]["responses"]["200"]["content"]) == "SeriesWritten"
+    assert {code for code in paths["/api/series/{id}/"]["delete"]["responses"] if code < "400"} == {"204"}
+
+
+def test_it_sends_a_draft_or_a_queued_post_to_its_own_view(api, alice):
+    client = api(alice)
+    client.put("/api/queue/slots/", [{"weekday": day, "time": "09:00"} for day in range(7)], format="json")
+    draft = client.post("/api/scheduled-posts/", {"text": "later", "draft": True}, format="json")
+    queued = client.post("/api/scheduled-posts/", {"text": "next slot", "queue": True}, format="json")
+    assert draft.status_code == 201 and draft.json()["status"] == "draft"
+    assert queued.status_code == 201 and queued.json()["queued"] is True
+    both = client.post("/api/scheduled-posts/", {"text": "x", "draft": True, "queue": True}, format="json")
+    assert both.status_code == 400 and list(both.json()) == ["queue"]
+    neither = client.post("/api/scheduled-posts/", {"text": "x", "draft": "no"}, format="json")
+    assert neither.status_code == 400 and list(neither.json()) == ["publish_at"]
+    not_a_flag = client.post("/api/scheduled-posts/", {"text": "x", "queue": "maybe"}, format="json")
+    assert not_a_flag.status_code == 400 and list(not_a_flag.json()) == ["queue"]
 
 
 def test_it_answers_an_unknown_api_address_with_a_json_404(client, db, settings):
@@ -58,3 +95,15 @@ def test_it_answers_an_unknown_api_address_with_a_json_404(client, db, settings)
     assert list(response.json()) == ["detail"]
     page = client.get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_it_sends_a_patch_with_queue_to_the_enqueue_view(api, alice, scheduled_post_factory, in_seconds):
+    client = api(alice)
+    client.put("/api/queue/slots/", [{"weekday": day, "time": "09:00"} for day in range(7)], format="json")
+    post = scheduled_post_factory(alice)
+    queued = client.patch(f"/api/scheduled-posts/{post.pk}/", {"queue": True}, format="json")
+    assert queued.status_code == 200 and queued.json()["queued"] is True
+    both = client.patch(f"/api/scheduled-posts/{post.pk}/", {"queue": True, "publish_at": in_seconds(3600)}, format="json")
+    assert both.status_code == 400 and list(both.json()) == ["queue"]
+    edited = client.patch(f"/api/scheduled-posts/{post.pk}/", {"queue": "no", "text": "edited"}, format="json")
+    assert edited.status_code == 200 and edited.json()["text"] == "edited" and edited.json()["queued"] is True

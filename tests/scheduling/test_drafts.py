@@ -69,7 +69,7 @@ def test_it_lists_drafts_only_when_asked(api, alice):
 
 
 def test_it_keeps_the_output_function_and_the_declared_fields_in_step(alice):
-    from scheduling.api import ScheduledPostOutputSerializer
+    from scheduling.output import ScheduledPostOutputSerializer
     from scheduling.services import draft_create
 
     draft = draft_create(author=alice, text="x")

@@ -5,14 +5,16 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from scheduling.models import ScheduledPost
-from scheduling.services import draft_create, schedule_input_clean, scheduled_posts_create
+from psched.lib.db import db_now
+from scheduling.rules import schedule_input_clean
+from scheduling.services import draft_create, scheduled_posts_create
 from tests.dates import NEXT_YEAR
 
 
 def test_it_exports_the_columns_import_reads_plus_id_and_status(alice, node, tmp_path):
     posts = scheduled_posts_create(author=alice, inputs=[
-        schedule_input_clean(text="paris, \"quoted\"", publish_at=f"{NEXT_YEAR}-07-01T09:00:00", timezone_name="Europe/Paris"),
-        schedule_input_clean(text="utc", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z"),
+        schedule_input_clean(text="paris, \"quoted\"", publish_at=f"{NEXT_YEAR}-07-01T09:00:00", timezone_name="Europe/Paris", now=db_now()),
+        schedule_input_clean(text="utc", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z", now=db_now()),
     ])
     ScheduledPost.objects.filter(pk=posts[1].pk).update(status="cancelled")
     path = tmp_path / "out.csv"
@@ -30,7 +32,7 @@ def test_it_exports_the_columns_import_reads_plus_id_and_status(alice, node, tmp
 
 def test_it_filters_by_status_and_reimports(alice, node, tmp_path):
     scheduled_posts_create(author=alice, inputs=[
-        schedule_input_clean(text=f"p{i}", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z") for i in range(3)
+        schedule_input_clean(text=f"p{i}", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z", now=db_now()) for i in range(3)
     ])
     ScheduledPost.objects.filter(text="p0").update(status="cancelled")
     path = tmp_path / "pending.csv"
@@ -43,7 +45,7 @@ def test_it_filters_by_status_and_reimports(alice, node, tmp_path):
 
 def test_it_round_trips_without_duplicating(alice, node, tmp_path):
     scheduled_posts_create(author=alice, inputs=[
-        schedule_input_clean(text=f"p{i}", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z") for i in range(3)
+        schedule_input_clean(text=f"p{i}", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z", now=db_now()) for i in range(3)
     ])
     path = tmp_path / "all.csv"
     call_command("export_schedule", str(path), stdout=StringIO())
@@ -55,7 +57,7 @@ def test_it_round_trips_without_duplicating(alice, node, tmp_path):
 
 def test_it_refuses_a_row_whose_id_is_another_post(alice, node, tmp_path):
     (post,) = scheduled_posts_create(author=alice, inputs=[
-        schedule_input_clean(text="mine", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z")
+        schedule_input_clean(text="mine", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z", now=db_now())
     ])
     path = tmp_path / "other.csv"
     path.write_text(
@@ -80,7 +82,7 @@ def test_drafts_round_trip_through_export_and_import(alice, node, tmp_path):
     draft_create(author=alice, text="draft one", timezone_name="Europe/Paris")
     draft_create(author=alice, text="draft two")
     scheduled_posts_create(author=alice, inputs=[
-        schedule_input_clean(text="pending", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z"),
+        schedule_input_clean(text="pending", publish_at=f"{NEXT_YEAR}-07-01T09:00:00Z", now=db_now()),
     ])
     path = tmp_path / "all.csv"
     call_command("export_schedule", str(path), stdout=StringIO())

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from scheduling.series import RuleTooCostly, occurrences, rule_check
+from scheduling.recurrence import RuleTooCostly, occurrences, rule_check
 from tests.dates import NEXT_YEAR
 
 UTC = dt_timezone.utc

@@ -116,7 +116,7 @@ def test_it_keeps_series_to_their_author(api, alice, bob):
 
 
 def test_it_keeps_the_series_output_and_the_declared_fields_in_step(api, alice):
-    from scheduling.planning_api import OccurrenceSerializer, SeriesOutputSerializer, SeriesWrittenSerializer
+    from scheduling.output import OccurrenceSerializer, SeriesOutputSerializer, SeriesWrittenSerializer
 
     body = create(api, alice).json()
     assert list(body) == list(SeriesWrittenSerializer().fields)  # a write also answers its clash warnings

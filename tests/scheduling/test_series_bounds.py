@@ -9,14 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from scheduling.models import ScheduledPost, Series
-from scheduling.series import (
-    RuleTooCostly,
-    occurrences,
-    rule_parse,
-    series_between,
-    series_create,
-    series_materialize_due,
-)
+from scheduling.recurrence import RuleTooCostly, occurrences, rule_parse, series_between
+from scheduling.series import series_create, series_materialize_due
 from tests.dates import NEXT_YEAR, dst_gap
 
 # A refused rule answers at once; before the checks some of these never finished.

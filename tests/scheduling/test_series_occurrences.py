@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 
 from scheduling.models import ScheduledPost, Series
 from scheduling.occurrences import occurrence_find, occurrence_restore, occurrence_skip, occurrence_update
-from scheduling.series import rule_parse, series_create, series_materialize_due, series_update
+from scheduling.recurrence import rule_parse
+from scheduling.series import series_create, series_materialize_due, series_update
 from tests.dates import dst_fold, dst_gap
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -1,5 +1,7 @@
 """Who may do what: authors are always the authenticated user, nodes publish only their own
 claims, staff-only pages stay staff-only, session writes need CSRF, and brute force is throttled."""
+from datetime import datetime
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -69,6 +71,36 @@ def test_only_staff_see_other_users_scheduled_posts(api, client, alice, bob, sta
     assert as_staff.patch(f"/api/scheduled-posts/{bobs.pk}/", {"text": "x"}, format="json").status_code == 403
     assert as_staff.delete(f"/api/scheduled-posts/{bobs.pk}/").status_code == 403
     assert ScheduledPost.objects.get(pk=bobs.pk).status == "pending"
+
+
+def test_each_entity_has_one_access_rule_404_unseen_403_not_yours(api, alice, bob, staff, in_seconds):
+    """scheduled_post_get_own and series_get_own: every view that changes a post or a series
+    answers 404 to a user who cannot see it and 403 to one who sees it but is not its author
+    (staff); staff may retry anyone's failed post."""
+    mine = api(alice)
+    mine.put("/api/queue/slots/", [{"weekday": day, "time": "09:00"} for day in range(7)], format="json")
+    post = mine.post("/api/scheduled-posts/", {"text": "queued", "queue": True}, format="json").json()["id"]
+    start = (datetime.fromisoformat(in_seconds(86400).replace("Z", "+00:00"))).replace(tzinfo=None, microsecond=0)
+    series = mine.post("/api/series/", {"text": "daily", "start": start.isoformat(), "timezone": "UTC",
+                                        "rrule": "FREQ=DAILY;COUNT=5"}, format="json").json()["id"]
+    changes = [
+        ("patch", f"/api/scheduled-posts/{post}/", {"text": "x"}),
+        ("delete", f"/api/scheduled-posts/{post}/", None),
+        ("post", f"/api/queue/{post}/move/", {"direction": "down"}),
+        ("post", f"/api/queue/{post}/share-now/", None),
+        ("patch", f"/api/series/{series}/", {"text": "x"}),
+        ("delete", f"/api/series/{series}/", None),
+        ("patch", f"/api/series/{series}/occurrences/2/", {"text": "x"}),
+        ("delete", f"/api/series/{series}/occurrences/2/", None),
+        ("post", f"/api/series/{series}/occurrences/2/restore/", None),
+    ]
+    for method, path, body in changes:
+        assert getattr(api(bob), method)(path, body, format="json").status_code == 404, (method, path)
+        refused = getattr(api(staff), method)(path, body, format="json")
+        assert refused.status_code == 403 and "Only the author" in refused.json()["detail"], (method, path)
+    assert api(bob).post(f"/api/scheduled-posts/{post}/retry/").status_code == 404
+    assert api(staff).post(f"/api/scheduled-posts/{post}/retry/").status_code == 409  # seen and allowed; not failed
+    assert ScheduledPost.objects.get(pk=post).text == "queued"
 
 
 # --- CSRF, throttling, headers ------------------------------------------------------------

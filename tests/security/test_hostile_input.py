@@ -12,7 +12,8 @@ from dispatchers.services import claim_due_posts, node_credential_issue, node_cr
 from dispatchers.tick import claim_serialize
 from feed.models import Post
 from scheduling.models import ScheduledPost
-from scheduling.services import scheduled_post_create, scheduled_posts_publish
+from scheduling.publishing import scheduled_posts_publish
+from scheduling.services import scheduled_post_create
 from tests.dates import NEXT_YEAR, dst_gap
 
 GAP = f"{dst_gap():%Y-%m-%dT%H:%M:%S}"

@@ -4,7 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from scheduling.services import ImportRefused, ImportRow, scheduled_posts_import
+from scheduling.importing import ImportRefused, ImportRow, scheduled_posts_import
 
 COLUMNS = ("author", "text", "publish_at", "timezone")
 OPTIONAL_COLUMNS = ("rrule", "status")

@@ -3,9 +3,11 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from psched.lib.db import db_now
 from scheduling.queue import queued_post_create, slot_describe
+from scheduling.rules import schedule_input_clean
 from scheduling.selectors import users_by_username
-from scheduling.services import schedule_input_clean, scheduled_posts_create
+from scheduling.services import scheduled_posts_create
 
 
 def validation_lines(error: ValidationError) -> str:
@@ -32,7 +34,7 @@ class Command(BaseCommand):
         if queue:
             return self.enqueue(user, text, problems)
         try:
-            item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone)
+            item = schedule_input_clean(text=text, publish_at=publish_at, timezone_name=timezone, now=db_now())
         except ValidationError as error:
             problems.append(validation_lines(error))
         if problems:

@@ -1,9 +1,11 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from psched.lib.db import db_now
 from scheduling.management.commands.schedule_post import validation_lines
 from scheduling.selectors import users_by_username
-from scheduling.series import series_create, series_next
+from scheduling.recurrence import series_next
+from scheduling.series import series_create
 
 
 class Command(BaseCommand):
@@ -29,6 +31,6 @@ class Command(BaseCommand):
             raise CommandError("Nothing created:\n" + validation_lines(error)) from None
         made = series.occurrences.count()
         self.stdout.write(f"Created series #{series.pk} ({series.rrule}) by {author}; {made} occurrence(s) scheduled so far.")
-        for occurrence in series_next(series=series):
+        for occurrence in series_next(series=series, now=db_now()):
             self.stdout.write(f"  #{occurrence.index} {occurrence.local:%a %Y-%m-%d %H:%M:%S} {series.timezone} "
                               f"({occurrence.instant:%Y-%m-%d %H:%M:%S}Z)")

@@ -3,7 +3,7 @@ from django.db.models import Count, Q
 
 from psched.lib.db import db_now
 from scheduling.models import ScheduledPost, Series
-from scheduling.series import series_next
+from scheduling.recurrence import series_next
 
 Status = ScheduledPost.Status
 
