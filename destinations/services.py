@@ -6,7 +6,7 @@ import secrets
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 
 from psched.lib.db import db_now, ids_sql
-from psched.lib.encryption import secret_decrypt, secret_encrypt
+from psched.lib.encryption import SecretUnreadable, secret_decrypt, secret_encrypt, secret_is_current, secret_reencrypt
 from psched.lib.errors import Conflict
 
 from .kinds import KINDS, DeliveryJob, Outcome, kind_get
@@ -98,6 +98,39 @@ def destination_rotate_secret(*, destination_id: int, owner) -> tuple[Destinatio
     destination.save()
     logger.info("destination %s: secret rotated", destination.pk)
     return destination, secret
+
+
+SECRET_FIELDS = ("secret_encrypted", "previous_secret_encrypted", "session_encrypted")
+
+
+@dataclass
+class ReencryptReport:
+    reencrypted: int = 0  # destinations whose secrets were moved to the newest key
+    current: int = 0  # destinations already under it
+    unreadable: list[int] = field(default_factory=list)  # destinations no configured key decrypts (a key was dropped too early)
+
+
+def destinations_secrets_reencrypt() -> ReencryptReport:
+    """Every destination's secrets (its secret, the previous one, its session) encrypted again
+    under the newest key of PSCHED_SECRETS_KEYS, so that the older keys can be dropped. Each row
+    is written only if its secrets did not change meanwhile (a rotation or a new password in
+    between wins; run it again). Running it twice changes nothing the second time."""
+    report = ReencryptReport()
+    for row in Destination.objects.order_by("pk").values("pk", *SECRET_FIELDS).iterator(chunk_size=500):
+        stored = {name: row[name] for name in SECRET_FIELDS if row[name]}
+        if all(secret_is_current(token) for token in stored.values()):
+            report.current += 1
+            continue
+        try:
+            moved = {name: secret_reencrypt(token) for name, token in stored.items()}
+        except SecretUnreadable:
+            report.unreadable.append(row["pk"])
+            continue
+        if Destination.objects.filter(pk=row["pk"], **stored).update(**moved):
+            report.reencrypted += 1
+    if report.reencrypted:
+        logger.info("secrets of %s destinations re-encrypted under the newest key", report.reencrypted)
+    return report
 
 
 def destination_set_state(*, destination_id: int, owner, state: str) -> Destination:

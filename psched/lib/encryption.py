@@ -48,4 +48,16 @@ def secret_decrypt(token: str) -> str:
 
 def secret_reencrypt(token: str) -> str:
     """The same secret under the first key (after a key rotation)."""
-    return _fernet(_keys()).rotate(token.encode()).decode()
+    try:
+        return _fernet(_keys()).rotate(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable("no key in PSCHED_SECRETS_KEYS decrypts this secret") from None
+
+
+def secret_is_current(token: str) -> bool:
+    """Whether the secret is already encrypted with the first (newest) key."""
+    try:
+        _fernet(_keys()[:1]).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
