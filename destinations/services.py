@@ -19,9 +19,11 @@ from django.db.models.functions import Coalesce
 from psched.lib.db import db_now, ids_sql
 from psched.lib.encryption import SecretUnreadable, secret_decrypt, secret_encrypt, secret_is_current, secret_reencrypt
 from psched.lib.errors import Conflict
+from scheduling.models import ScheduledPost
 
 from .kinds import KINDS, DeliveryJob, Outcome, kind_get
-from .models import Delivery, Destination, Selection
+from .models import Delivery, Destination, Selection, SeriesChoice
+from .selectors import series_choices_read
 
 logger = logging.getLogger("destinations")
 State = Delivery.State
@@ -218,10 +220,16 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
     "destinations", else its author's default set), checked to be its author's own. Answers
     True when some post has one, so that scheduled_posts_created follows."""
     wanted, defaults_for = {}, set()
+    series_ids = {row.series_id for row in scheduled_posts if getattr(row, "series_id", None)
+                  and "destinations" not in (getattr(row, "extras", None) or {})}
+    # A series' occurrences get the series' choice, when it has one (checked when it was made).
+    series_choices = series_choices_read(series_ids=series_ids) if series_ids else {}
     for row in scheduled_posts:
         extras = getattr(row, "extras", None) or {}
         if "destinations" in extras:
             wanted[id(row)] = _ids_clean(extras["destinations"])
+        elif getattr(row, "series_id", None) in series_choices:
+            row.destination_ids = list(series_choices[row.series_id])
         else:
             defaults_for.add(row.author_id)
     owned = defaultdict(set)
@@ -241,18 +249,32 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
                     "GET /api/destinations/ lists yours."
                 ]})
             row.destination_ids = wanted[id(row)]
-        else:
+        elif getattr(row, "series_id", None) not in series_choices:
             row.destination_ids = list(defaults[row.author_id])
     scheduled_posts_texts_check(scheduled_posts=scheduled_posts)
     return any(row.destination_ids for row in scheduled_posts)
+
+
+def series_extend(*, series, **signal) -> dict[int, dict]:
+    """Receives scheduling's series_serializing: each series' destinations, those its
+    occurrences get: its choice, else its author's default set."""
+    chosen = series_choices_read(series_ids=[item.pk for item in series])
+    defaults = default_sets_read(owner_ids={item.author_id for item in series if item.pk not in chosen}, cached=False)
+    return {item.pk: {"destinations": chosen.get(item.pk, defaults.get(item.author_id, []))} for item in series}
 
 
 def scheduled_post_destinations_change(*, scheduled_post, extras: dict, **signal) -> None:
     """Receives scheduled_post_extras_changing (an edit, the post locked): replaces its choices."""
     if "destinations" not in extras:
         return
-    ids = _ids_clean(extras["destinations"])
-    owned = set(Destination.objects.filter(pk__in=ids, owner_id=scheduled_post.author_id).exclude(
+    ids = _owned_ids(extras["destinations"], owner_id=scheduled_post.author_id)
+    _selections_replace(scheduled_post_ids=[scheduled_post.pk], destination_ids=ids)
+
+
+def _owned_ids(value, *, owner_id: int) -> list[int]:
+    """The ids asked for, each checked to be one of the owner's destinations, not disabled."""
+    ids = _ids_clean(value)
+    owned = set(Destination.objects.filter(pk__in=ids, owner_id=owner_id).exclude(
         state=DestinationState.DISABLED).values_list("pk", flat=True))
     unknown = [pk for pk in ids if pk not in owned]
     if unknown:
@@ -260,8 +282,34 @@ def scheduled_post_destinations_change(*, scheduled_post, extras: dict, **signal
             f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
             "GET /api/destinations/ lists yours."
         ]})
-    Selection.objects.filter(scheduled_post_id=scheduled_post.pk).delete()
-    Selection.objects.bulk_create([Selection(scheduled_post_id=scheduled_post.pk, destination_id=pk) for pk in ids])
+    return ids
+
+
+def _selections_replace(*, scheduled_post_ids: list[int], destination_ids: list[int]) -> None:
+    Selection.objects.filter(scheduled_post_id__in=scheduled_post_ids).delete()
+    Selection.objects.bulk_create([
+        Selection(scheduled_post_id=post_id, destination_id=pk) for post_id in scheduled_post_ids for pk in destination_ids
+    ])
+
+
+def series_destinations_change(*, series, extras: dict, **signal) -> None:
+    """Receives series_extras_changing (a series created or edited, locked): keeps the series'
+    choice, which the occurrences it makes from now on get, and gives it to the occurrences it
+    still governs (not published, not made posts of their own)."""
+    if "destinations" not in extras:
+        return
+    ids = _owned_ids(extras["destinations"], owner_id=series.author_id)
+    series.destination_ids = ids
+    scheduled_posts_texts_check(scheduled_posts=[series])
+    choice, _ = SeriesChoice.objects.get_or_create(series_id=series.pk)
+    choice.destinations.set(ids)
+    governed = list(ScheduledPost.objects.filter(
+        series_id=series.pk, status__in=[*ScheduledPost.UPCOMING, ScheduledPost.Status.FAILED], series_detached=False,
+    ).values_list("pk", flat=True))
+    if governed:
+        _selections_replace(scheduled_post_ids=governed, destination_ids=ids)
+
+
 
 
 def scheduled_post_text_check(*, scheduled_post, text: str, **signal) -> None:
