@@ -414,18 +414,45 @@ def deliveries_due(*, now: datetime):
     )
 
 
+def _due_rows(*, now: datetime, limit: int, lock: bool) -> list[tuple[int, int, str]]:
+    """(id, version, state) of up to `limit` due deliveries of ready destinations, locked
+    (SKIP LOCKED) when `lock`. On MariaDB/MySQL the rows are read through delivery_due_idx in
+    its order and stop at `limit`, each destination's readiness looked up by its key: written
+    with the ORM, the destination filter became a semi-join driven from the destinations, so
+    every claim read (and locked) every delivery a destination ever had, and two nodes could
+    not claim side by side. Elsewhere, the ORM's query, oldest first."""
+    if connection.vendor != "mysql":
+        candidates = deliveries_due(now=now).order_by("next_try_at", "pk")
+        if lock and connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        return list(candidates.values_list("pk", "version", "state")[:limit])
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.id, d.version, d.state FROM {quote(Delivery._meta.db_table)} d FORCE INDEX (delivery_due_idx) "
+            f"WHERE d.state IN (%s, %s) AND d.next_try_at <= %s AND (SELECT t.state = %s AND (t.not_before IS NULL "
+            f"OR t.not_before <= %s) FROM {quote(Destination._meta.db_table)} t WHERE t.id = d.destination_id) "
+            f"LIMIT {int(limit)}{' FOR UPDATE SKIP LOCKED' if lock else ''}",
+            [State.PENDING.value, State.UNCONFIRMED.value, adapt(now), DestinationState.ACTIVE.value, adapt(now)],
+        )
+        return list(cursor.fetchall())
+
+
+def deliveries_due_exist(*, now: datetime) -> bool:
+    """Whether any delivery is due now (a plain read: no lock, no transaction)."""
+    return bool(_due_rows(now=now, limit=1, lock=False))
+
+
 def deliveries_claim(*, node_name: str, now: datetime, limit: int) -> list[DeliveryClaim]:
     """Claims due deliveries of active destinations, atomically, as posts are claimed: SKIP
     LOCKED where the database has it, and a conditional UPDATE that moves only rows still due."""
     token = secrets.token_hex(16)
-    candidates = deliveries_due(now=now).order_by("next_try_at", "pk")
-    if not candidates.exists():
+    if not deliveries_due_exist(now=now):
         return []
     lease_until = now + timedelta(seconds=settings.PSCHED_DELIVERY_LEASE_SECONDS)
     with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        rows = list(candidates.values_list("pk", "version", "state")[:limit])
+        rows = _due_rows(now=now, limit=limit, lock=True)
         if not rows:
             return []
         moved = Delivery.objects.filter(
