@@ -10,7 +10,7 @@ class DestinationsConfig(AppConfig):
         # the deliveries. Nor does feed: its pages ask what to show under a post's receipt.
         from feed.models import Post
         from feed.signals import posts_rendering
-        from scheduling.models import ScheduledPost
+        from scheduling.models import ScheduledPost, Series
         from scheduling.signals import (
             scheduled_post_extras_changing,
             scheduled_post_text_changing,
@@ -18,6 +18,8 @@ class DestinationsConfig(AppConfig):
             scheduled_posts_creating,
             scheduled_posts_published,
             scheduled_posts_serializing,
+            series_extras_changing,
+            series_serializing,
         )
 
         from .selectors import scheduled_posts_extend
@@ -27,6 +29,8 @@ class DestinationsConfig(AppConfig):
             scheduled_post_text_check,
             scheduled_posts_destinations_choose,
             scheduled_posts_destinations_save,
+            series_destinations_change,
+            series_extend,
         )
         from .views import feed_posts_deliveries
 
@@ -45,3 +49,5 @@ class DestinationsConfig(AppConfig):
         scheduled_posts_published.connect(deliveries_create, sender=ScheduledPost, dispatch_uid="destinations.outbox")
         scheduled_posts_serializing.connect(scheduled_posts_extend, sender=ScheduledPost, dispatch_uid="destinations.extend")
         posts_rendering.connect(feed_posts_deliveries, sender=Post, dispatch_uid="destinations.feed")
+        series_extras_changing.connect(series_destinations_change, sender=Series, dispatch_uid="destinations.series")
+        series_serializing.connect(series_extend, sender=Series, dispatch_uid="destinations.series_extend")

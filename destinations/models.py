@@ -57,6 +57,15 @@ class Selection(models.Model):
         ]
 
 
+class SeriesChoice(models.Model):
+    """A series' chosen destinations (besides the feed): each occurrence it makes is scheduled
+    with them. A series without one gives its occurrences its author's default set; a series
+    that continues another ("this and the following ones") takes the other's."""
+
+    series = models.OneToOneField("scheduling.Series", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    destinations = models.ManyToManyField(Destination, blank=True, related_name="+")
+
+
 class Delivery(models.Model):
     """One published post on its way to one destination: an outbox row, written in the
     transaction that published the post and sent later by a dispatcher node.

@@ -9,7 +9,9 @@ from psched.lib.db import db_now
 
 from psched.lib.api import datetime_text
 
-from .models import Delivery, Destination, Selection
+from scheduling.models import Series
+
+from .models import Delivery, Destination, Selection, SeriesChoice
 
 
 def destinations_of(*, user):
@@ -132,3 +134,35 @@ def delivery_problems(*, user) -> int:
 def destinations_choosable(*, user) -> list[Destination]:
     """The user's destinations a new post may name (not the disabled ones)."""
     return list(destinations_of(user=user).exclude(state=Destination.State.DISABLED).only("pk", "name", "is_default", "state"))
+
+
+# A continuation of a continuation …: how far back a series' choice is looked for.
+SERIES_ANCESTORS = 50
+
+
+def series_choices_read(*, series_ids) -> dict[int, list[int]]:
+    """{series id: its chosen destinations} for the series that have a choice, their own or
+    that of the series they continue ("this and the following ones")."""
+    found: dict[int, list[int]] = {}
+    wanted = set(series_ids)
+    through = SeriesChoice.destinations.through
+    own = set(SeriesChoice.objects.filter(series_id__in=wanted).values_list("series_id", flat=True))
+    for series_id in own:
+        found[series_id] = []
+    for series_id, destination_id in through.objects.filter(serieschoice_id__in=own).values_list(
+        "serieschoice_id", "destination_id"
+    ):
+        found[series_id].append(destination_id)
+    for series_id in wanted - own:
+        ancestor, steps = series_id, 0
+        while steps < SERIES_ANCESTORS:
+            ancestor = Series.objects.filter(pk=ancestor).values_list("continues_id", flat=True).first()
+            if ancestor is None:
+                break
+            steps += 1
+            choice = SeriesChoice.objects.filter(series_id=ancestor).first()
+            if choice is not None:
+                found[series_id] = list(choice.destinations.values_list("pk", flat=True))
+                break
+    return found
+

@@ -6,7 +6,7 @@ import secrets
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,11 +17,13 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 
 from psched.lib.db import db_now, ids_sql
-from psched.lib.encryption import secret_decrypt, secret_encrypt
+from psched.lib.encryption import SecretUnreadable, secret_decrypt, secret_encrypt, secret_is_current, secret_reencrypt
 from psched.lib.errors import Conflict
+from scheduling.models import ScheduledPost
 
 from .kinds import KINDS, DeliveryJob, Outcome, kind_get
-from .models import Delivery, Destination, Selection
+from .models import Delivery, Destination, Selection, SeriesChoice
+from .selectors import series_choices_read
 
 logger = logging.getLogger("destinations")
 State = Delivery.State
@@ -98,6 +100,39 @@ def destination_rotate_secret(*, destination_id: int, owner) -> tuple[Destinatio
     destination.save()
     logger.info("destination %s: secret rotated", destination.pk)
     return destination, secret
+
+
+SECRET_FIELDS = ("secret_encrypted", "previous_secret_encrypted", "session_encrypted")
+
+
+@dataclass
+class ReencryptReport:
+    reencrypted: int = 0  # destinations whose secrets were moved to the newest key
+    current: int = 0  # destinations already under it
+    unreadable: list[int] = field(default_factory=list)  # destinations no configured key decrypts (a key was dropped too early)
+
+
+def destinations_secrets_reencrypt() -> ReencryptReport:
+    """Every destination's secrets (its secret, the previous one, its session) encrypted again
+    under the newest key of PSCHED_SECRETS_KEYS, so that the older keys can be dropped. Each row
+    is written only if its secrets did not change meanwhile (a rotation or a new password in
+    between wins; run it again). Running it twice changes nothing the second time."""
+    report = ReencryptReport()
+    for row in Destination.objects.order_by("pk").values("pk", *SECRET_FIELDS).iterator(chunk_size=500):
+        stored = {name: row[name] for name in SECRET_FIELDS if row[name]}
+        if all(secret_is_current(token) for token in stored.values()):
+            report.current += 1
+            continue
+        try:
+            moved = {name: secret_reencrypt(token) for name, token in stored.items()}
+        except SecretUnreadable:
+            report.unreadable.append(row["pk"])
+            continue
+        if Destination.objects.filter(pk=row["pk"], **stored).update(**moved):
+            report.reencrypted += 1
+    if report.reencrypted:
+        logger.info("secrets of %s destinations re-encrypted under the newest key", report.reencrypted)
+    return report
 
 
 def destination_set_state(*, destination_id: int, owner, state: str) -> Destination:
@@ -185,10 +220,16 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
     "destinations", else its author's default set), checked to be its author's own. Answers
     True when some post has one, so that scheduled_posts_created follows."""
     wanted, defaults_for = {}, set()
+    series_ids = {row.series_id for row in scheduled_posts if getattr(row, "series_id", None)
+                  and "destinations" not in (getattr(row, "extras", None) or {})}
+    # A series' occurrences get the series' choice, when it has one (checked when it was made).
+    series_choices = series_choices_read(series_ids=series_ids) if series_ids else {}
     for row in scheduled_posts:
         extras = getattr(row, "extras", None) or {}
         if "destinations" in extras:
             wanted[id(row)] = _ids_clean(extras["destinations"])
+        elif getattr(row, "series_id", None) in series_choices:
+            row.destination_ids = list(series_choices[row.series_id])
         else:
             defaults_for.add(row.author_id)
     owned = defaultdict(set)
@@ -208,18 +249,32 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
                     "GET /api/destinations/ lists yours."
                 ]})
             row.destination_ids = wanted[id(row)]
-        else:
+        elif getattr(row, "series_id", None) not in series_choices:
             row.destination_ids = list(defaults[row.author_id])
     scheduled_posts_texts_check(scheduled_posts=scheduled_posts)
     return any(row.destination_ids for row in scheduled_posts)
+
+
+def series_extend(*, series, **signal) -> dict[int, dict]:
+    """Receives scheduling's series_serializing: each series' destinations, those its
+    occurrences get: its choice, else its author's default set."""
+    chosen = series_choices_read(series_ids=[item.pk for item in series])
+    defaults = default_sets_read(owner_ids={item.author_id for item in series if item.pk not in chosen}, cached=False)
+    return {item.pk: {"destinations": chosen.get(item.pk, defaults.get(item.author_id, []))} for item in series}
 
 
 def scheduled_post_destinations_change(*, scheduled_post, extras: dict, **signal) -> None:
     """Receives scheduled_post_extras_changing (an edit, the post locked): replaces its choices."""
     if "destinations" not in extras:
         return
-    ids = _ids_clean(extras["destinations"])
-    owned = set(Destination.objects.filter(pk__in=ids, owner_id=scheduled_post.author_id).exclude(
+    ids = _owned_ids(extras["destinations"], owner_id=scheduled_post.author_id)
+    _selections_replace(scheduled_post_ids=[scheduled_post.pk], destination_ids=ids)
+
+
+def _owned_ids(value, *, owner_id: int) -> list[int]:
+    """The ids asked for, each checked to be one of the owner's destinations, not disabled."""
+    ids = _ids_clean(value)
+    owned = set(Destination.objects.filter(pk__in=ids, owner_id=owner_id).exclude(
         state=DestinationState.DISABLED).values_list("pk", flat=True))
     unknown = [pk for pk in ids if pk not in owned]
     if unknown:
@@ -227,8 +282,34 @@ def scheduled_post_destinations_change(*, scheduled_post, extras: dict, **signal
             f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
             "GET /api/destinations/ lists yours."
         ]})
-    Selection.objects.filter(scheduled_post_id=scheduled_post.pk).delete()
-    Selection.objects.bulk_create([Selection(scheduled_post_id=scheduled_post.pk, destination_id=pk) for pk in ids])
+    return ids
+
+
+def _selections_replace(*, scheduled_post_ids: list[int], destination_ids: list[int]) -> None:
+    Selection.objects.filter(scheduled_post_id__in=scheduled_post_ids).delete()
+    Selection.objects.bulk_create([
+        Selection(scheduled_post_id=post_id, destination_id=pk) for post_id in scheduled_post_ids for pk in destination_ids
+    ])
+
+
+def series_destinations_change(*, series, extras: dict, **signal) -> None:
+    """Receives series_extras_changing (a series created or edited, locked): keeps the series'
+    choice, which the occurrences it makes from now on get, and gives it to the occurrences it
+    still governs (not published, not made posts of their own)."""
+    if "destinations" not in extras:
+        return
+    ids = _owned_ids(extras["destinations"], owner_id=series.author_id)
+    series.destination_ids = ids
+    scheduled_posts_texts_check(scheduled_posts=[series])
+    choice, _ = SeriesChoice.objects.get_or_create(series_id=series.pk)
+    choice.destinations.set(ids)
+    governed = list(ScheduledPost.objects.filter(
+        series_id=series.pk, status__in=[*ScheduledPost.UPCOMING, ScheduledPost.Status.FAILED], series_detached=False,
+    ).values_list("pk", flat=True))
+    if governed:
+        _selections_replace(scheduled_post_ids=governed, destination_ids=ids)
+
+
 
 
 def scheduled_post_text_check(*, scheduled_post, text: str, **signal) -> None:
@@ -269,16 +350,22 @@ def deliveries_create(*, published: dict[int, int], now: datetime, **signal) -> 
     """Receives scheduled_posts_published, inside the publishing transaction: the outbox. One
     pending delivery per chosen destination that is not disabled (a paused one keeps it
     waiting), each with its key fixed now, before any try."""
-    chosen = Selection.objects.filter(scheduled_post_id__in=list(published)).exclude(
-        destination__state=DestinationState.DISABLED
-    ).values_list("scheduled_post_id", "destination_id", "destination__kind", "destination__config")
-    rows, configs = [], {}
-    for scheduled_post_id, destination_id, kind, config in chosen:
-        rows.append(Delivery(
+    # Two reads, each by its own key: joined, MariaDB drove the read from the destinations and
+    # went through every post ever sent to them, in the publishing transaction.
+    chosen = list(Selection.objects.filter(scheduled_post_id__in=list(published)).values_list(
+        "scheduled_post_id", "destination_id"))
+    if not chosen:
+        return 0
+    configs = {pk: (kind, config) for pk, kind, config in Destination.objects.filter(
+        pk__in={destination_id for _, destination_id in chosen}
+    ).exclude(state=DestinationState.DISABLED).values_list("pk", "kind", "config")}
+    rows = [
+        Delivery(
             post_id=published[scheduled_post_id], scheduled_post_id=scheduled_post_id, destination_id=destination_id,
             key=f"msg_{uuid.uuid4().hex}", state=State.PENDING, next_try_at=now,
-        ))
-        configs[destination_id] = (kind, config)
+        )
+        for scheduled_post_id, destination_id in chosen if destination_id in configs
+    ]
     if rows:
         Delivery.objects.bulk_create(rows)
         deliveries_remote_ids_fix(rows=rows, configs=configs, now=now)
@@ -333,18 +420,45 @@ def deliveries_due(*, now: datetime):
     )
 
 
+def _due_rows(*, now: datetime, limit: int, lock: bool) -> list[tuple[int, int, str]]:
+    """(id, version, state) of up to `limit` due deliveries of ready destinations, locked
+    (SKIP LOCKED) when `lock`. On MariaDB/MySQL the rows are read through delivery_due_idx in
+    its order and stop at `limit`, each destination's readiness looked up by its key: written
+    with the ORM, the destination filter became a semi-join driven from the destinations, so
+    every claim read (and locked) every delivery a destination ever had, and two nodes could
+    not claim side by side. Elsewhere, the ORM's query, oldest first."""
+    if connection.vendor != "mysql":
+        candidates = deliveries_due(now=now).order_by("next_try_at", "pk")
+        if lock and connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        return list(candidates.values_list("pk", "version", "state")[:limit])
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.id, d.version, d.state FROM {quote(Delivery._meta.db_table)} d FORCE INDEX (delivery_due_idx) "
+            f"WHERE d.state IN (%s, %s) AND d.next_try_at <= %s AND (SELECT t.state = %s AND (t.not_before IS NULL "
+            f"OR t.not_before <= %s) FROM {quote(Destination._meta.db_table)} t WHERE t.id = d.destination_id) "
+            f"LIMIT {int(limit)}{' FOR UPDATE SKIP LOCKED' if lock else ''}",
+            [State.PENDING.value, State.UNCONFIRMED.value, adapt(now), DestinationState.ACTIVE.value, adapt(now)],
+        )
+        return list(cursor.fetchall())
+
+
+def deliveries_due_exist(*, now: datetime) -> bool:
+    """Whether any delivery is due now (a plain read: no lock, no transaction)."""
+    return bool(_due_rows(now=now, limit=1, lock=False))
+
+
 def deliveries_claim(*, node_name: str, now: datetime, limit: int) -> list[DeliveryClaim]:
     """Claims due deliveries of active destinations, atomically, as posts are claimed: SKIP
     LOCKED where the database has it, and a conditional UPDATE that moves only rows still due."""
     token = secrets.token_hex(16)
-    candidates = deliveries_due(now=now).order_by("next_try_at", "pk")
-    if not candidates.exists():
+    if not deliveries_due_exist(now=now):
         return []
     lease_until = now + timedelta(seconds=settings.PSCHED_DELIVERY_LEASE_SECONDS)
     with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        rows = list(candidates.values_list("pk", "version", "state")[:limit])
+        rows = _due_rows(now=now, limit=limit, lock=True)
         if not rows:
             return []
         moved = Delivery.objects.filter(
@@ -374,9 +488,10 @@ def post_event_data(delivery: Delivery) -> dict:
 
 
 def deliveries_read(*, claims: list[DeliveryClaim]) -> list[tuple[DeliveryClaim, Delivery]]:
-    """The claimed deliveries with their destination and post, in one query."""
+    """The claimed deliveries with their destination and post (each read by its key: joined,
+    MariaDB drove the read from the author or the destination, through all their posts)."""
     by_id = {claim.delivery: claim for claim in claims}
-    rows = Delivery.objects.filter(pk__in=list(by_id)).select_related("destination", "post__author__profile")
+    rows = Delivery.objects.filter(pk__in=list(by_id)).prefetch_related("destination", "post__author__profile")
     return [(by_id[row.pk], row) for row in rows if row.claim_token == by_id[row.pk].claim_token]
 
 

@@ -5,6 +5,7 @@ them in `sending`, reconciles them before it sends again. A claim's sends run si
 threads that only talk to the network; this thread reads and records them (one transaction
 per claim). A plain function, as the tick is; tasks.py forwards to it."""
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +45,30 @@ class DeliveryReport:
     more: bool = False
 
 
+# Set when this process published posts (deliveries_wake): its delivery loop, waiting for
+# work, looks at once instead of at its next poll.
+_wake = threading.Event()
+_loops = {"running": 0}  # delivery loops running in this process
+_loops_lock = threading.Lock()
+
+
+def deliveries_wake() -> bool:
+    """Wakes this process's delivery loop; False when none is running here (the caller asks
+    for a delivery task instead)."""
+    with _loops_lock:
+        _wake.set()
+        return _loops["running"] > 0
+
+
+def _loop_stop() -> bool:
+    """The loop stops unless a wake-up came meanwhile: then it goes on (its waker counted on it)."""
+    with _loops_lock:
+        if _wake.is_set():
+            return False
+        _loops["running"] -= 1
+        return True
+
+
 def _send(claim, delivery, clock):
     outcome = delivery_send(claim=claim, delivery=delivery, clock=clock)
     return claim, delivery, outcome, clock.now()
@@ -66,11 +91,27 @@ def _record(report: DeliveryReport, results) -> None:
             report.failed += 1
 
 
-def run_deliveries(*, node_name: str, seconds: float = 10.0, idle_seconds: float = IDLE_STOP_SECONDS, sleep=time.sleep) -> DeliveryReport:
+def run_deliveries(*, node_name: str, seconds: float = 10.0, idle_seconds: float = IDLE_STOP_SECONDS, sleep=None) -> DeliveryReport:
     """Claims and sends due deliveries, a claim of at most PSCHED_DELIVERY_CLAIM_LIMIT at a
     time (sent by PSCHED_DELIVERY_THREADS threads, within its lease), for about `seconds`,
     or until nothing was due for `idle_seconds`; what is left waits for the next call (each
-    tick asks for one when deliveries are due or posts were published)."""
+    tick asks for one when deliveries are due or posts were published). While nothing is due
+    it looks every IDLE_POLL_SECONDS, and at once when this process publishes posts
+    (deliveries_wake); `sleep` replaces that wait (tests)."""
+    with _loops_lock:
+        _loops["running"] += 1
+    stopped = False
+    try:
+        report = _run(node_name=node_name, seconds=seconds, idle_seconds=idle_seconds, sleep=sleep)
+        stopped = True
+        return report
+    finally:
+        if not stopped:  # an error: the loop is not running any more
+            with _loops_lock:
+                _loops["running"] -= 1
+
+
+def _run(*, node_name: str, seconds: float, idle_seconds: float, sleep) -> DeliveryReport:
     clock = DatabaseClock()
     report = DeliveryReport(node=node_name)
     stop_at = time.monotonic() + seconds
@@ -80,6 +121,7 @@ def run_deliveries(*, node_name: str, seconds: float = 10.0, idle_seconds: float
     while True:
         claims = []
         if time.monotonic() < stop_at:
+            _wake.clear()  # a wake-up from now on is for what this claim may not see
             claims = deliveries_claim(node_name=node_name, now=clock.now(), limit=settings.PSCHED_DELIVERY_CLAIM_LIMIT)
         sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)] if claims else []
         report.claimed += len(claims)
@@ -90,11 +132,18 @@ def run_deliveries(*, node_name: str, seconds: float = 10.0, idle_seconds: float
             idle_since = time.monotonic()
             continue
         if time.monotonic() >= stop_at:
-            report.more = True
+            report.more = True  # the task asks for the next one at once, which sees what any wake-up was for
+            with _loops_lock:
+                _loops["running"] -= 1
             break
         if time.monotonic() - idle_since >= idle_seconds:
-            break
-        sleep(IDLE_POLL_SECONDS)
+            if _loop_stop():
+                break
+            continue
+        if sleep is None:
+            _wake.wait(IDLE_POLL_SECONDS)
+        else:
+            sleep(IDLE_POLL_SECONDS)
     if report.claimed:
         logger.info(
             "node %s sent %s deliveries: %s delivered, %s to retry, %s failed",

@@ -5,10 +5,10 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from destinations.services import deliveries_due, deliveries_release_expired
+from destinations.services import deliveries_due_exist, deliveries_release_expired
 from psched.lib.db import db_now_cached
 
-from .deliveries import run_deliveries
+from .deliveries import deliveries_wake, run_deliveries
 from .tick import run_tick
 from .worker import current_prefix
 
@@ -30,12 +30,23 @@ def _is_this_node(node_name: str, what: str) -> bool:
 def tick(node_name: str) -> None:
     if not _is_this_node(node_name, "tick"):
         return
-    report = run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"], worker=current_prefix())
+    report = run_tick(
+        node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"], worker=current_prefix(),
+        on_published=lambda: deliveries_published(node_name=node_name),
+    )
     if report.dropped:
         return
     # Deliveries whose sender died mid-send are due again (unconfirmed) once their lease is over.
     now = db_now_cached()
-    if report.published or deliveries_release_expired(now=now) or deliveries_due(now=now).exists():
+    if report.published or deliveries_release_expired(now=now) or deliveries_due_exist(now=now):
+        deliveries_kick(node_name=node_name)
+
+
+def deliveries_published(*, node_name: str) -> None:
+    """Posts were just published (their deliveries are in the outbox): this process's delivery
+    loop looks at once, and when none runs here, a delivery task is asked for now rather than
+    when the tick ends (a tick publishing a second's posts holds its thread for that second)."""
+    if not deliveries_wake():
         deliveries_kick(node_name=node_name)
 
 

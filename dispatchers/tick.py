@@ -51,6 +51,9 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
     # A repeat of a tick that just ran (two beats, a backlog): it did nothing.
     dropped: bool = False
+    # Called after each batch that published posts (their deliveries are in the outbox now):
+    # the node starts sending them at once, not when the tick ends.
+    on_published: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 def claim_serialize(claim: Claim) -> dict:
@@ -105,6 +108,8 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
         refused = sum("error" in result for result in results)
         report.refused += refused
         report.published += len(results) - refused
+        if len(results) > refused and report.on_published is not None:
+            report.on_published()
         logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
 
     return finish
@@ -125,16 +130,18 @@ def _batch_failed(node: DispatcherNode, batch: list[Claim], report: TickReport, 
     report.errors.append(str(error))
 
 
-def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str | None = None) -> TickReport:
+def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str | None = None,
+             on_published: Callable[[], None] | None = None) -> TickReport:
     """Heartbeat, sweep, claim what falls due before the next tick, then publish each batch at
     its time. Posts due later in this tick wait in the claim (the lease covers it).
     Every instant is the database's: read once here, carried forward by the monotonic clock,
     so a host whose wall clock is a minute off ticks exactly like one that is not.
-    `worker`: the claim prefix of this process's worker (dispatchers.worker)."""
+    `worker`: the claim prefix of this process's worker (dispatchers.worker). `on_published`:
+    called after each batch that published posts."""
     started = time.monotonic()
     clock = DatabaseClock()
     now = clock.now()
-    report = TickReport(node=node_name)
+    report = TickReport(node=node_name, on_published=on_published)
     beat = node_heartbeat(name=node_name, now=now, clock_offset=clock.offset)
     if beat is None:
         report.dropped = True

@@ -140,3 +140,13 @@ class PlanComposeForm(ComposeForm):
     text (and the zone, kept with a draft) counts."""
 
     action = forms.ChoiceField(choices=[("draft", "Save draft"), ("queue", "Add to queue")], required=False)
+
+
+def compose_extras(request) -> dict | None:
+    """A form's choices for the apps above: the destinations ticked ("Also send to", which a
+    form shows with `destinations_shown` when the user has any destinations). None when the
+    form did not show them: the post gets its author's default set (a series' occurrences, the
+    series' choice)."""
+    if not request.POST.get("destinations_shown"):
+        return None
+    return {"destinations": [int(value) for value in request.POST.getlist("destinations") if value.isdigit()]}

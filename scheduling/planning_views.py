@@ -18,7 +18,7 @@ from psched.lib.errors import Conflict
 from psched.lib.forms import add_service_errors
 from psched.lib.timeparse import zone_choices, zone_get
 
-from .forms import PlanComposeForm, QueueSlotForm, ScheduledPostForm, SeriesEditForm, SeriesForm
+from .forms import PlanComposeForm, QueueSlotForm, ScheduledPostForm, SeriesEditForm, SeriesForm, compose_extras
 from .models import ScheduledPost, Series
 from .queue import (
     queue_move,
@@ -36,24 +36,26 @@ from .occurrences import occurrence_find, occurrence_restore, occurrence_skip, o
 from .recurrence import rule_parse, series_next
 from .series import series_create, series_stop, series_update
 from .services import draft_create
+from .signals import series_serializing
 from .throttling import admit_for, scheduling_wait, too_fast_text
 
 
-def _compose(request, create):
-    """The feed's compose form sent by "Save draft" or "Add to queue": `create(data)` makes the
-    post and returns where to go; errors show on the feed page, next to the fields."""
+def _compose(request, create, page=feed_page):
+    """The feed's compose form sent by "Save draft" or "Add to queue" (or the queue page's):
+    `create(data)` makes the post and returns where to go; errors show on `page`, next to the
+    fields."""
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("feed:index"))
     form = PlanComposeForm(request.POST)
     if form.is_valid():
         if (wait := scheduling_wait(request)) is not None:
             form.add_error("text", too_fast_text(wait))
-            return feed_page(request, form, status=429)
+            return page(request, form, status=429)
         try:
             return create(form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
-    return feed_page(request, form)
+    return page(request, form)
 
 
 @require_POST
@@ -69,13 +71,16 @@ def compose_draft(request):
 @require_POST
 def compose_queue(request):
     def create(data):
-        post = queued_post_create(author=request.user, text=data["text"], now=request_now(request))
+        post = queued_post_create(
+            author=request.user, text=data["text"], now=request_now(request), extras=compose_extras(request)
+        )
         messages.success(request, f"Queued for {slot_describe(instant=post.publish_at, zone_name=post.timezone)}.")
         for note in clash_notes(post_clash_warnings(post)):
             messages.warning(request, note)
         return redirect("scheduling:queue")
 
-    return _compose(request, create)
+    # The queue page's own form shows its errors on the queue page.
+    return _compose(request, create, page=_queue_page if request.POST.get("page") == "queue" else feed_page)
 
 
 def _slot_dicts(slots) -> list[dict]:
@@ -90,6 +95,11 @@ def _page_zone(request) -> str:
 
 @login_required
 def queue_page(request):
+    return _queue_page(request, PlanComposeForm(initial={"action": "queue"}))
+
+
+def _queue_page(request, form, status: int = 200):
+    """The queue page around its "Add to queue" form (with its errors, when it was refused)."""
     # Slots are wall-clock times read in the profile's zone, else UTC (the API has no browser).
     # Without a profile zone the page offers to keep the browser's; with no slot yet, it shows
     # slots in that zone, and adding one keeps it.
@@ -103,8 +113,9 @@ def queue_page(request):
     return render(request, "scheduling/queue.html", {
         "slots": slots, "posts": posts, "zone": zone, "zone_kept": zone_kept,
         "zone_offer": "" if zone_kept or page_zone == "UTC" else page_zone,
-        "slot_form": QueueSlotForm(initial={"timezone": zone}),
-    })
+        "slot_form": QueueSlotForm(initial={"timezone": zone}), "form": form,
+        "chosen_destinations": (compose_extras(request) or {}).get("destinations"),
+    }, status=status)
 
 
 def _keep_zone(request, zone_name: str) -> bool:
@@ -195,7 +206,7 @@ def series_new(request):
         try:
             series = series_create(
                 author=request.user, text=data["text"], start=data["start"], timezone_name=data["timezone"], rrule_text=rule,
-                admit=admit_for(request), now=request_now(request),
+                admit=admit_for(request), now=request_now(request), extras=compose_extras(request),
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -209,7 +220,18 @@ def series_new(request):
             for note in clash_notes(series_clash_warnings(series=series, occurrences=series_next(series=series, now=request_now(request)))):
                 messages.warning(request, note)
             return redirect("scheduling:mine")
-    return render(request, "scheduling/series_form.html", {"form": form, "zones": zone_choices()}, status=status)
+    return render(request, "scheduling/series_form.html", {
+        "form": form, "zones": zone_choices(), "chosen_destinations": (compose_extras(request) or {}).get("destinations"),
+    }, status=status)
+
+
+def series_extensions(series: list[Series]) -> dict[int, dict]:
+    """What the apps above keep for each series ({id: {"destinations": [...]}}), asked once."""
+    merged = {item.pk: {"destinations": []} for item in series}
+    for _, answer in series_serializing.send(sender=Series, series=series):
+        for pk, fields in (answer or {}).items():
+            merged.setdefault(pk, {}).update(fields)
+    return merged
 
 
 @login_required
@@ -217,13 +239,16 @@ def series_edit(request, pk):
     series = get_object_or_404(Series, pk=pk, author=request.user)
     form = SeriesEditForm(request.POST or None, initial={"text": series.text, "rrule": series.rrule})
     status = 200
+    # The apps above's choices (destinations: "Also send to"), as on the compose form.
+    extras = compose_extras(request) if request.method == "POST" else None
+    chosen = extras["destinations"] if extras else series_extensions([series])[series.pk]["destinations"]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             series_update(
                 series_id=pk, author=request.user, text=data["text"],
                 rrule_text=data["rrule"] if data["rrule"].strip().upper() != series.rrule else None,
-                admit=admit_for(request), now=request_now(request),
+                admit=admit_for(request), now=request_now(request), extras=extras,
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -236,7 +261,9 @@ def series_edit(request, pk):
         else:
             messages.success(request, f"Series #{pk} saved; occurrences not yet published follow it.")
             return redirect("scheduling:mine")
-    return render(request, "scheduling/series_edit.html", {"form": form, "series": series}, status=status)
+    return render(request, "scheduling/series_edit.html", {
+        "form": form, "series": series, "chosen_destinations": chosen,
+    }, status=status)
 
 
 @login_required

@@ -146,15 +146,16 @@ def slot_describe(*, instant: datetime, zone_name: str) -> str:
 
 
 @transaction.atomic
-def queued_post_create(*, author, text, now: datetime | None = None) -> ScheduledPost:
+def queued_post_create(*, author, text, now: datetime | None = None, extras: dict | None = None) -> ScheduledPost:
     """A new post in the author's next free slot after `now` (the database clock: a request's
-    request_now, else read here)."""
+    request_now, else read here). `extras`: for the apps above, e.g. its destinations."""
     text = post_text_clean(text)
     _lock_user(author)
     now = now or db_now()
     zone = queue_zone(user=author)
     instant = _next_free(_slots_or_error(author), zone, now, _taken(user=author, after=now))
     row = ScheduledPost(author=author, text=text, publish_at=instant, due_at=instant, timezone=zone, queued=True)
+    row.extras = extras or {}
     return scheduled_posts_insert(rows=[row])[0]
 
 

@@ -19,6 +19,7 @@ from .models import ScheduledPost, Series
 from .recurrence import Occurrence, RuleTooCostly, SeriesInput, _from_cursor, rule_parse, series_input_clean
 from .rules import MAX_SCHEDULE_AHEAD
 from .services import scheduled_post_reschedule, scheduled_posts_insert
+from .signals import series_extras_changing
 
 logger = logging.getLogger("scheduling")
 Status = ScheduledPost.Status
@@ -27,10 +28,11 @@ MATERIALIZE_LIMIT = 1000
 NOT_PUBLISHED = (Status.PENDING, Status.PUBLISHING, Status.FAILED)
 
 
-def series_create(*, author, text, start, timezone_name, rrule_text, admit=None, now: datetime | None = None) -> Series:
+def series_create(*, author, text, start, timezone_name, rrule_text, admit=None, now: datetime | None = None,
+                  extras: dict | None = None) -> Series:
     now = now or db_now()
     item = series_input_clean(text=text, start=start, timezone_name=timezone_name, rrule_text=rrule_text, now=now)
-    return series_insert(author=author, item=item, admit=admit, now=now)
+    return series_insert(author=author, item=item, admit=admit, now=now, extras=extras)
 
 
 def _active_cap_check(*, author) -> None:
@@ -41,11 +43,13 @@ def _active_cap_check(*, author) -> None:
         ]})
 
 
-def series_insert(*, author, item: SeriesInput, admit=None, capped: bool = True, now: datetime | None = None) -> Series:
+def series_insert(*, author, item: SeriesInput, admit=None, capped: bool = True, now: datetime | None = None,
+                  extras: dict | None = None) -> Series:
     """Creates a validated series and materializes its coming occurrences (the count made is
     in series.made). admit(made), when given, may refuse them by raising: nothing stays.
     capped=False (import_schedule, an operator's command) skips PSCHED_MAX_ACTIVE_SERIES.
-    `now`: the database clock (a request's request_now, else read here)."""
+    `now`: the database clock (a request's request_now, else read here). `extras`: what the
+    apps above keep for the series (series_extras_changing), e.g. its destinations."""
     now = now or db_now()
     with transaction.atomic():
         if capped:
@@ -57,6 +61,8 @@ def series_insert(*, author, item: SeriesInput, admit=None, capped: bool = True,
             # Occurrences before the series was made are not made up for.
             materialized_until=now,
         )
+        if extras:
+            series_extras_changing.send(sender=Series, series=series, extras=extras)
         made = series_materialize(series_id=series.pk, now=now)
         if admit is not None:
             admit(made)
@@ -161,7 +167,7 @@ def _not_published(series: Series):
 
 
 def series_update(*, series_id: int, author, text=None, start=None, timezone_name=None, rrule_text=None,
-                  admit=None, now: datetime | None = None) -> Series:
+                  admit=None, now: datetime | None = None, extras: dict | None = None) -> Series:
     """A new text goes to every occurrence not yet published. A new rule, start or zone cancels
     those occurrences and materializes the new ones from now on (series.made: how many;
     admit(made), when given, may refuse them by raising). Everything is checked before the
@@ -191,6 +197,8 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
         if (series.start, series.timezone, series.rrule) != kept:
             raise Conflict("This series was changed meanwhile; load it again and retry.")
         series.text, series.start, series.timezone, series.rrule = item.text, item.start, item.zone, item.rrule
+        if extras:  # e.g. its destinations, for the occurrences it governs and those it makes
+            series_extras_changing.send(sender=Series, series=series, extras=extras)
         made = 0
         if rule_changed:
             _cancel(_not_published(series))

@@ -35,3 +35,14 @@ scheduled_posts_serializing = Signal()
 # apps above: sender=ScheduledPost, scheduled_post, extras (e.g. {"destinations": [...]}).
 # destinations replaces the post's choices; a receiver that raises ValidationError refuses the edit.
 scheduled_post_extras_changing = Signal()
+
+# Sent inside a series' create or edit transaction, the series locked and holding its new
+# text, before its occurrences are made or changed, when the request carried fields for the
+# apps above: sender=Series, series, extras (e.g. {"destinations": [...]}). destinations keeps
+# the series' choice for the occurrences it makes and gives it to those it still governs; a
+# receiver that raises ValidationError refuses the change.
+series_extras_changing = Signal()
+
+# Series as their pages and the API show them, extended by the apps above: each receiver
+# returns {series id: {field: value}} for series=[...] (destinations: "destinations").
+series_serializing = Signal()

@@ -20,7 +20,7 @@ from psched.lib.timeparse import zone_choices, zone_get
 from . import calendar as cal
 from .output import scheduled_posts_extensions
 from .clashes import clash_notes, clash_window, post_clash_warnings
-from .forms import ScheduleComposeForm, ScheduledPostForm
+from .forms import ScheduleComposeForm, ScheduledPostForm, compose_extras
 from .models import ScheduledPost
 from .planning_views import occurrence_form_save
 from .queue import scheduled_post_enqueue, slot_describe
@@ -52,7 +52,7 @@ def compose(request):
         try:
             post = scheduled_post_create(
                 author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC",
-                extras=_compose_extras(request),
+                extras=compose_extras(request),
                 now=request_now(request),
             )
         except ValidationError as error:
@@ -66,14 +66,6 @@ def compose(request):
             clashes_tell(request, post)
             return redirect("scheduling:mine")
     return feed_page(request, form)
-
-
-def _compose_extras(request) -> dict | None:
-    """The compose form's choices for the apps above: the destinations ticked (the form shows
-    them, with `destinations_shown`, when the user has any; otherwise their default set)."""
-    if not request.POST.get("destinations_shown"):
-        return None
-    return {"destinations": [int(value) for value in request.POST.getlist("destinations") if value.isdigit()]}
 
 
 @login_required
@@ -108,7 +100,7 @@ def edit(request, pk):
     governed = post.series_id is not None and post.series_index is not None and not post.series_detached
     scope_choice = {"index": post.series_index, "series": post.series_id} if governed else None
     # The apps above's choices (destinations: "Also send to"), as on the compose form.
-    extras = _compose_extras(request) if request.method == "POST" else None
+    extras = compose_extras(request) if request.method == "POST" else None
     chosen = extras["destinations"] if extras else scheduled_posts_extensions([post])[post.pk]["destinations"]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

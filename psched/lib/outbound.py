@@ -78,6 +78,15 @@ def url_parts(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
 def host_resolve(host: str, port: int, *, allow_private: bool) -> list[str]:
     """The host's addresses, all public (unless allow_private); raises AddressRefused if any is
     not, NotSent if the name does not resolve."""
+    try:  # an address is its own answer: no resolver call
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        addresses = None
+    if addresses is not None:
+        problem = "" if allow_private else address_problem(addresses[0])
+        if problem:
+            raise AddressRefused(f"{host} is {problem}; psched sends only to public addresses.")
+        return addresses
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:

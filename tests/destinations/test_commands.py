@@ -36,3 +36,31 @@ def test_metrics_show_deliveries_by_state_and_lateness(alice, webhook, client, s
     text = client.get("/metrics").content.decode()
     assert 'psched_deliveries{state="delivered"} 1.0' in text
     assert 'psched_delivery_lateness_milliseconds_bucket{le="50.0"} 1.0' in text
+
+
+def test_destination_secrets_reencrypt_moves_secrets_to_the_newest_key(alice, webhook, settings):
+    import pytest
+    from cryptography.fernet import Fernet
+    from django.core.management.base import CommandError
+
+    from destinations.models import Destination
+    from psched.lib.encryption import secret_decrypt
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.PSCHED_SECRETS_KEYS = [old]
+    hook, secret = webhook(alice)
+    Destination.objects.filter(pk=hook.pk).update(session_encrypted=Fernet(old.encode()).encrypt(b"tokens").decode())
+    settings.PSCHED_SECRETS_KEYS = [new, old]
+    out = StringIO()
+    call_command("destination_secrets_reencrypt", stdout=out)
+    assert "1 destinations re-encrypted" in out.getvalue()
+    settings.PSCHED_SECRETS_KEYS = [new]  # the old key dropped: the secrets still read
+    hook.refresh_from_db()
+    assert secret_decrypt(hook.secret_encrypted) == secret
+    assert secret_decrypt(hook.session_encrypted) == "tokens"
+    out = StringIO()
+    call_command("destination_secrets_reencrypt", stdout=out)
+    assert "0 destinations re-encrypted under the newest key; 1 already were" in out.getvalue()
+    settings.PSCHED_SECRETS_KEYS = [Fernet.generate_key().decode()]  # a key dropped too early
+    with pytest.raises(CommandError, match=f"destinations {hook.pk}:"):
+        call_command("destination_secrets_reencrypt", stdout=StringIO())

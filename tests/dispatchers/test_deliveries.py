@@ -52,3 +52,51 @@ def test_a_delivery_task_that_ran_out_of_time_asks_for_the_next(settings, monkey
     tasks.deliver("n1")
     assert queued == [(["n1"], "dispatch.n1")]
     assert not tasks.deliveries_kick(node_name="n1")  # one at a time per node
+
+
+
+def test_publishing_wakes_the_delivery_loop_of_this_process_or_asks_for_a_task(settings, monkeypatch):
+    from dispatchers import deliveries, tasks
+    from stack.waiting import wait_for
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "wake"}}
+    queued = []
+    monkeypatch.setattr(tasks.deliver, "apply_async", lambda args, queue: queued.append((args, queue)))
+    tasks.deliveries_published(node_name="n1")  # no loop runs in this process: a task is asked for
+    assert queued == [(["n1"], "dispatch.n1")]
+    tasks.cache.clear()
+
+    class Done(Exception):
+        pass
+
+    looked, woken = [], threading.Event()
+
+    def claim(**kwargs):
+        if woken.is_set():
+            raise Done
+        looked.append(kwargs["now"])
+        if len(looked) == 2:
+            woken.set()
+        return []
+
+    def loop():
+        try:
+            deliveries.run_deliveries(node_name="n1", seconds=60, idle_seconds=60)
+        except Done:
+            pass
+
+    monkeypatch.setattr(deliveries, "deliveries_claim", claim)
+    monkeypatch.setattr(deliveries, "deliveries_release_expired", lambda now: 0)
+    monkeypatch.setattr(deliveries, "IDLE_POLL_SECONDS", 30)  # only a wake-up ends a wait in time
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        wait_for(lambda: looked, 10, what="the loop's first claim")
+        tasks.deliveries_published(node_name="n1")  # the loop runs here: it is woken, no task asked for
+        assert woken.wait(5), "the loop did not look again at once"
+        assert len(queued) == 1
+    finally:
+        woken.set()
+        deliveries._wake.set()
+        thread.join(40)
+    assert not thread.is_alive() and deliveries._loops["running"] == 0
