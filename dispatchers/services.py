@@ -488,9 +488,10 @@ def tick_min_gap() -> timedelta:
 
 
 def node_heartbeat(
-    *, name: str, now: datetime, clock_offset: float | None = None
+    *, name: str, now: datetime, clock_offset: float | None = None, from_beat: bool = True
 ) -> tuple[DispatcherNode, datetime | None, list[DispatcherNode]] | None:
-    """Records the tick at `now` (the database clock) with the node's measured clock offset;
+    """Records the tick at `now` (the database clock) with the node's measured clock offset,
+    and whether beat sent it (else the worker ticked by itself: beat_seen stays);
     a node that ticks is alive, so a down node comes back active. Returns the node, its
     previous last_seen, and every node (for the sweep); None when the tick is a repeat of one
     that just ran (see tick_min_gap), decided by one conditional UPDATE so that two workers
@@ -503,7 +504,7 @@ def node_heartbeat(
     offset_ms = None if clock_offset is None else round(clock_offset * 1000)
     recorded = DispatcherNode.objects.filter(pk=node.pk).filter(
         Q(last_seen=None) | Q(last_seen__lte=now - tick_min_gap())
-    ).update(last_seen=now, clock_offset_ms=offset_ms)
+    ).update(last_seen=now, clock_offset_ms=offset_ms, **({"beat_seen": now} if from_beat else {}))
     if not recorded:
         return None
     node.last_seen = now

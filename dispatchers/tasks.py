@@ -10,7 +10,7 @@ from psched.lib.db import db_now_cached
 
 from .deliveries import run_deliveries
 from .tick import run_tick
-from .worker import current_prefix
+from .worker import beat_tick_received, current_prefix
 
 logger = logging.getLogger("dispatchers")
 DELIVER_TASK = "dispatchers.deliver"
@@ -30,7 +30,16 @@ def _is_this_node(node_name: str, what: str) -> bool:
 def tick(node_name: str) -> None:
     if not _is_this_node(node_name, "tick"):
         return
-    report = run_tick(node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"], worker=current_prefix())
+    beat_tick_received()
+    node_tick(node_name)
+
+
+def node_tick(node_name: str, *, from_beat: bool = True) -> None:
+    """A tick of this worker's node: from beat (the task above), or from the worker itself
+    while beat is silent (dispatchers.worker.self_ticks_start)."""
+    report = run_tick(
+        node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"], worker=current_prefix(), from_beat=from_beat,
+    )
     if report.dropped:
         return
     # Deliveries whose sender died mid-send are due again (unconfirmed) once their lease is over.

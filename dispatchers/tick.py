@@ -94,17 +94,18 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
     logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
 
 
-def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str | None = None) -> TickReport:
+def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str | None = None, from_beat: bool = True) -> TickReport:
     """Heartbeat, sweep, claim what falls due before the next tick, then publish each batch at
     its time. Posts due later in this tick wait in the claim (the lease covers it).
     Every instant is the database's: read once here, carried forward by the monotonic clock,
     so a host whose wall clock is a minute off ticks exactly like one that is not.
-    `worker`: the claim prefix of this process's worker (dispatchers.worker)."""
+    `worker`: the claim prefix of this process's worker (dispatchers.worker); `from_beat`:
+    False for a tick the worker made by itself while beat was silent."""
     started = time.monotonic()
     clock = DatabaseClock()
     now = clock.now()
     report = TickReport(node=node_name)
-    beat = node_heartbeat(name=node_name, now=now, clock_offset=clock.offset)
+    beat = node_heartbeat(name=node_name, now=now, clock_offset=clock.offset, from_beat=from_beat)
     if beat is None:
         report.dropped = True
         logger.info("node %s dropped a repeated tick", node_name)
