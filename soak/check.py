@@ -18,9 +18,9 @@ own counters, and checks every scheduled post:
   that no delivery wrote;
 - lateness (published_at - scheduled_for, from the feed posts) p50, p99 and max, overall, for
   posts due while faults were active, and per kind of fault; and the goal: every post within
-  LATE_GOAL of its time, a database outage adding its length for the posts it held up. The
-  posts over it are counted by the faults active at their due time, and listed with those
-  and the faults that began while they waited (what held them up).
+  LATE_GOAL of its time, an outage (the database, or every web server) adding its length for
+  the posts it held up. The posts over it are counted by the faults active at their due
+  time, and listed with those and the faults that began while they waited.
 
 A violation prints the post's whole history: its row, its feed posts, every request about it,
 and the faults around its due time."""
@@ -31,11 +31,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .cluster import WEBS
 from .history import read_jsonl
 
 STOP_MARGIN = 5.0  # seconds: a tick, its look-ahead, the lease of a claim made just before the stop
-LATE_GOAL = 10.0  # seconds: any post, under any fault; a database outage adds its length
+LATE_GOAL = 10.0  # seconds: any post, under any fault; an outage adds its length
 OUTAGES = ("mariadb-restart",)  # faults that stop everything for their length
+WEB_OUT = ("kill-web", "link-down")  # a web server out; all of them out at once is an outage too
 
 
 def epoch(value) -> float | None:
@@ -145,7 +147,9 @@ def check(directory: Path) -> Report:
     }
     late_all, late_faults, late_by_kind = [], [], defaultdict(list)
     over_goal = []
-    outages = sorted((fault["start"], fault["end"]) for fault in history.faults if fault["kind"] in OUTAGES)
+    outages = sorted(
+        [(fault["start"], fault["end"]) for fault in history.faults if fault["kind"] in OUTAGES] + webs_all_out(history.faults)
+    )
 
     for pk, row in sorted(rows.items()):
         feed = feed_by_post.get(pk, [])
@@ -211,7 +215,8 @@ def check(directory: Path) -> Report:
     report.notes.append("faults: " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))
     report.over_goal = len(over_goal)
     report.notes.append(
-        f"posts published more than {LATE_GOAL:.0f} s late (a database outage adding its length): {len(over_goal)}, "
+        f"posts published more than {LATE_GOAL:.0f} s late (an outage of the database or of every web server "
+        f"adding its length): {len(over_goal)}, "
         f"{sum(bool(active) for _, _, active, _ in over_goal)} of them due while a fault was active"
     )
     causes = defaultdict(int)
@@ -228,10 +233,22 @@ def check(directory: Path) -> Report:
     return report
 
 
+def webs_all_out(faults: list[dict]) -> list[tuple[float, float]]:
+    """The spans during which every web server was killed or cut off: nothing could be
+    published then (the nodes publish through them), as while the database is away."""
+    spans = [[(fault["start"], fault["end"]) for fault in faults if fault["kind"] in WEB_OUT and fault["target"] == web]
+             for web in WEBS]
+    common = spans[0]
+    for other in spans[1:]:
+        common = [(max(a, c), min(b, d)) for a, b in common for c, d in other if max(a, c) < min(b, d)]
+    return common
+
+
 def late_allowed(due: float, outages: list[tuple[float, float]]) -> float:
     """How late a post due at `due` may be: LATE_GOAL, plus the part after `due` of each
-    database outage that began before the post would have been late (nothing is published
-    while the database is away, so an outage delays by its length the posts it catches)."""
+    outage (the database away, every web server out) that began before the post would have
+    been late: nothing is published meanwhile, so an outage delays the posts it catches by
+    its length."""
     allowed = LATE_GOAL
     for start, end in outages:  # by start
         if start <= due + allowed and end > due:

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 
-from stack import ROOT, VENV_BIN, FaultProxy, Stack, free_port, wait_for
+from stack import ROOT, VENV_BIN, FaultProxy, Stack, free_port, port_open, wait_for
 from stack.balancer import Balancer
 from stack.hosts import HostNetwork
 from stack.mariadb import PrivateMariaDB
@@ -104,6 +104,10 @@ class SoakCluster(Stack):
             str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"{self.network[web].address}:{self.web_port_inner}",
             "--workers", "2", "--threads", "4", "--timeout", "60", "--log-level", "warning",
         ])
+
+    def wait_web_serving(self, web: str, timeout: float = 120):
+        wait_for(lambda: port_open(self.web_port_inner, self.network[web].address), timeout, interval=0.1,
+                 what=f"{web} serving again")
 
     def restart(self, process: str):
         """Starts again a process the nemesis killed."""

@@ -125,7 +125,12 @@ class Nemesis:
 
     def _apply(self, fault: Fault):
         cluster, target = self.cluster, fault.target
-        if fault.kind in ("kill-node", "kill-web", "kill-beat"):
+        if fault.kind == "kill-web":
+            cluster.kill(target, signal.SIGKILL)
+            # Its end is when it serves again (gunicorn takes seconds to start): the checker
+            # needs to know when no web server served at all.
+            return lambda: (cluster.restart(target), cluster.wait_web_serving(target))
+        if fault.kind in ("kill-node", "kill-beat"):
             process = f"node-{target}" if fault.kind == "kill-node" else target
             cluster.kill(process, signal.SIGKILL)
             return lambda: cluster.restart(process)

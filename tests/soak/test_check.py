@@ -135,6 +135,17 @@ def test_a_database_outage_excuses_its_length_not_more(run):
     assert "post 1:" not in text and "post 3:" not in text
 
 
+def test_every_web_server_out_at_once_is_an_outage_but_one_is_not(run):
+    run.fault("kill-web", start=100, end=112, target="web1")
+    run.fault("link-down", start=104, end=120, target="web2")  # both out from 104 to 112
+    published_once(run, 1, due=105, late=16)  # 7 s of the outage, then 9 s
+    published_once(run, 2, due=101, late=19)  # only web1 out at its time, then both for 8 s: 11 s
+    published_once(run, 3, due=114, late=11)  # web2 alone out
+    report = check(run.write())
+    assert report.over_goal == 2
+    assert "post 1:" not in report.text()
+
+
 def test_it_counts_the_late_posts_by_the_faults_active_at_their_due_time(run):
     run.fault("kill-beat", start=100, end=110, target="beat")
     run.fault("link-lossy", start=105, end=140, target="b")
