@@ -116,7 +116,8 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str |
     _unresolved_publish(node, credential, report, clock=clock, sleep=sleep)
     if node.state == DispatcherNode.State.ACTIVE:
         try:
-            _claim_and_publish(node, credential, report, clock=clock, sleep=sleep, worker=worker)
+            others = [other.pk for other in nodes if other.pk != node.pk]
+            _claim_and_publish(node, credential, report, clock=clock, sleep=sleep, worker=worker, others=others)
         except WorkerGone:
             # Its claims were released; the heartbeat thread registers it again.
             logger.warning("node %s: this worker (%s) was judged gone; it claims again once registered anew", node_name, worker)
@@ -132,7 +133,7 @@ _unresolved: dict[str, tuple[int, float]] = {}
 _carried: list[tuple[int, Claim, float]] = []
 
 
-def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | None) -> list[Claim]:
+def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | None, others: list[int]) -> list[Claim]:
     """claim_due_posts, and when the connection breaks around its COMMIT (which may or may
     not have been applied), the rows found by the claim token: without this they waited for
     their lease. What cannot be found out yet is left to the next ticks (_unresolved)."""
@@ -140,6 +141,7 @@ def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | N
     try:
         return claim_due_posts(
             node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT, backlog=backlog, worker=worker, token=token,
+            others=others,
         )
     except DatabaseError as error:
         _unresolved[token] = (node.pk, time.monotonic() + settings.PSCHED_LEASE_SECONDS + settings.PSCHED_TICK_SECONDS)
@@ -181,17 +183,21 @@ def _unresolved_publish(node: DispatcherNode, credential: str, report: TickRepor
             _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep)
 
 
-def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep, worker=None) -> None:
-    """Claims and publishes what falls due before the next tick. A full claim means a backlog
+def _claim_and_publish(
+    node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep, worker=None, others=(),
+) -> None:
+    """Claims and publishes what falls due before the next tick, and what other nodes (ids in
+    `others`) left pending past its time (services.overdue_after). A full claim means a backlog
     (a burst, or the node was away): claim again at once instead of waiting for the next
     tick, for a bounded time, so one tick cannot hold its thread forever."""
+    others = list(others)
     tick = settings.PSCHED_TICK_SECONDS
     stop_at = time.monotonic() + 5 * tick
     backlog = False
     while True:
         now = clock.now()
         horizon = now + timedelta(seconds=tick)
-        claims = _claim(node, now=now, horizon=horizon, backlog=backlog, worker=worker)
+        claims = _claim(node, now=now, horizon=horizon, backlog=backlog, worker=worker, others=others)
         report.claimed += len(claims)
         _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep)
         backlog = len(claims) == settings.PSCHED_CLAIM_LIMIT
