@@ -161,22 +161,87 @@ def wait_published(stack: Stack, prefix: str, total: int, timeout: float):
 
 # --- scenarios ----------------------------------------------------------------------------
 
-def steady(stack, author_id, count, seconds):
-    progress(f"steady: {count:,} posts due evenly over {seconds} s")
-    first = now_utc() + timedelta(seconds=8)
-    create_scheduled(author_id, [first + timedelta(seconds=seconds * i / count) for i in range(count)], "steady")
-    wait_published(stack, "steady", count, seconds + 90)
-    late = lateness_of(stack, "steady")
-    lost, dupes = lost_and_duplicated(stack, "steady")
-    # Sent ahead, held by the callback until due: none may be published before its time.
-    (early,) = stack.query(
-        "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'steady %%' AND published_at < publish_at")[0]
+def steady(stack, author_id, count, seconds, runs, intake_seconds):
+    """`runs` times `count` posts due evenly over `seconds`, the first run right after
+    `intake_seconds` of one-post intake (wrk): the database and the web server are then busiest
+    with what the intake left behind. Nothing polls while the posts fall due (the bench reads
+    the results after the last is due). Each run's figures are kept: a bad run shows."""
+    progress(f"steady: {runs} runs of {count:,} posts due evenly over {seconds} s, "
+             f"the first right after {intake_seconds} s of intake")
+    stack.request("GET", "/api/scheduled-posts/")  # makes the token
+    wrk_post(stack, port=stack.web_port, path="/api/scheduled-posts/", token=stack.tokens["alice"], clients=16,
+             seconds=intake_seconds, name="steady-intake")
+    found = []
+    for run in range(runs):
+        prefix = f"steady{run}"
+        first = now_utc() + timedelta(seconds=5)
+        times = [first + timedelta(seconds=seconds * i / count) for i in range(count)]
+        create_scheduled(author_id, times, prefix)
+        time.sleep(max(0.0, (times[-1] - now_utc()).total_seconds() + 2))
+        wait_published(stack, prefix, count, 90)
+        late = lateness_of(stack, prefix)
+        lost, dupes = lost_and_duplicated(stack, prefix)
+        # Sent ahead, held by the callback until due: none may be published before its time.
+        (early,) = stack.query(
+            "SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE %s AND published_at < publish_at",
+            (prefix + " %",))[0]
+        found.append({
+            "lateness_p50_ms": percentile(late, 0.5), "lateness_p99_ms": percentile(late, 0.99),
+            "lateness_max_ms": max(late) if late else None, "lost": lost, "duplicated": dupes, "early": early,
+            "slowest": slowest_stages(stack, prefix, share=0.01),
+        })
+        progress(f"  run {run + 1}/{runs}: p50 {found[-1]['lateness_p50_ms']} ms, p99 {found[-1]['lateness_p99_ms']} ms, "
+                 f"max {found[-1]['lateness_max_ms']} ms")
     return {
-        "posts": count, "over_seconds": seconds,
-        "lateness_p50_ms": percentile(late, 0.5), "lateness_p95_ms": percentile(late, 0.95),
-        "lateness_p99_ms": percentile(late, 0.99), "lateness_max_ms": max(late) if late else None,
-        "lost": lost, "duplicated": dupes, "early": early,
+        "posts": count, "over_seconds": seconds, "runs": runs, "intake_before_seconds": intake_seconds,
+        "lateness_p50_ms": statistics.median(run["lateness_p50_ms"] for run in found),
+        "lateness_p99_ms": statistics.median(run["lateness_p99_ms"] for run in found),
+        "lateness_p99_worst_ms": max(run["lateness_p99_ms"] for run in found),
+        "lateness_max_ms": max(run["lateness_max_ms"] for run in found),
+        "lost": sum(run["lost"] for run in found), "duplicated": sum(run["duplicated"] for run in found),
+        "early": sum(run["early"] for run in found),
+        "per_run": found,
     }
+
+
+STAGES = ("tick", "claiming", "claimed", "sent", "received", "held", "committed", "answered")
+
+
+def slowest_stages(stack, prefix, share):
+    """The slowest `share` of a run's posts, each with the instants of its stages from the
+    timing log (PSCHED_TIMING_LOG), in ms from its due time: the node's tick, claim and send,
+    the callback's arrival, the end of its hold and its commit, the node's answer."""
+    rows = stack.query(
+        "SELECT id, lateness_ms, due_at FROM scheduling_scheduledpost WHERE text LIKE %s AND status = 'published' "
+        "ORDER BY lateness_ms DESC", (prefix + " %",))
+    slow = rows[:max(1, round(len(rows) * share))]
+    wanted = {pk for pk, _, _ in slow}
+    records = {}
+    for name in ("web", "node-a", "node-b"):
+        path = stack.logs / f"{name}.log"
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            where = line.find("timing:")  # celery's log lines do not name the logger
+            if where < 0:
+                continue
+            what, _, fields = line[where + len("timing:"):].partition(" ")
+            record = json.loads(fields)
+            for pk in wanted.intersection(record["ids"]):
+                records.setdefault(pk, {}).update({key: value for key, value in record.items() if key in STAGES})
+                if what == "batch":
+                    records[pk]["node"] = record["node"]
+                    records[pk]["batch"] = len(record["ids"])
+    found = []
+    for pk, late, due in slow:
+        due = due.replace(tzinfo=timezone.utc)
+        entry = {"id": pk, "lateness_ms": late, **{key: value for key, value in records.get(pk, {}).items() if key not in STAGES}}
+        for stage in STAGES:
+            value = records.get(pk, {}).get(stage)
+            if value:
+                entry[stage] = round((datetime.fromisoformat(value) - due).total_seconds() * 1000, 1)
+        found.append(entry)
+    return found
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -591,8 +656,9 @@ def machine():
 
 TARGETS = [
     ("steady", "lateness_p50_ms", "≤ 50 ms", lambda v: v is not None and v <= 50),
-    ("steady", "lateness_p99_ms", "≤ 10 ms", lambda v: v is not None and v <= 10),
-    ("steady", "lateness_max_ms", "≤ 100 ms", lambda v: v is not None and v <= 100),
+    ("steady", "lateness_p99_ms", "≤ 10 ms (median of the runs)", lambda v: v is not None and v <= 10),
+    ("steady", "lateness_p99_worst_ms", "≤ 10 ms (every run)", lambda v: v is not None and v <= 10),
+    ("steady", "lateness_max_ms", "≤ 50 ms (every run)", lambda v: v is not None and v <= 50),
     ("steady", "lost", "0", lambda v: v == 0),
     ("steady", "duplicated", "0", lambda v: v == 0),
     ("steady", "early", "0", lambda v: v == 0),
@@ -636,6 +702,28 @@ def table(results) -> str:
     return "\n".join(lines)
 
 
+def steady_runs_table(results) -> str:
+    """Each steady run's figures (a bad run shows), and the stages of the worst run's slowest
+    posts, in ms from their due time (the timing log)."""
+    steady_found = results["scenarios"].get("steady")
+    if not steady_found or "per_run" not in steady_found:
+        return ""
+    lines = ["Steady, run by run (the first right after the intake burst):", "",
+             "| run | p50 ms | p99 ms | max ms | lost | duplicated | early |", "|---|---|---|---|---|---|---|"]
+    for number, run in enumerate(steady_found["per_run"], 1):
+        lines.append(f"| {number} | {run['lateness_p50_ms']} | {run['lateness_p99_ms']} | {run['lateness_max_ms']} | "
+                     f"{run['lost']} | {run['duplicated']} | {run['early']} |")
+    worst = max(steady_found["per_run"], key=lambda run: run["lateness_max_ms"] or 0)
+    lines += ["", f"The slowest 1 % of run {steady_found['per_run'].index(worst) + 1}: each stage's instant in ms "
+              "from the post's due time (tick: the node's tick began; claimed; sent; received: the callback's "
+              "view began; held: its wait for `at` ended; committed; answered: the node had the answer).", "",
+              "| post | late ms | node | " + " | ".join(STAGES) + " |", "|---|---|---|" + "---|" * len(STAGES)]
+    for entry in worst["slowest"]:
+        lines.append(f"| {entry['id']} | {entry['lateness_ms']} | {entry.get('node', '')} | "
+                     + " | ".join(str(entry.get(stage, "")) for stage in STAGES) + " |")
+    return "\n".join(lines)
+
+
 def write_docs(results):
     (DOCS / "benchmarks.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     page = DOCS / "benchmarks.md"
@@ -645,7 +733,7 @@ def write_docs(results):
         f"<!-- results -->\nLatest run: {results['finished_at']} ({'quick' if results['quick'] else 'full'}), "
         f"on {m['cores']} cores, {m['memory_gib']} GiB ({m['cpu']}), {m['os']}; Python {m['python']}, "
         f"Django {m['django']}, MariaDB {m['mariadb']}, Redis {m['redis']}; everything on one machine.\n\n"
-        f"{table(results)}\n\nAll figures: docs/benchmarks.json.\n<!-- /results -->"
+        f"{table(results)}\n\n{steady_runs_table(results)}\n\nAll figures: docs/benchmarks.json.\n<!-- /results -->"
     )
     start, end = text.index("<!-- results -->"), text.index("<!-- /results -->") + len("<!-- /results -->")
     text = text[:start] + block + text[end:]
@@ -675,7 +763,7 @@ def main():
     args = parser.parse_args()
     q = args.quick
     sizes = {
-        "steady": (600, 10) if q else (6000, 60),
+        "steady": (300, 10, 2, 5) if q else (1200, 30, 5, 10),
         "burst": 10_000 if q else 100_000,
         "intake": (16, 6) if q else (16, 30),
         "bulk": 10_000,
@@ -686,7 +774,7 @@ def main():
         "deliveries": (2_000, (500, 5.0), 3.0) if q else (10_000, (3_000, 30.0), 10.0),
     }
     # PSCHED_WEBHOOK_ALLOW_PRIVATE: webhooks go to the local receiver, Bluesky to the local PDS.
-    stack = BenchStack("bench", env={"LOG_LEVEL": "WARNING", "PSCHED_LEASE_SECONDS": "30", "PSCHED_WEBHOOK_ALLOW_PRIVATE": "1"})
+    stack = BenchStack("bench", env={"LOG_LEVEL": "WARNING", "PSCHED_TIMING_LOG": "1", "PSCHED_LEASE_SECONDS": "30", "PSCHED_WEBHOOK_ALLOW_PRIVATE": "1"})
     setup_django(stack)
     results = {"quick": q, "started_at": now_utc().isoformat(timespec="seconds"), "machine": machine(), "scenarios": {}}
     progress(f"starting the stack (database {stack.database})")
@@ -746,6 +834,7 @@ def main():
             for name in ("burst-web", "burst-node-a", "intake-psched", "intake-floor") if (PROFILES / f"{name}.txt").exists()
         }
     print(table(results))
+    print(steady_runs_table(results))
     if args.only:  # a partial run would blank the other figures in docs/
         partial = ROOT / "var" / "bench-only.json"
         partial.parent.mkdir(exist_ok=True)

@@ -13,6 +13,7 @@ from feed.api import PostOutputSerializer, post_serialize
 from feed.selectors import post_feed
 from psched.lib.api import StrictCharField, datetime_text
 from psched.lib.db import db_now, db_now_cached, is_retryable, retry_on_deadlock
+from psched.lib.timing import timing_enabled, timing_record
 from scheduling.services import Claim, scheduled_posts_publish
 
 from .authentication import NodeCredentialAuthentication, request_node
@@ -61,13 +62,14 @@ def claims_clean(data) -> list[Claim]:
 PUBLISH_HOLD_MAX = timedelta(milliseconds=250)
 
 
-def _hold_until(at: str | None) -> None:
+def _hold_until(at: str | None) -> datetime:
     """`?at=<ISO 8601 instant>`: the callback starts publishing at that instant by the database
     clock, if it is at most PUBLISH_HOLD_MAX away; later than that, it does not wait, and a
     post not due yet is refused as always. Waiting is all `at` does: whether each post is due
-    is decided by the database clock in the publishing transaction."""
+    is decided by the database clock in the publishing transaction. Returns the database
+    clock read at the end of the wait, which the publishing uses (one round trip, not two)."""
     if not at:
-        return
+        return db_now()
     try:
         instant = datetime.fromisoformat(at)
     except ValueError:
@@ -77,9 +79,12 @@ def _hold_until(at: str | None) -> None:
     wait = instant - db_now_cached()
     if timedelta(0) < wait <= PUBLISH_HOLD_MAX:
         time.sleep(wait.total_seconds())
-        left = (instant - db_now()).total_seconds()  # this process's copy of the clock may be off by a little
-        if 0 < left <= PUBLISH_HOLD_MAX.total_seconds():
-            time.sleep(left)
+    now = db_now()
+    # This process's copy of the clock may be off by a little: then wait out the rest.
+    if timedelta(0) < instant - now <= PUBLISH_HOLD_MAX:
+        time.sleep((instant - now).total_seconds())
+        now = db_now()
+    return now
 
 
 class IsNode(permissions.BasePermission):
@@ -103,15 +108,19 @@ class NodePublishApi(APIView):
                     "nodes send each batch a little before its posts fall due.",
     )
     def post(self, request):
+        received = db_now_cached()
         claims = claims_clean(request.data)
-        _hold_until(request.query_params.get("at"))
+        held = _hold_until(request.query_params.get("at"))
         try:
-            results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(node=request_node(request), claims=claims)
+            results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(node=request_node(request), claims=claims, now=held)
         except OperationalError as error:
             if not is_retryable(error):
                 raise
             # The node keeps its claim and retries with backoff; nothing was written.
             return Response({"detail": "The database is busy; retry."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        if timing_enabled():
+            timing_record("callback", ids=[claim.scheduled_post for claim in claims], received=received, held=held,
+                          committed=db_now_cached())
         if request.query_params.get("answer") == "ids":
             # What a node needs: which post each claim became, or why it was refused.
             body = [

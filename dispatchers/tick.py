@@ -2,6 +2,8 @@
 can call it; the Celery task in tasks.py only forwards to it."""
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from psched.lib.db import DatabaseClock
+from psched.lib.timing import timing_enabled, timing_record
 
 from scheduling.services import Claim
 
@@ -29,6 +32,13 @@ from .services import (
 
 logger = logging.getLogger("dispatchers")
 _session = requests.Session()
+# A tick sends its batches from these threads, so that one slow answer (a commit that waits on
+# the disk) does not hold back the batches due after it: at most SEND_PARALLEL of a tick's
+# requests are in flight. Their answers are read back in the tick's own thread.
+SEND_PARALLEL = 8
+_senders = ThreadPoolExecutor(max_workers=SEND_PARALLEL, thread_name_prefix="psched-send")
+_session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=2 * SEND_PARALLEL))
+_session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=2 * SEND_PARALLEL))
 
 
 @dataclass
@@ -71,27 +81,48 @@ def publish_callback(*, node_name: str, credential: str, claims: list[Claim], at
     raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
 
 
-def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport, *, clock, at=None) -> None:
-    try:
+def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport, *, clock, at=None,
+                   stages: dict | None = None) -> Callable[[], None]:
+    """Sends the batch from a sender thread and returns what finishes it: waiting for the
+    answer and recording it (in the caller's thread, which owns the database connection).
+    `stages`: the instants of the tick and the claim this batch came from, for the timing log."""
+    sent = clock.now()
+    def send() -> tuple[list[dict], datetime]:
         results = publish_callback(node_name=node.name, credential=credential, claims=batch, at=at)
-    except (requests.RequestException, ValueError) as error:
+        return results, clock.now()
+
+    answer = _senders.submit(send)
+
+    def finish() -> None:
         try:
-            claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__, now=clock.now())
-        except DatabaseError as database_error:
-            # The database is away too (the callback failed for it): the claims stay ours, so
-            # the next ticks send them again instead of leaving them to their lease.
-            deadline = time.monotonic() + settings.PSCHED_LEASE_SECONDS
-            _carried.extend((node.pk, claim, deadline) for claim in batch)
-            connection.close()
-            logger.warning("node %s: could not record the failure of %s posts (%s); sending them again at the next tick",
-                           node.name, len(batch), database_error)
-        report.failed += len(batch)
-        report.errors.append(str(error))
-        return
-    refused = sum("error" in result for result in results)
-    report.refused += refused
-    report.published += len(results) - refused
-    logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
+            results, answered = answer.result()
+        except (requests.RequestException, ValueError) as error:
+            _batch_failed(node, batch, report, error, clock=clock)
+            return
+        if timing_enabled():
+            timing_record("batch", node=node.name, ids=[claim.scheduled_post for claim in batch], due=batch[0].due_at,
+                          at=at, **(stages or {}), sent=sent, answered=answered)
+        refused = sum("error" in result for result in results)
+        report.refused += refused
+        report.published += len(results) - refused
+        logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
+
+    return finish
+
+
+def _batch_failed(node: DispatcherNode, batch: list[Claim], report: TickReport, error: Exception, *, clock) -> None:
+    try:
+        claims_record_failure(node=node, claims=batch, error=str(error) or error.__class__.__name__, now=clock.now())
+    except DatabaseError as database_error:
+        # The database is away too (the callback failed for it): the claims stay ours, so
+        # the next ticks send them again instead of leaving them to their lease.
+        deadline = time.monotonic() + settings.PSCHED_LEASE_SECONDS
+        _carried.extend((node.pk, claim, deadline) for claim in batch)
+        connection.close()
+        logger.warning("node %s: could not record the failure of %s posts (%s); sending them again at the next tick",
+                       node.name, len(batch), database_error)
+    report.failed += len(batch)
+    report.errors.append(str(error))
 
 
 def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str | None = None, from_beat: bool = True) -> TickReport:
@@ -117,7 +148,7 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str |
     if node.state == DispatcherNode.State.ACTIVE:
         try:
             others = [other.pk for other in nodes if other.pk != node.pk]
-            _claim_and_publish(node, credential, report, clock=clock, sleep=sleep, worker=worker, others=others)
+            _claim_and_publish(node, credential, report, clock=clock, sleep=sleep, worker=worker, tick_at=now, others=others)
         except WorkerGone:
             # Its claims were released; the heartbeat thread registers it again.
             logger.warning("node %s: this worker (%s) was judged gone; it claims again once registered anew", node_name, worker)
@@ -184,7 +215,7 @@ def _unresolved_publish(node: DispatcherNode, credential: str, report: TickRepor
 
 
 def _claim_and_publish(
-    node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep, worker=None, others=(),
+    node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep, worker=None, tick_at=None, others=(),
 ) -> None:
     """Claims and publishes what falls due before the next tick, and what other nodes (ids in
     `others`) left pending past its time (services.overdue_after). A full claim means a backlog
@@ -196,33 +227,44 @@ def _claim_and_publish(
     backlog = False
     while True:
         now = clock.now()
-        horizon = now + timedelta(seconds=tick)
+        # Beyond the next tick by PSCHED_CLAIM_AHEAD_MS: when that tick comes late (beat's
+        # drift, a slow heartbeat), its first posts are already claimed and sent on time.
+        horizon = now + timedelta(seconds=tick, milliseconds=settings.PSCHED_CLAIM_AHEAD_MS)
         claims = _claim(node, now=now, horizon=horizon, backlog=backlog, worker=worker, others=others)
         report.claimed += len(claims)
-        _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep)
+        stages = {"tick": tick_at, "claiming": now, "claimed": clock.now()}
+        _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep, stages=stages)
         backlog = len(claims) == settings.PSCHED_CLAIM_LIMIT
         if not backlog or time.monotonic() > stop_at:
             return
 
 
-def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim], report: TickReport, *, clock, sleep) -> None:
+def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim], report: TickReport, *, clock, sleep,
+                      stages: dict | None = None) -> None:
     """Sends the claims (sorted by due_at) in batches, each PSCHED_SEND_AHEAD_MS before its
     posts fall due by the database clock, with `at` for the main side to start publishing
     when they do (it refuses a post that is not due yet): the request and its checks are
     done by then, and lateness is the publishing transaction alone."""
     ahead = timedelta(milliseconds=settings.PSCHED_SEND_AHEAD_MS)
     position = 0
-    while position < len(claims):
-        wait = (claims[position].due_at - ahead - clock.now()).total_seconds()
-        if wait > 0:
-            sleep(wait)
-        now = clock.now()
-        # What is due already goes at once; otherwise the posts due at the next instant, with
-        # `at` (the callback starts publishing at it: a post due later would be refused).
-        at = None if claims[position].due_at <= now else claims[position].due_at
-        until = at or now
-        batch = []
-        while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= until:
-            batch.append(claims[position])
-            position += 1
-        _publish_batch(node, credential, batch, report, clock=clock, at=at)
+    in_flight = []
+    try:
+        while position < len(claims):
+            wait = (claims[position].due_at - ahead - clock.now()).total_seconds()
+            if wait > 0:
+                sleep(wait)
+            now = clock.now()
+            # What is due already goes at once; otherwise the posts due at the next instant, with
+            # `at` (the callback starts publishing at it: a post due later would be refused).
+            at = None if claims[position].due_at <= now else claims[position].due_at
+            until = at or now
+            batch = []
+            while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= until:
+                batch.append(claims[position])
+                position += 1
+            if len(in_flight) >= SEND_PARALLEL:
+                in_flight.pop(0)()
+            in_flight.append(_publish_batch(node, credential, batch, report, clock=clock, at=at, stages=stages))
+    finally:
+        for finish in in_flight:
+            finish()

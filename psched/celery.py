@@ -7,7 +7,8 @@ from celery import Celery, signals
 from celery.apps.beat import Beat as CeleryBeat
 from celery.utils.imports import load_extension_class_names, symbol_by_name
 
-from .startup import var_dir_ensure
+from .lib.timing import timing_gc_watch
+from .startup import heap_freeze, var_dir_ensure
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psched.settings")
 
@@ -62,6 +63,13 @@ def broker_folders_ensure(sender, source, **kwargs):
     for key in ("data_folder_in", "data_folder_out", "control_folder"):
         if key in options:
             var_dir_ensure(Path(options[key]))
+
+
+@signals.worker_ready.connect
+def heap_settle(**kwargs):
+    """A node's worker has loaded its tasks and connections: freeze its heap (startup.heap_freeze)."""
+    heap_freeze()
+    timing_gc_watch()
 
 
 @signals.after_setup_logger.connect

@@ -350,7 +350,7 @@ class PublishResult:
 
 
 @transaction.atomic
-def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]:
+def scheduled_posts_publish(*, node, claims: list[Claim], now: datetime | None = None) -> list[PublishResult]:
     """The main side of a node's callback, in one transaction: lock the rows, check each is still
     claimed by this node with this token and version, insert its Post, mark it published.
     A repeat returns the existing Post, so nothing is ever published twice. A post that is not
@@ -360,9 +360,10 @@ def scheduled_posts_publish(*, node, claims: list[Claim]) -> list[PublishResult]
     copies the posts into the feed (author and text from the scheduled post, never from the
     request) and one UPDATE marks them published, published_at and lateness by the database
     clock. A row the database refuses is published on its own, so it fails alone (marked
-    failed, with the reason) instead of its batch."""
+    failed, with the reason) instead of its batch. `now`: the database clock as the caller
+    read it just before (the callback, at the end of its hold); else read here."""
     ids = sorted({claim.scheduled_post for claim in claims})
-    now = db_now()  # published_at and lateness: the database clock, in this transaction
+    now = now or db_now()  # published_at and lateness: the database clock
     rows = {row[0]: row for row in _claimed_rows_lock(ids, now=now)}
     # A repeat (the node lost an answer and sends the claim again) finds its post published.
     repeats = [pk for pk, row in rows.items() if row[1] == Status.PUBLISHED]

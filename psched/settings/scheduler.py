@@ -22,7 +22,10 @@ PSCHED_CLOCK_WARN_SECONDS = env_float("PSCHED_CLOCK_WARN_SECONDS", 2.0, minimum=
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
 # A node sends each batch this long before its posts fall due, and the callback waits for
 # them (`?at=`): the request and its checks are done by then (0: send when due).
-PSCHED_SEND_AHEAD_MS = env_int("PSCHED_SEND_AHEAD_MS", 20, minimum=0, maximum=200)
+PSCHED_SEND_AHEAD_MS = env_int("PSCHED_SEND_AHEAD_MS", 50, minimum=0, maximum=200)
+# A tick claims what falls due before the next tick and this much after, so that a tick that
+# comes late (beat's drift, a database slow for a moment) finds its first posts sent already.
+PSCHED_CLAIM_AHEAD_MS = env_int("PSCHED_CLAIM_AHEAD_MS", 500, minimum=0, maximum=10_000)
 # /healthz waits this long for the broker before calling it down.
 PSCHED_HEALTH_BROKER_TIMEOUT = env_float("PSCHED_HEALTH_BROKER_TIMEOUT", 2.0, minimum=0.1)
 # Series: the smallest gap allowed between occurrences, and how far ahead they become posts.

@@ -1,3 +1,4 @@
+import threading
 from datetime import timedelta
 
 import pytest
@@ -108,3 +109,43 @@ def test_a_full_claim_is_followed_by_another(ticking_node, django_user_model, se
     report = run_tick(node_name=node.name, credential=credential)
     assert (report.claimed, report.published) == (5, 5)
     assert Post.objects.count() == 5
+
+
+def test_a_tick_claims_beyond_the_next_tick_by_the_claim_ahead(ticking_node, django_user_model, settings):
+    """A tick that comes late finds its first posts claimed and sent by the one before."""
+    node, credential = ticking_node
+    make_due(django_user_model.objects.create_user("ahead"), 1, seconds=2)
+    settings.PSCHED_CLAIM_AHEAD_MS = 0
+    assert run_tick(node_name=node.name, credential=credential).claimed == 0
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now() - timedelta(seconds=1))
+    settings.PSCHED_CLAIM_AHEAD_MS = 3000
+    report = run_tick(node_name=node.name, credential=credential)
+    assert (report.claimed, report.published) == (1, 1)
+
+
+def test_a_slow_answer_does_not_hold_back_the_next_batch(ticking_node, django_user_model, monkeypatch):
+    """Batches go out from sender threads: the second is sent while the first still waits
+    for its answer (a commit held up by the disk, say)."""
+    from dispatchers import tick
+
+    node, credential = ticking_node
+    author = django_user_model.objects.create_user("parallel")
+    make_due(author, 1, seconds=0.3)
+    make_due(author, 1, seconds=0.5)
+    real = tick.publish_callback
+    second_sent = threading.Event()
+    calls, overlapped = [], []
+
+    def callback(**kwargs):
+        calls.append(kwargs["claims"])
+        if len(calls) == 1:
+            # Without parallel sends the second call cannot come while this one waits.
+            overlapped.append(second_sent.wait(10))
+        else:
+            second_sent.set()
+        return real(**kwargs)
+
+    monkeypatch.setattr(tick, "publish_callback", callback)
+    report = run_tick(node_name=node.name, credential=credential)
+    assert overlapped == [True] and len(calls) == 2
+    assert report.published == 2

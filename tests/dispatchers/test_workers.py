@@ -83,7 +83,8 @@ def test_a_claim_whose_commit_answer_was_lost_is_found_by_its_token(alice, sched
 
     monkeypatch.setattr(connection, "_commit", commit_then_lose_the_answer)
     published = []
-    monkeypatch.setattr(tick, "_publish_batch", lambda node, credential, batch, report, **kw: published.extend(batch))
+    monkeypatch.setattr(tick, "_publish_batch",
+                        lambda node, credential, batch, report, **kw: published.extend(batch) or (lambda: None))
     report = run_tick(node_name="a", credential="unused", sleep=lambda seconds: None)
     assert lost
     # The rows were found by the claim's token and sent at once, not left for their lease.
