@@ -454,9 +454,9 @@ def scale(stack, author_id, count):
     node_ids = dict(stack.query("SELECT name, id FROM dispatchers_dispatchernode"))
     stack.query(
         "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, dispatcher_id, "
-        "version, attempts, last_error, claim_token, created_at, updated_at, queued) "
+        "version, attempts, last_error, claim_token, created_at, updated_at, queued, series_detached) "
         "SELECT %s, CONCAT('future ', seq), NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, "
-        "NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, 'UTC', 'pending', IF(seq %% 2, %s, %s), 1, 0, '', '', NOW(6), NOW(6), 0 "
+        "NOW(6) + INTERVAL 1 YEAR + INTERVAL seq SECOND, 'UTC', 'pending', IF(seq %% 2, %s, %s), 1, 0, '', '', NOW(6), NOW(6), 0, 0 "
         f"FROM seq_1_to_{count}", (author_id, node_ids["a"], node_ids["b"]),
     )
     progress("  inserted; timing ticks")
@@ -521,8 +521,8 @@ def publish_floor(stack, author_id, count, batch=500):
     progress(f"publish floor: {count:,} claimed rows, set-based SQL in batches of {batch}")
     stack.query(
         "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, dispatcher_id, "
-        "version, attempts, last_error, claim_token, created_at, updated_at, queued) "
-        "SELECT %s, CONCAT('floor ', seq), NOW(6), NOW(6), 'UTC', 'publishing', NULL, 1, 1, '', 'token', NOW(6), NOW(6), 0 "
+        "version, attempts, last_error, claim_token, created_at, updated_at, queued, series_detached) "
+        "SELECT %s, CONCAT('floor ', seq), NOW(6), NOW(6), 'UTC', 'publishing', NULL, 1, 1, '', 'token', NOW(6), NOW(6), 0, 0 "
         f"FROM seq_1_to_{count}", (author_id,),
     )
     ids = [row[0] for row in stack.query("SELECT id FROM scheduling_scheduledpost WHERE text LIKE 'floor %%' ORDER BY id")]
@@ -557,11 +557,11 @@ def dashboard_and_metrics(stack, author_id, published, requests):
     node_ids = [row[0] for row in stack.query("SELECT id FROM dispatchers_dispatchernode ORDER BY id")]
     stack.query(
         "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, dispatcher_id, "
-        "version, attempts, last_error, claim_token, created_at, updated_at, published_at, lateness_ms, queued) "
+        "version, attempts, last_error, claim_token, created_at, updated_at, published_at, lateness_ms, queued, series_detached) "
         "SELECT %s, CONCAT('hour ', seq), NOW(6) - INTERVAL (seq %% 3500) SECOND - INTERVAL (seq %% 97) * 1000 MICROSECOND, "
         "NOW(6) - INTERVAL (seq %% 3500) SECOND - INTERVAL (seq %% 97) * 1000 MICROSECOND, "
         "'UTC', 'published', IF(seq %% 2, %s, %s), 1, 1, '', '', NOW(6), NOW(6), "
-        "NOW(6) - INTERVAL (seq %% 3500) SECOND, seq %% 97, 0 "
+        "NOW(6) - INTERVAL (seq %% 3500) SECOND, seq %% 97, 0, 0 "
         f"FROM seq_1_to_{published}", (author_id, node_ids[0], node_ids[-1]),
     )
     from django.contrib.auth import get_user_model

@@ -28,8 +28,8 @@ class DrfInsert(APIView):
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO scheduling_scheduledpost (author_id, text, publish_at, due_at, timezone, status, "
-                "dispatcher_id, version, attempts, last_error, claim_token, created_at, updated_at, queued) "
-                "VALUES (%s, %s, %s, %s, 'UTC', 'pending', %s, 1, 0, '', '', %s, %s, 0)",
+                "dispatcher_id, version, attempts, last_error, claim_token, created_at, updated_at, queued, series_detached) "
+                "VALUES (%s, %s, %s, %s, 'UTC', 'pending', %s, 1, 0, '', '', %s, %s, 0, 0)",
                 [request.user.pk, request.data["text"], when, when, NODE_ID, now, now],
             )
             pk = cursor.lastrowid
