@@ -23,6 +23,9 @@ class DispatcherNode(models.Model):
     # How far the node's host clock was ahead of the database's at its last tick (negative:
     # behind). Only reported: every decision uses the database clock.
     clock_offset_ms = models.IntegerField(null=True, blank=True)
+    # The last tick beat sent it. While beat is silent its workers tick by themselves
+    # (dispatchers.worker), so last_seen stays fresh: this is how /healthz still sees beat gone.
+    beat_seen = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -184,9 +184,9 @@ def clock_offset_warning(offset_ms: int | None) -> str:
 
 
 def nodes_health(*, now=None) -> dict:
-    """Each node's state and last tick, whether it is fine (not down, ticked recently), and
-    whether any node ticked recently at all: if none did, beat is not running. A node's clock
-    offset is a warning, never a failure."""
+    """Each node's state and last tick, whether it is fine (not down, ticked recently), whether
+    any node ticked recently at all (if none did, nothing publishes), and whether beat sent
+    any of those ticks. A node's clock offset is a warning, never a failure."""
     now = now or db_now()
     nodes = {}
     for node in DispatcherNode.objects.all():
@@ -199,8 +199,14 @@ def nodes_health(*, now=None) -> dict:
         warning = clock_offset_warning(node.clock_offset_ms)
         if warning:
             nodes[node.name]["warning"] = warning
-    newest = DispatcherNode.objects.aggregate(newest=Max("last_seen"))["newest"]
-    return {"nodes": nodes, "ticking": newest is not None and now - newest <= tick_recent_window(), "last_tick": newest}
+    newest = DispatcherNode.objects.aggregate(newest=Max("last_seen"), beat=Max("beat_seen"))
+    return {
+        "nodes": nodes, "ticking": newest["newest"] is not None and now - newest["newest"] <= tick_recent_window(),
+        "last_tick": newest["newest"],
+        # Nodes tick by themselves while beat is silent: their ticks alone no longer say it runs.
+        "beat_ticking": newest["beat"] is not None and now - newest["beat"] <= tick_recent_window(),
+        "last_beat_tick": newest["beat"],
+    }
 
 
 def scheduled_post_counts() -> dict[str, int]:

@@ -388,9 +388,17 @@ def claims_find(*, node: DispatcherNode, token: str) -> list[Claim]:
     ]
 
 
+def overdue_after() -> timedelta:
+    """A pending post still unclaimed this long after its not-before time (due_at) is late
+    because its own node is slow (a lossy link, a crawling host, a backlog), though alive
+    enough not to be judged down: any active node may claim it. Well inside the 10 s a post
+    may be late under faults, well past the tick that claims a post ahead of its time."""
+    return timedelta(seconds=max(3, 2 * settings.PSCHED_TICK_SECONDS))
+
+
 def claim_due_posts(
     *, node: DispatcherNode, now: datetime, horizon: datetime, limit: int, backlog: bool = False,
-    worker: str | None = None, token: str | None = None,
+    worker: str | None = None, token: str | None = None, others: list[int] | None = None,
 ) -> list[Claim]:
     """Claims the node's pending posts due by horizon, atomically. Two nodes (or two ticks)
     never get the same row: SKIP LOCKED where the database has it, and always a conditional
@@ -398,17 +406,27 @@ def claim_due_posts(
     full, so skip the cheap look that keeps idle ticks out of a transaction. `worker`: the
     claiming worker's claim prefix (raises WorkerGone when it was judged gone); `token`: the
     claim token, chosen by the caller so that it can find its rows if the COMMIT's answer is
-    lost (claims_find)."""
+    lost (claims_find). `others`: the ids of the other nodes, whose overdue pending posts
+    (overdue_after) this node takes over too, moving them to itself in the claim."""
     token = token or claim_token_new(worker=worker)
     candidates = ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING, due_at__lte=horizon).order_by("due_at", "pk")
-    if not backlog and not candidates.exists():
-        return []  # the common, idle case: one indexed read, no transaction
+    overdue_before = now - overdue_after()
+    # The claim index per node (dispatcher, status, due_at): a range read for each other node.
+    overdue = ScheduledPost.objects.filter(
+        dispatcher__in=others or [], status=Status.PENDING, due_at__lte=overdue_before,
+    ).order_by("due_at", "pk")
+    if not backlog and not candidates.exists() and not (others and overdue.exists()):
+        return []  # the common, idle case: one or two indexed reads, no transaction
     with transaction.atomic():
         if worker:
             _worker_hold(worker)  # first: the release of a gone worker takes the same order
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
+            overdue = overdue.select_for_update(skip_locked=True)
         rows = list(candidates.values_list("pk", "version", "due_at")[:limit])
+        if others and len(rows) < limit:
+            rows += list(overdue.values_list("pk", "version", "due_at")[:limit - len(rows)])
+            rows.sort(key=lambda row: (row[2], row[0]))
         if not rows:
             return []
         table = connection.ops.quote_name(ScheduledPost._meta.db_table)
@@ -416,11 +434,13 @@ def claim_due_posts(
         # The lease runs from the horizon: posts claimed ahead wait in the claim until due.
         lease_until = max(now, horizon) + timedelta(seconds=settings.PSCHED_LEASE_SECONDS)
         with connection.cursor() as cursor:
+            # Still pending, and still this node's, or overdue (another's, taken over).
             cursor.execute(
                 f"UPDATE {table} SET status = %s, claim_token = %s, lease_until = %s, attempts = attempts + 1, "
-                f"updated_at = %s WHERE id IN ({ids_sql(pk for pk, _, _ in rows)}) "
-                f"AND dispatcher_id = %s AND status = %s",
-                [Status.PUBLISHING.value, token, adapt(lease_until), adapt(now), node.pk, Status.PENDING.value],
+                f"dispatcher_id = %s, updated_at = %s WHERE id IN ({ids_sql(pk for pk, _, _ in rows)}) "
+                f"AND status = %s AND (dispatcher_id = %s OR due_at <= %s)",
+                [Status.PUBLISHING.value, token, adapt(lease_until), node.pk, adapt(now), Status.PENDING.value, node.pk,
+                 adapt(overdue_before)],
             )
             moved = cursor.rowcount
     if moved == len(rows):
@@ -488,9 +508,10 @@ def tick_min_gap() -> timedelta:
 
 
 def node_heartbeat(
-    *, name: str, now: datetime, clock_offset: float | None = None
+    *, name: str, now: datetime, clock_offset: float | None = None, from_beat: bool = True
 ) -> tuple[DispatcherNode, datetime | None, list[DispatcherNode]] | None:
-    """Records the tick at `now` (the database clock) with the node's measured clock offset;
+    """Records the tick at `now` (the database clock) with the node's measured clock offset,
+    and whether beat sent it (else the worker ticked by itself: beat_seen stays);
     a node that ticks is alive, so a down node comes back active. Returns the node, its
     previous last_seen, and every node (for the sweep); None when the tick is a repeat of one
     that just ran (see tick_min_gap), decided by one conditional UPDATE so that two workers
@@ -503,7 +524,7 @@ def node_heartbeat(
     offset_ms = None if clock_offset is None else round(clock_offset * 1000)
     recorded = DispatcherNode.objects.filter(pk=node.pk).filter(
         Q(last_seen=None) | Q(last_seen__lte=now - tick_min_gap())
-    ).update(last_seen=now, clock_offset_ms=offset_ms)
+    ).update(last_seen=now, clock_offset_ms=offset_ms, **({"beat_seen": now} if from_beat else {}))
     if not recorded:
         return None
     node.last_seen = now

@@ -10,7 +10,7 @@ from psched.lib.db import db_now_cached
 
 from .deliveries import deliveries_wake, run_deliveries
 from .tick import run_tick
-from .worker import current_prefix
+from .worker import beat_tick_received, current_prefix
 
 logger = logging.getLogger("dispatchers")
 DELIVER_TASK = "dispatchers.deliver"
@@ -30,9 +30,16 @@ def _is_this_node(node_name: str, what: str) -> bool:
 def tick(node_name: str) -> None:
     if not _is_this_node(node_name, "tick"):
         return
+    beat_tick_received()
+    node_tick(node_name)
+
+
+def node_tick(node_name: str, *, from_beat: bool = True) -> None:
+    """A tick of this worker's node: from beat (the task above), or from the worker itself
+    while beat is silent (dispatchers.worker.self_ticks_start)."""
     report = run_tick(
         node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"], worker=current_prefix(),
-        on_published=lambda: deliveries_published(node_name=node_name),
+        on_published=lambda: deliveries_published(node_name=node_name), from_beat=from_beat,
     )
     if report.dropped:
         return

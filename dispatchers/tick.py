@@ -90,6 +90,7 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
     answer and recording it (in the caller's thread, which owns the database connection).
     `stages`: the instants of the tick and the claim this batch came from, for the timing log."""
     sent = clock.now()
+
     def send() -> tuple[list[dict], datetime]:
         results = publish_callback(node_name=node.name, credential=credential, claims=batch, at=at)
         return results, clock.now()
@@ -112,7 +113,26 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
             report.on_published()
         logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
 
+    finish.answer = answer
     return finish
+
+
+def _finish_answered(in_flight: list, seconds: float) -> float:
+    """Waits up to `seconds` for the answers of the batches in flight, finishing each as it
+    comes (oldest first), so that what a published batch sets off (its deliveries) starts at
+    once. Returns the seconds left of the wait."""
+    deadline = time.monotonic() + seconds
+    while in_flight:
+        answer = getattr(in_flight[0], "answer", None)
+        left = deadline - time.monotonic()
+        if answer is None or left <= 0:
+            break
+        try:
+            answer.exception(timeout=left)  # waits for the answer; finish() reads its error
+        except TimeoutError:
+            break
+        in_flight.pop(0)()
+    return max(0.0, deadline - time.monotonic())
 
 
 def _batch_failed(node: DispatcherNode, batch: list[Claim], report: TickReport, error: Exception, *, clock) -> None:
@@ -131,18 +151,19 @@ def _batch_failed(node: DispatcherNode, batch: list[Claim], report: TickReport, 
 
 
 def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str | None = None,
-             on_published: Callable[[], None] | None = None) -> TickReport:
+             on_published: Callable[[], None] | None = None, from_beat: bool = True) -> TickReport:
     """Heartbeat, sweep, claim what falls due before the next tick, then publish each batch at
     its time. Posts due later in this tick wait in the claim (the lease covers it).
     Every instant is the database's: read once here, carried forward by the monotonic clock,
     so a host whose wall clock is a minute off ticks exactly like one that is not.
     `worker`: the claim prefix of this process's worker (dispatchers.worker). `on_published`:
-    called after each batch that published posts."""
+    called after each batch that published posts. `from_beat`: False for a tick the worker
+    made by itself while beat was silent."""
     started = time.monotonic()
     clock = DatabaseClock()
     now = clock.now()
     report = TickReport(node=node_name, on_published=on_published)
-    beat = node_heartbeat(name=node_name, now=now, clock_offset=clock.offset)
+    beat = node_heartbeat(name=node_name, now=now, clock_offset=clock.offset, from_beat=from_beat)
     if beat is None:
         report.dropped = True
         logger.info("node %s dropped a repeated tick", node_name)
@@ -153,7 +174,8 @@ def run_tick(*, node_name: str, credential: str, sleep=time.sleep, worker: str |
     _unresolved_publish(node, credential, report, clock=clock, sleep=sleep)
     if node.state == DispatcherNode.State.ACTIVE:
         try:
-            _claim_and_publish(node, credential, report, clock=clock, sleep=sleep, worker=worker, tick_at=now)
+            others = [other.pk for other in nodes if other.pk != node.pk]
+            _claim_and_publish(node, credential, report, clock=clock, sleep=sleep, worker=worker, tick_at=now, others=others)
         except WorkerGone:
             # Its claims were released; the heartbeat thread registers it again.
             logger.warning("node %s: this worker (%s) was judged gone; it claims again once registered anew", node_name, worker)
@@ -169,7 +191,7 @@ _unresolved: dict[str, tuple[int, float]] = {}
 _carried: list[tuple[int, Claim, float]] = []
 
 
-def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | None) -> list[Claim]:
+def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | None, others: list[int]) -> list[Claim]:
     """claim_due_posts, and when the connection breaks around its COMMIT (which may or may
     not have been applied), the rows found by the claim token: without this they waited for
     their lease. What cannot be found out yet is left to the next ticks (_unresolved)."""
@@ -177,6 +199,7 @@ def _claim(node: DispatcherNode, *, now, horizon, backlog: bool, worker: str | N
     try:
         return claim_due_posts(
             node=node, now=now, horizon=horizon, limit=settings.PSCHED_CLAIM_LIMIT, backlog=backlog, worker=worker, token=token,
+            others=others,
         )
     except DatabaseError as error:
         _unresolved[token] = (node.pk, time.monotonic() + settings.PSCHED_LEASE_SECONDS + settings.PSCHED_TICK_SECONDS)
@@ -218,11 +241,14 @@ def _unresolved_publish(node: DispatcherNode, credential: str, report: TickRepor
             _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep)
 
 
-def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep, worker=None,
-                       tick_at=None) -> None:
-    """Claims and publishes what falls due before the next tick. A full claim means a backlog
+def _claim_and_publish(
+    node: DispatcherNode, credential: str, report: TickReport, *, clock, sleep, worker=None, tick_at=None, others=(),
+) -> None:
+    """Claims and publishes what falls due before the next tick, and what other nodes (ids in
+    `others`) left pending past its time (services.overdue_after). A full claim means a backlog
     (a burst, or the node was away): claim again at once instead of waiting for the next
     tick, for a bounded time, so one tick cannot hold its thread forever."""
+    others = list(others)
     tick = settings.PSCHED_TICK_SECONDS
     stop_at = time.monotonic() + 5 * tick
     backlog = False
@@ -231,7 +257,7 @@ def _claim_and_publish(node: DispatcherNode, credential: str, report: TickReport
         # Beyond the next tick by PSCHED_CLAIM_AHEAD_MS: when that tick comes late (beat's
         # drift, a slow heartbeat), its first posts are already claimed and sent on time.
         horizon = now + timedelta(seconds=tick, milliseconds=settings.PSCHED_CLAIM_AHEAD_MS)
-        claims = _claim(node, now=now, horizon=horizon, backlog=backlog, worker=worker)
+        claims = _claim(node, now=now, horizon=horizon, backlog=backlog, worker=worker, others=others)
         report.claimed += len(claims)
         stages = {"tick": tick_at, "claiming": now, "claimed": clock.now()}
         _publish_when_due(node, credential, claims, report, clock=clock, sleep=sleep, stages=stages)
@@ -252,6 +278,8 @@ def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim]
     try:
         while position < len(claims):
             wait = (claims[position].due_at - ahead - clock.now()).total_seconds()
+            if wait > 0 and in_flight:
+                wait = _finish_answered(in_flight, wait)
             if wait > 0:
                 sleep(wait)
             now = clock.now()

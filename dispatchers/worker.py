@@ -1,13 +1,20 @@
 """This process's liveness as a worker of a node: a DispatcherWorker row it beats from a
 thread of its own, so that a worker that dies (or is paused, or cut off) is known to be gone
 within a few seconds even when its node lives on in another worker. run_dispatcher starts it;
-the tick claims with its claim prefix (current_prefix)."""
+the tick claims with its claim prefix (current_prefix).
+
+And its ticks when beat's stop coming (beat killed or restarting, the broker restarting or
+reconnecting, beat's host cut off): a thread of its own ticks the node itself, through the
+database alone, until beat's ticks arrive again. Extra ticks are safe: a tick that follows
+another within half an interval is dropped (services.node_heartbeat), and claims are taken
+by a conditional UPDATE with a token, so a self-tick and beat's never claim a post twice."""
 import logging
 import os
 import socket
 import threading
 import time
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 
 from .models import DispatcherNode
@@ -50,3 +57,50 @@ def _beat_forever(node: DispatcherNode) -> None:
         except DatabaseError as error:
             logger.warning("worker heartbeat failed: %s", error)
             connection.close()  # a new connection at the next beat
+
+
+# When this worker last received a tick from beat (monotonic seconds).
+_beat = {"last": time.monotonic()}
+
+
+def beat_tick_received() -> None:
+    _beat["last"] = time.monotonic()
+
+
+def beat_silent_after() -> float:
+    """After this long without a tick from beat, the worker ticks by itself: long enough that a
+    tick merely queued behind busy threads is not taken for silence, short next to the 10 s
+    that posts may be late by under faults."""
+    return max(2.0, 2.0 * settings.PSCHED_TICK_SECONDS)
+
+
+def self_ticks_start(*, node_name: str, tick) -> None:
+    """Starts the thread that calls tick(node_name, from_beat=False) every tick interval while
+    beat is silent."""
+    threading.Thread(target=_tick_while_beat_is_silent, args=(node_name, tick), name="psched-self-tick", daemon=True).start()
+
+
+def _tick_while_beat_is_silent(node_name: str, tick) -> None:
+    interval = float(settings.PSCHED_TICK_SECONDS)
+    _beat["last"] = time.monotonic()  # beat gets its chance first
+    silent = False
+    next_at = time.monotonic() + interval
+    while True:
+        # A fixed rate, not a sleep after each tick: a tick runs up to an interval (it waits
+        # for the posts due before the next one), and posts due in a gap would wait.
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        next_at = max(next_at + interval, time.monotonic())
+        quiet = time.monotonic() - _beat["last"]
+        if quiet < beat_silent_after():
+            if silent:
+                logger.warning("node %s: ticks from beat again; no longer ticking by itself", node_name)
+            silent = False
+            continue
+        if not silent:
+            logger.warning("node %s: no tick from beat for %.1f s; ticking by itself until they come back", node_name, quiet)
+        silent = True
+        try:
+            tick(node_name, from_beat=False)
+        except Exception as error:  # the database or the broker away: the next interval tries again
+            logger.warning("node %s: a tick of its own: %s", node_name, error)
+            connection.close()

@@ -57,6 +57,10 @@ def health_report() -> tuple[bool, dict]:
             }
             # Clock offsets are warnings: psched works the same, the host's NTP needs a look.
             warnings = [f"node {name}: {node['warning']}" for name, node in nodes["nodes"].items() if "warning" in node]
+            # Without beat the nodes tick by themselves, so posts still go out: a warning too,
+            # but one that needs someone to start beat.
+            if nodes["ticking"] and not nodes["beat_ticking"]:
+                warnings.append("beat: no tick from beat recently; the nodes are ticking by themselves: start beat")
             if warnings:
                 report["warnings"] = warnings
     healthy = report["database"] == "ok" and report["broker"] == "ok" and report["ticking"]

@@ -12,10 +12,15 @@ own counters, and checks every scheduled post:
   lost). The API answers only after its transaction committed, so these need no margin. A
   stopped series needs one: its stop cancels the occurrences not yet claimed, so an
   occurrence due more than STOP_MARGIN after the stop's answer must not be published.
-- every webhook delivery reached the receiver once: its webhook-id applied there, one id per
-  post, no bad signature, none failed for good;
-- lateness (published_at - scheduled_for, from the feed posts) p50, p99 and max, overall and
-  for posts due while faults were active.
+- every delivery reached its destination once, none failed for good: a webhook's id applied
+  at the receiver once, one id per post, no bad signature; a Bluesky post one record in the
+  PDS (listRecords), under the key its delivery fixed, with the post's text, and no record
+  that no delivery wrote;
+- lateness (published_at - scheduled_for, from the feed posts) p50, p99 and max, overall, for
+  posts due while faults were active, and per kind of fault; and the goal: every post within
+  LATE_GOAL of its time, an outage (the database, or every web server) adding its length for
+  the posts it held up. The posts over it are counted by the faults active at their due
+  time, and listed with those and the faults that began while they waited.
 
 A violation prints the post's whole history: its row, its feed posts, every request about it,
 and the faults around its due time."""
@@ -26,10 +31,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .cluster import WEBS
 from .history import read_jsonl
 
 STOP_MARGIN = 5.0  # seconds: a tick, its look-ahead, the lease of a claim made just before the stop
-LATE_GOAL = 10.0  # seconds: posts due during faults other than a database outage
+LATE_GOAL = 10.0  # seconds: any post, under any fault; an outage adds its length
+OUTAGES = ("mariadb-restart",)  # faults that stop everything for their length
+WEB_OUT = ("kill-web", "link-down")  # a web server out; all of them out at once is an outage too
 
 
 def epoch(value) -> float | None:
@@ -60,6 +68,7 @@ class Report:
     published: int = 0
     violations: list[str] = field(default_factory=list)
     lateness: dict = field(default_factory=dict)
+    over_goal: int = 0  # posts published later than the goal allows
     faults: int = 0
     ops: int = 0
     notes: list[str] = field(default_factory=list)
@@ -138,6 +147,9 @@ def check(directory: Path) -> Report:
     }
     late_all, late_faults, late_by_kind = [], [], defaultdict(list)
     over_goal = []
+    outages = sorted(
+        [(fault["start"], fault["end"]) for fault in history.faults if fault["kind"] in OUTAGES] + webs_all_out(history.faults)
+    )
 
     for pk, row in sorted(rows.items()):
         feed = feed_by_post.get(pk, [])
@@ -176,8 +188,9 @@ def check(directory: Path) -> Report:
                 late_faults.append(late)
                 for kind in {fault["kind"] for fault in active}:
                     late_by_kind[kind].append(late)
-                if late > LATE_GOAL and not any(fault["kind"] == "mariadb-restart" for fault in active):
-                    over_goal.append((late, pk, sorted({f"{fault['kind']} {fault['target']}" for fault in active})))
+            if late > late_allowed(due, outages):
+                waited = [fault for fault in history.faults if due < fault["start"] <= due + late]
+                over_goal.append((late, pk, _names(active), _names(waited)))
 
     def figures(values):
         return {"count": len(values), "p50": round((percentile(values, 0.5) or 0) * 1000, 1),
@@ -200,22 +213,63 @@ def check(directory: Path) -> Report:
     if history.end.get("not_running_at_end"):
         report.notes.append("not running when the workload ended (started again): " + ", ".join(history.end["not_running_at_end"]))
     report.notes.append("faults: " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))
+    report.over_goal = len(over_goal)
     report.notes.append(
-        f"posts due during faults (database outages aside) published more than {LATE_GOAL:.0f} s late: {len(over_goal)}"
+        f"posts published more than {LATE_GOAL:.0f} s late (an outage of the database or of every web server "
+        f"adding its length): {len(over_goal)}, "
+        f"{sum(bool(active) for _, _, active, _ in over_goal)} of them due while a fault was active"
     )
-    for late, pk, active in sorted(over_goal, reverse=True)[:10]:
-        report.notes.append(f"  post {pk}: {late:.1f} s late, due during {', '.join(active)}")
+    causes = defaultdict(int)
+    for _, _, active, _ in over_goal:
+        causes[" + ".join(active) or "no fault at their due time"] += 1
+    for cause, count in sorted(causes.items(), key=lambda item: -item[1]):
+        report.notes.append(f"  {count} due during {cause}")
+    for late, pk, active, waited in sorted(over_goal, reverse=True)[:15]:
+        report.notes.append(
+            f"  post {pk}: {late:.1f} s late, due during {', '.join(active) or 'no fault'}"
+            + (f"; while it waited: {', '.join(waited)}" if waited else "")
+        )
     _check_deliveries(history, rows, feed_by_post, report)
-    # Destinations: the PDS (one record per post) is checked here too, once it exists.
     return report
 
 
+def webs_all_out(faults: list[dict]) -> list[tuple[float, float]]:
+    """The spans during which every web server was killed or cut off: nothing could be
+    published then (the nodes publish through them), as while the database is away."""
+    spans = [[(fault["start"], fault["end"]) for fault in faults if fault["kind"] in WEB_OUT and fault["target"] == web]
+             for web in WEBS]
+    common = spans[0]
+    for other in spans[1:]:
+        common = [(max(a, c), min(b, d)) for a, b in common for c, d in other if max(a, c) < min(b, d)]
+    return common
+
+
+def late_allowed(due: float, outages: list[tuple[float, float]]) -> float:
+    """How late a post due at `due` may be: LATE_GOAL, plus the part after `due` of each
+    outage (the database away, every web server out) that began before the post would have
+    been late: nothing is published meanwhile, so an outage delays the posts it catches by
+    its length."""
+    allowed = LATE_GOAL
+    for start, end in outages:  # by start
+        if start <= due + allowed and end > due:
+            allowed += end - max(start, due)
+    return allowed
+
+
+def _names(faults: list[dict]) -> list[str]:
+    return sorted({f"{fault['kind']} {fault['target']}" for fault in faults})
+
+
 def _check_deliveries(history: History, rows: dict, feed_by_post: dict, report: Report) -> None:
-    """Every delivery of a published post reached the receiver once: its webhook-id applied
-    there (a repeat of an id is acknowledged, not applied again), never another id for the
-    same post, no bad signature; none failed for good."""
+    """Every delivery of a published post reached its destination once, none failed for good,
+    one delivery per post and destination. A webhook: its webhook-id applied at the receiver
+    (a repeat of an id is acknowledged, not applied again), never another id for the same
+    post, no bad signature. Bluesky: the PDS holds one record per post (listRecords), under the
+    record key its delivery fixed before the first try, with the post's text, and no record
+    that no delivery wrote."""
     deliveries = history.db.get("deliveries", [])
     lines = history.db.get("receiver", [])
+    records = history.db.get("bluesky", [])
     applied = defaultdict(int)
     for webhook_id, _, what in lines:
         if what == "applied":
@@ -223,31 +277,68 @@ def _check_deliveries(history: History, rows: dict, feed_by_post: dict, report: 
     bad = [line for line in lines if line[2] == "bad"]
     if bad:
         report.violations.append(f"VIOLATION receiver: {len(bad)} requests with a bad signature, e.g. {bad[:3]}")
+    by_uri = defaultdict(list)
+    for record in records:
+        by_uri[record["uri"]].append(record)
+    by_text = defaultdict(int)
+    for record in records:
+        by_text[record["text"]] += 1
     by_post = defaultdict(list)
     for delivery in deliveries:
         by_post[delivery["scheduled_post_id"]].append(delivery)
     for pk, found in sorted(by_post.items(), key=lambda item: item[0] or 0):
         problems = []
-        if len(found) > 1:
-            problems.append(f"{len(found)} deliveries to one destination")
+        kinds = defaultdict(int)
         for delivery in found:
+            kinds[delivery.get("kind", "webhook")] += 1
+        problems += [f"{count} deliveries to one {kind} destination" for kind, count in kinds.items() if count > 1]
+        for delivery in found:
+            if delivery["state"] in ("failed", "pending", "sending", "unconfirmed"):
+                problems.append(f"delivery {delivery['id']} ended {delivery['state']} ({delivery['error'][:200]!r})")
+            if delivery.get("kind", "webhook") == "bluesky":
+                problems += _bluesky_problems(delivery, by_uri, by_text)
+                continue
             times = applied.get(delivery["key"], 0)
             if delivery["state"] == "delivered" and times == 0:
                 problems.append(f"delivery {delivery['id']} is delivered, but its webhook-id never reached the receiver")
             if times > 1:
                 problems.append(f"webhook-id {delivery['key']} applied {times} times")
-            if delivery["state"] in ("failed", "pending", "sending", "unconfirmed"):
-                problems.append(f"delivery {delivery['id']} ended {delivery['state']} ({delivery['error'][:200]!r})")
         if problems and pk in rows:
             report.violations.append(_story(pk, rows[pk], feed_by_post.get(pk, []), [], history, problems))
         elif problems:
             report.violations.append(f"VIOLATION deliveries of post {pk}: {'; '.join(problems)}")
-    delivered = sum(delivery["state"] == "delivered" for delivery in deliveries)
+    written = {delivery["remote_id"] for delivery in deliveries if delivery.get("kind") == "bluesky"}
+    stray = [record for record in records if record["uri"] not in written]
+    if stray:
+        report.violations.append(
+            f"VIOLATION PDS: {len(stray)} records that no delivery wrote (a post written under another key?), "
+            f"e.g. {stray[:3]}")
+    hooks = [delivery for delivery in deliveries if delivery.get("kind", "webhook") != "bluesky"]
+    sky = [delivery for delivery in deliveries if delivery.get("kind") == "bluesky"]
     repeats = sum(line[2] == "repeat" for line in lines)
     report.notes.append(
-        f"webhooks: {len(deliveries)} deliveries, {delivered} delivered, {len(lines)} requests at the receiver "
-        f"({repeats} repeats of an id already applied)"
+        f"webhooks: {len(hooks)} deliveries, {sum(d['state'] == 'delivered' for d in hooks)} delivered, "
+        f"{len(lines)} requests at the receiver ({repeats} repeats of an id already applied)"
     )
+    report.notes.append(
+        f"bluesky: {len(sky)} deliveries, {sum(d['state'] == 'delivered' for d in sky)} delivered, "
+        f"{len(records)} records in the PDS, {sum(d['attempts'] for d in sky)} tries"
+    )
+
+
+def _bluesky_problems(delivery: dict, by_uri: dict, by_text: dict) -> list[str]:
+    """One record per post: under its delivery's key (remote_id, fixed before the first try),
+    with the post's text, and no second record with that text."""
+    problems = []
+    found = by_uri.get(delivery["remote_id"], []) if delivery["remote_id"] else []
+    if delivery["state"] == "delivered" and not found:
+        problems.append(f"delivery {delivery['id']} is delivered, but the PDS has no record {delivery['remote_id']!r}")
+    for record in found:
+        if record["text"] != delivery["text"]:
+            problems.append(f"the PDS record {record['uri']} has the text {record['text']!r}, not the post's")
+    if by_text.get(delivery["text"], 0) > 1:
+        problems.append(f"the PDS holds {by_text[delivery['text']]} records with the post's text")
+    return problems
 
 
 def _answers_hold(row: dict, ops: list[dict], feed: list[dict]) -> list[str]:

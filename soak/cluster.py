@@ -1,15 +1,17 @@
 """The soak's psched, on test hosts (stack.hosts): two web servers behind a balancer, three
 dispatcher nodes on hosts of their own (one clock 40 s ahead, one 40 s behind), beat, a
 private MariaDB server and a private Redis, each of which the nemesis may kill, pause, cut
-off or restart."""
+off or restart; and two destinations: a webhook receiver and a Bluesky PDS (behind a proxy
+that can drop its answers)."""
 import os
 import signal
 import subprocess
 
-from stack import ROOT, VENV_BIN, Stack, free_port, wait_for
+from stack import ROOT, VENV_BIN, FaultProxy, Stack, free_port, port_open, wait_for
 from stack.balancer import Balancer
 from stack.hosts import HostNetwork
 from stack.mariadb import PrivateMariaDB
+from stack.pds import LocalPds
 from stack.receiver import ReceiverProcess
 
 NODES = ("a", "b", "c")
@@ -17,7 +19,8 @@ WEBS = ("web1", "web2")
 CLOCKS = {"a": "+40s", "b": "-40s", "c": ""}
 USERS = ("alice", "bob", "carol", "dave")
 HOOK_USER = "alice"  # her posts also go to a webhook destination (the receiver checks one secret)
-# Destinations: the PDS (Bluesky) joins the cluster here like the webhook receiver, once it exists.
+BLUESKY_USER = "bob"  # his posts also go to a Bluesky account on the PDS
+BLUESKY_HANDLE, BLUESKY_PASSWORD = "soak.test", "account-password-1"
 
 
 class SoakCluster(Stack):
@@ -41,6 +44,11 @@ class SoakCluster(Stack):
         self.url = None
         self.receiver = ReceiverProcess(self)
         self.destination = None  # the id of HOOK_USER's webhook destination
+        # The PDS on this machine; nodes reach it through the proxy (which may drop answers).
+        self.pds = LocalPds(self.logs / "pds", log=self.logs / "pds.log")
+        self.pds_proxy = None
+        self.bluesky_destination = None  # the id of BLUESKY_USER's Bluesky destination
+        self.bluesky_did = None
 
     @property
     def web_address(self) -> str:
@@ -59,6 +67,9 @@ class SoakCluster(Stack):
         self.network.forward(self.mysql["port"])
         self.network.forward(self.redis_port)
         self.network.forward(self.receiver.port)  # nodes send webhooks to gateway:port
+        self.pds.start()
+        self.pds_proxy = FaultProxy(self.pds.port)
+        self.network.forward(self.pds_proxy.port)
         self.balancer = Balancer([(self.network[web].address, self.web_port_inner) for web in WEBS])
         self.web_port = self.balancer.port
         self.url = f"http://127.0.0.1:{self.web_port}"
@@ -77,6 +88,13 @@ class SoakCluster(Stack):
         assert status == 201, (status, body)
         self.destination, self.receiver.secret = body["id"], body["secret"]
         self.receiver.start()
+        self.bluesky_did = self.pds.create_account(BLUESKY_HANDLE, BLUESKY_PASSWORD)
+        status, body = self.request("POST", "/api/destinations/", {
+            "name": "soak sky", "kind": "bluesky", "pds_url": f"http://{self.network.gateway}:{self.pds_proxy.port}",
+            "handle": BLUESKY_HANDLE, "app_password": self.pds.create_app_password(BLUESKY_HANDLE, BLUESKY_PASSWORD, "psched"),
+        }, user=BLUESKY_USER)
+        assert status == 201, (status, body)
+        self.bluesky_destination = body["id"]
         for node in NODES:
             self.wait_node_ticking(node, timeout=180)
         return self
@@ -86,6 +104,10 @@ class SoakCluster(Stack):
             str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"{self.network[web].address}:{self.web_port_inner}",
             "--workers", "2", "--threads", "4", "--timeout", "60", "--log-level", "warning",
         ])
+
+    def wait_web_serving(self, web: str, timeout: float = 120):
+        wait_for(lambda: port_open(self.web_port_inner, self.network[web].address), timeout, interval=0.1,
+                 what=f"{web} serving again")
 
     def restart(self, process: str):
         """Starts again a process the nemesis killed."""
@@ -99,6 +121,8 @@ class SoakCluster(Stack):
             self.start_redis()
         elif process == "receiver":
             self.receiver.start()
+        elif process == "pds":
+            self.pds.start()
         else:
             raise ValueError(process)
 
@@ -109,6 +133,11 @@ class SoakCluster(Stack):
         if self.mariadb.process is None or self.mariadb.process.poll() is not None:
             self.mariadb.start()
             restarted.append("mariadb")
+        if self.pds.process is None or self.pds.process.poll() is not None:
+            self.pds.start()
+            restarted.append("pds")
+        if self.pds_proxy is not None and self.pds_proxy.mode != "forward":
+            self.pds_proxy.mode = "forward"
         for process in ("redis", "receiver", *WEBS, "beat", *(f"node-{node}" for node in NODES)):
             popen = self.processes.get(process)
             if popen is None or popen.poll() is not None:
@@ -138,6 +167,10 @@ class SoakCluster(Stack):
         finally:
             if self.balancer:
                 self.balancer.close()
+            if self.pds_proxy:
+                self.pds_proxy.close()
+            if self.pds.process is not None:
+                self.pds.stop(signal.SIGKILL)
             self.network.down()
             self.mariadb.remove()
 

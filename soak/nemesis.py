@@ -29,8 +29,12 @@ KINDS = {
     "hook-timeout": (1, 5, 30),
     "hook-drop": (1, 5, 30),
     "kill-receiver": (1, 1, 15),
+    # The Bluesky PDS: SIGKILLed and started again on its data (its start takes seconds more),
+    # or its proxy forwarding writes and dropping every second answer (the write is made, the
+    # node cannot know).
+    "kill-pds": (1, 1, 15),
+    "pds-drop": (1, 5, 30),
 }
-# Destinations: the PDS's faults go here once it exists, targeting "pds".
 LINK_HOSTS = (*NODES, *WEBS, "beat")
 MAX_AT_ONCE = 3
 MAX_NODES_AT_ONCE = 2  # one node of three always runs, so lateness measures psched, not an outage of all
@@ -71,7 +75,8 @@ def plan(*, seed: int, seconds: float, warmup: float = 20, mean_gap: float = 15)
         elif kind.startswith("link-"):
             target = rng.choice(LINK_HOSTS)
         else:
-            target = {"kill-beat": "beat", "mariadb-restart": "mariadb", "broker-restart": "redis"}.get(kind, "receiver")
+            target = {"kill-beat": "beat", "mariadb-restart": "mariadb", "broker-restart": "redis",
+                      "kill-pds": "pds", "pds-drop": "pds"}.get(kind, "receiver")
         params = {}
         if kind == "link-lossy":
             params["percent"] = rng.randint(10, 50)
@@ -120,7 +125,12 @@ class Nemesis:
 
     def _apply(self, fault: Fault):
         cluster, target = self.cluster, fault.target
-        if fault.kind in ("kill-node", "kill-web", "kill-beat"):
+        if fault.kind == "kill-web":
+            cluster.kill(target, signal.SIGKILL)
+            # Its end is when it serves again (gunicorn takes seconds to start): the checker
+            # needs to know when no web server served at all.
+            return lambda: (cluster.restart(target), cluster.wait_web_serving(target))
+        if fault.kind in ("kill-node", "kill-beat"):
             process = f"node-{target}" if fault.kind == "kill-node" else target
             cluster.kill(process, signal.SIGKILL)
             return lambda: cluster.restart(process)
@@ -147,6 +157,12 @@ class Nemesis:
         if fault.kind == "kill-receiver":
             cluster.kill("receiver", signal.SIGKILL)
             return lambda: cluster.restart("receiver")
+        if fault.kind == "kill-pds":
+            cluster.pds.kill()
+            return cluster.pds.start
+        if fault.kind == "pds-drop":
+            cluster.pds_proxy.drop_every, cluster.pds_proxy.mode = 2, "drop"
+            return lambda: setattr(cluster.pds_proxy, "mode", "forward")
         if fault.kind == "broker-restart":
             cluster.kill("redis", signal.SIGKILL)
             wait_for(lambda: not port_open(cluster.redis_port), 30, what="redis gone")

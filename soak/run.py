@@ -18,7 +18,7 @@ import MySQLdb
 from stack import ROOT, wait_for
 
 from . import check
-from .cluster import HOOK_USER, NODES, USERS, SoakCluster
+from .cluster import BLUESKY_USER, HOOK_USER, NODES, USERS, SoakCluster
 from .history import History
 from .nemesis import Nemesis, plan
 from .workload import Client, Operator
@@ -45,10 +45,15 @@ def snapshot(cluster) -> dict:
             "SELECT p.id, u.username AS author, p.text, p.published_at, p.scheduled_post_id, p.scheduled_for, n.name AS node "
             "FROM feed_post p JOIN auth_user u ON u.id = p.author_id LEFT JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id"),
         "series": rows("SELECT id, active FROM scheduling_series"),
-        "deliveries": rows("SELECT id, scheduled_post_id, `key`, state, attempts, error FROM destinations_delivery"),
+        "deliveries": rows(
+            "SELECT d.id, d.scheduled_post_id, d.`key`, d.state, d.attempts, d.error, d.remote_id, t.kind, p.text "
+            "FROM destinations_delivery d JOIN destinations_destination t ON t.id = d.destination_id "
+            "JOIN feed_post p ON p.id = d.post_id"),
         # What the receiver got: (webhook-id, post, applied|repeat|bad|refused) per request.
         "receiver": [list(line) for line in cluster.receiver.lines()],
-        # Destinations: the PDS's records go here once it exists.
+        # What the PDS holds: every record of the Bluesky account (uri, text), read by listRecords.
+        "bluesky": [{"uri": record["uri"], "text": record["value"].get("text")}
+                    for record in cluster.pds.list_records(cluster.bluesky_did)],
     }
 
 
@@ -93,9 +98,11 @@ def soak(*, minutes: float, seed: int, out: Path | None = None) -> int:
             "plan": [fault.__dict__ for fault in faults], "logs": str(cluster.logs),
         })
         stop = threading.Event()
+        # Destinations besides the feed: alice's posts go to the webhook receiver, bob's to Bluesky.
+        chosen = {HOOK_USER: (cluster.destination,), BLUESKY_USER: (cluster.bluesky_destination,)}
         clients = [
             Client(name=user, url=cluster.url, history=history, rng=random.Random(f"{seed}-{user}"), max_ahead=max_ahead, stop=stop,
-                   destinations=(cluster.destination,) if user == HOOK_USER else ())
+                   destinations=chosen.get(user, ()))
             for user in USERS
         ]
         operator = Operator(cluster=cluster, history=history, rng=random.Random(f"{seed}-operator"), stop=stop)

@@ -80,7 +80,6 @@ class Client:
     # --- the loop -------------------------------------------------------------------------
     def run(self, *, ops_per_second: float):
         self.login()
-        # Destinations: a client with a Bluesky account (the PDS) gets it here, once it exists.
         self.call("slots", "PUT", "/api/queue/slots/", [
             {"weekday": (datetime.now(timezone.utc).weekday() + 3) % 7, "time": "09:00"},
             {"weekday": (datetime.now(timezone.utc).weekday() + 4) % 7, "time": "18:30"},

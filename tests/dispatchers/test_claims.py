@@ -38,6 +38,22 @@ def test_it_only_claims_its_own_posts(alice, node, scheduled_posts_factory):
     assert claim_due_posts(node=other, now=timezone.now(), horizon=later, limit=100) == []
 
 
+def test_it_takes_over_another_nodes_posts_left_pending_past_their_time(alice, node, scheduled_posts_factory):
+    posts = scheduled_posts_factory(alice, 4)  # all routed to n1, the only node then
+    other, _ = node_register(name="n2")
+    now = timezone.now()
+    # n1 is alive but slow (a lossy link): two of its posts are 5 s overdue, one just due.
+    ScheduledPost.objects.filter(pk__in=[posts[0].pk, posts[1].pk]).update(due_at=now - timedelta(seconds=5))
+    ScheduledPost.objects.filter(pk=posts[2].pk).update(due_at=now - timedelta(seconds=1))
+    claims = claim_due_posts(node=other, now=now, horizon=now + timedelta(seconds=1), limit=100, others=[node.pk])
+    assert sorted(claim.scheduled_post for claim in claims) == sorted([posts[0].pk, posts[1].pk])
+    assert set(ScheduledPost.objects.filter(status=Status.PUBLISHING).values_list("pk", "dispatcher")) == {
+        (posts[0].pk, other.pk), (posts[1].pk, other.pk)}
+    # Its own node's claim takes what is left, not the posts taken over.
+    mine = claim_due_posts(node=node, now=now, horizon=now + timedelta(seconds=1), limit=100)
+    assert [claim.scheduled_post for claim in mine] == [posts[2].pk]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_it_never_gives_a_row_to_two_concurrent_claims(django_user_model, scheduled_posts_factory):
     author = django_user_model.objects.create_user("racer")

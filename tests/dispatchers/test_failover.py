@@ -59,6 +59,17 @@ def test_a_repeated_tick_is_dropped(db):
     assert run_tick(node_name="a", credential="unused").dropped  # a second beat, or a backlog
 
 
+def test_a_tick_the_worker_made_by_itself_does_not_count_as_beats(db):
+    node_register(name="a")
+    silent_for(1, "a")
+    run_tick(node_name="a", credential="unused", from_beat=False)
+    node = DispatcherNode.objects.get(name="a")
+    assert node.last_seen is not None and node.beat_seen is None
+    silent_for(1, "a")
+    run_tick(node_name="a", credential="unused")
+    assert DispatcherNode.objects.get(name="a").beat_seen is not None
+
+
 def test_a_heartbeat_does_not_undo_a_drain_made_while_it_runs(db):
     node, _ = node_register(name="a")
     DispatcherNode.objects.filter(pk=node.pk).update(state=State.DOWN, last_seen=timezone.now() - timedelta(minutes=1))

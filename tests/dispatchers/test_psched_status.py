@@ -18,7 +18,7 @@ def run() -> str:
 
 
 def test_it_shows_nodes_counts_lateness_and_ticking(alice, node, scheduled_posts_factory):
-    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now())
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now(), beat_seen=timezone.now())
     posts = scheduled_posts_factory(alice, 4)
     ScheduledPost.objects.filter(pk=posts[0].pk).update(status="failed")
     ScheduledPost.objects.filter(pk__in=[posts[1].pk, posts[2].pk]).update(
@@ -29,6 +29,11 @@ def test_it_shows_nodes_counts_lateness_and_ticking(alice, node, scheduled_posts
     assert "1 pending, 0 publishing, 1 failed, 2 published" in screen
     assert "2 published, lateness p50 120 ms, p99 120 ms" in screen
     assert "n1" in screen
+
+
+def test_it_says_beat_is_silent_while_the_nodes_tick_by_themselves(node):
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now(), beat_seen=timezone.now() - timedelta(minutes=5))
+    assert "SILENT: the nodes tick by themselves" in run()
 
 
 def test_it_says_beat_is_not_ticking(node):

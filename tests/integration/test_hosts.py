@@ -85,6 +85,23 @@ def test_a_partitioned_node_is_failed_over_and_its_late_callbacks_change_nothing
     print(f"c held {len(held)} posts when cut; {through_others} went out through a and b")
 
 
+def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(hosts_stack):
+    # Alive but slow: its connections crawl without failing, so nothing judges it gone, and its
+    # posts waited for its own ticks to get through. The other nodes take over what it leaves
+    # pending past its time.
+    stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30"})
+    ids = stack.schedule_spread("lossy", start=START, seconds=30)
+    stack.network["c"].lossy(35)
+    try:
+        first_due, last_due = stack.due_range(ids)
+        wait_for(lambda: stack.db_now() >= last_due, 120, interval=0.5, what="every post due")
+        assert_all_published_once(stack, ids)
+    finally:
+        stack.network["c"].restore()
+    late = lateness(stack)
+    assert late[-1] < 10_000, f"a post went out {late[-1]} ms after its time"
+
+
 def test_a_node_killed_mid_run_delays_its_posts_by_seconds_not_a_lease(hosts_stack):
     stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30"})  # the default: failover must not wait for it
     ids = stack.schedule_spread("failover", start=START, seconds=20)

@@ -1,7 +1,11 @@
 """Lateness under faults: no post waits out its claim's lease (30 s) while a live worker could
-publish it. A worker that dies while its node lives on in another, and a claim whose COMMIT's
-answer is lost, each delay their posts by seconds."""
+publish it, nor beat's absence while its node could tick. A worker that dies while its node
+lives on in another, a claim whose COMMIT's answer is lost, beat gone and the broker down each
+delay their posts by seconds."""
+import json
 import signal
+import urllib.request
+from datetime import timedelta
 
 import pytest
 
@@ -47,3 +51,31 @@ def test_a_claim_whose_commit_answer_is_lost_is_published_by_its_token_not_after
         assert "posts found by its token" in stack.log_text("node-a")
     finally:
         proxy.close()
+
+
+def test_beat_killed_for_good_leaves_the_nodes_ticking_by_themselves(stack_factory):
+    stack = stack_factory(env=LEASE).start(nodes=("a", "b"))
+    stack.kill("beat", signal.SIGKILL)
+    # Every post falls due after beat is gone, and beat never comes back.
+    ids = stack.schedule_spread("nobeat", start=6, seconds=10, count=300)
+    stack.wait_settled(len(ids), timeout=90)
+    stack.assert_each_published_once(ids)
+    assert max_lateness_ms(stack) < 5_000
+    for node in ("a", "b"):
+        assert "ticking by itself" in stack.log_text(f"node-{node}")
+    # The nodes' own ticks keep last_seen fresh: /healthz still tells that beat is gone.
+    health = json.loads(urllib.request.urlopen(f"{stack.url}/healthz", timeout=10).read())
+    assert any(warning.startswith("beat:") for warning in health.get("warnings", [])), health
+
+
+def test_redis_down_while_posts_fall_due_delays_them_by_seconds_not_its_outage(stack_factory):
+    stack = stack_factory(env=LEASE).start(nodes=("a", "b"))
+    ids = stack.schedule_spread("redisdown", start=6, seconds=12, count=300)
+    first_due, last_due = stack.due_range(ids)
+    stack.kill("redis", signal.SIGKILL)
+    # Down until every post has fallen due: no tick can travel from beat meanwhile.
+    wait_for(lambda: stack.db_now() >= last_due + timedelta(seconds=1), 60, interval=0.2, what="every post due")
+    stack.start_redis()
+    stack.wait_settled(len(ids), timeout=90)
+    stack.assert_each_published_once(ids)
+    assert max_lateness_ms(stack) < 5_000

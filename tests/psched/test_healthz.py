@@ -9,7 +9,7 @@ from dispatchers.models import DispatcherNode
 
 @pytest.fixture
 def ticking(node):
-    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now())
+    DispatcherNode.objects.filter(pk=node.pk).update(last_seen=timezone.now(), beat_seen=timezone.now())
     return node
 
 
@@ -35,6 +35,15 @@ def test_it_is_503_when_no_node_exists(client, db):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "broker": "ok", "nodes": {}, "ticking": False}
+
+
+def test_it_warns_that_beat_is_gone_while_the_nodes_tick_by_themselves(client, ticking):
+    # The nodes' own ticks keep last_seen fresh; beat's last tick is old.
+    DispatcherNode.objects.filter(pk=ticking.pk).update(beat_seen=timezone.now() - timedelta(minutes=2))
+    response = client.get("/healthz")
+    assert response.status_code == 200  # posts still go out
+    assert response.json()["warnings"] == [
+        "beat: no tick from beat recently; the nodes are ticking by themselves: start beat"]
 
 
 def test_it_is_503_when_the_broker_is_unreachable(client, ticking, settings):

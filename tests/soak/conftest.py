@@ -21,7 +21,7 @@ class SyntheticRun:
     def __init__(self, directory):
         self.directory = directory
         self.ops, self.faults, self.rows, self.posts, self.series = [], [], [], [], []
-        self.deliveries, self.receiver = [], []
+        self.deliveries, self.receiver, self.bluesky = [], [], []
         self.end = 600.0
 
     @staticmethod
@@ -67,7 +67,7 @@ class SyntheticRun:
         (self.directory / "faults.jsonl").write_text("".join(json.dumps(f) + "\n" for f in self.faults))
         (self.directory / "db.json").write_text(json.dumps({
             "db_now": db_time(self.end), "scheduled_posts": self.rows, "posts": self.posts, "series": self.series,
-            "deliveries": self.deliveries, "receiver": self.receiver,
+            "deliveries": self.deliveries, "receiver": self.receiver, "bluesky": self.bluesky,
         }))
         return self.directory
 

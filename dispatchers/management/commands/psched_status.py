@@ -15,7 +15,10 @@ class Command(BaseCommand):
         overview, health, status = node_overview(), nodes_health(), schedule_status()
         counts = status["counts"]
         window = int(tick_recent_window().total_seconds())
-        if health["ticking"]:
+        if health["ticking"] and not health["beat_ticking"]:
+            beat = (f"SILENT: the nodes tick by themselves (last tick {health['last_tick']:%Y-%m-%d %H:%M:%S}Z), "
+                    f"but no tick came from beat in the last {window} s. Start beat (exactly one).")
+        elif health["ticking"]:
             beat = f"ticking (last tick {health['last_tick']:%Y-%m-%d %H:%M:%S}Z)"
         elif health["last_tick"]:
             beat = (f"NOT TICKING: no node ticked in the last {window} s (last tick "

@@ -5,7 +5,8 @@ from django.core.validators import validate_slug
 from django.core.exceptions import ValidationError
 
 from dispatchers.services import node_credential_add, node_register
-from dispatchers.worker import liveness_start
+from dispatchers.tasks import node_tick
+from dispatchers.worker import liveness_start, self_ticks_start
 from psched.lib.db import database_wait, retry_on_deadlock
 from psched.celery import app
 from scheduling.tasks import JOBS_QUEUE
@@ -47,6 +48,8 @@ class Command(BaseCommand):
         prefix = retry_on_deadlock(liveness_start)(node=node)
         os.environ["PSCHED_NODE_NAME"] = name
         os.environ["PSCHED_NODE_CREDENTIAL"] = credential
+        # Ticks of its own while beat's stop coming (beat or the broker away), by the database alone.
+        self_ticks_start(node_name=name, tick=node_tick)
         self.stdout.write(f"{'registered' if created else 'starting'} dispatcher node {name} on queue {node.queue} (worker {prefix})")
         app.worker_main([
             "worker",
