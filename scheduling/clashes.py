@@ -5,9 +5,9 @@ posts (queued ones and materialized series occurrences among them), the occurren
 author's active series not made into posts yet, and the author's free queue slots (the next
 queued post would land there).
 
-Reads only, and bounded: three short queries in the common case, one post (whether series or
-slots could reach; the MAX_WARNINGS posts nearest before and after it), or two for a bulk
-request (the posts of its span, at most POSTS_READ), then the author's active series (at most
+Reads only, and bounded: two queries in the common case (whether series or slots could
+reach; for one post the MAX_WARNINGS posts nearest before and after it, for a bulk request
+the posts of its span, at most POSTS_READ), then the author's active series (at most
 PSCHED_MAX_ACTIVE_SERIES) each walked over the window alone, and the slots of the window."""
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Exists, Q
 from django.utils import timezone
 
@@ -86,17 +87,17 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
     upcoming = ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING).exclude(
         pk__in=list(exclude_post_ids))
     columns = ("pk", "publish_at", "series_id", "series_index")
-    if len(dated) == 1:
+    span = upcoming.filter(publish_at__gte=low, publish_at__lte=high).order_by("publish_at").values_list(*columns)
+    if len(dated) == 1 and connection.features.supports_slicing_ordering_in_compound:
         # One instant (a post's answer): its nearest MAX_WARNINGS on each side are all it can
-        # show, however many posts share the window (a bulk import at one time held thousands).
+        # show, however many posts share the window (a bulk import at one time held thousands),
+        # read in one round trip.
         at = dated[0][1]
-        before = upcoming.filter(publish_at__gte=low, publish_at__lt=at).order_by("-publish_at")
-        after = upcoming.filter(publish_at__gte=at, publish_at__lte=high).order_by("publish_at")
-        rows = (list(before.values_list(*columns)[:MAX_WARNINGS])[::-1]
-                + list(after.values_list(*columns)[:MAX_WARNINGS]))
+        before = span.filter(publish_at__lt=at).order_by("-publish_at")[:MAX_WARNINGS]
+        after = span.filter(publish_at__gte=at)[:MAX_WARNINGS]
+        rows = sorted(before.union(after, all=True), key=lambda row: row[1])
     else:
-        rows = list(upcoming.filter(publish_at__gte=low, publish_at__lte=high).order_by("publish_at")
-                    .values_list(*columns)[:POSTS_READ])
+        rows = list(span[:POSTS_READ])
     times = [row[1] for row in rows]
     for n, at in dated:
         for pk, other, series_id, index in _nearest(rows, times, at=at, window=window):
