@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Exists, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from psched.lib.api import datetime_text
-from psched.lib.db import db_now_cached
+from psched.lib.db import db_now_cached, ids_sql
+from psched.lib.timeparse import UTC
 
 from .models import QueueSlot, ScheduledPost, Series
 from .queue import queue_slots, queue_zone, slot_instants
@@ -80,29 +80,23 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
     low = min(at for _, at in dated) - window
     high = max(at for _, at in dated) + window
     now = db_now_cached()  # judges only which series may reach the window
-    reaching = Series.objects.filter(author=author, active=True, error="").exclude(pk=exclude_series_id).filter(
-        Q(materialized_until__isnull=True) | Q(materialized_until__lt=high))
-    flags = get_user_model().objects.filter(pk=author.pk).values(
-        has_series=Exists(reaching), has_slots=Exists(QueueSlot.objects.filter(user=author.pk))).first() or {}
+    flags = _series_or_slots(author_id=author.pk, until=high, exclude_series_id=exclude_series_id)
     upcoming = ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING).exclude(
         pk__in=list(exclude_post_ids))
-    columns = ("pk", "publish_at", "series_id", "series_index")
-    span = upcoming.filter(publish_at__gte=low, publish_at__lte=high).order_by("publish_at").values_list(*columns)
-    if len(dated) == 1 and connection.features.supports_slicing_ordering_in_compound:
+    if len(dated) == 1 and connection.vendor == "mysql":
         # One instant (a post's answer): its nearest MAX_WARNINGS on each side are all it can
-        # show, however many posts share the window (a bulk import at one time held thousands),
-        # read in one round trip.
-        at = dated[0][1]
-        before = span.filter(publish_at__lt=at).order_by("-publish_at")[:MAX_WARNINGS]
-        after = span.filter(publish_at__gte=at)[:MAX_WARNINGS]
-        rows = sorted(before.union(after, all=True), key=lambda row: row[1])
+        # show, however many posts share the window (a bulk import at one time held thousands).
+        rows = _nearest_rows(author_id=author.pk, at=dated[0][1], low=low, high=high, exclude=exclude_post_ids)
     else:
-        rows = list(span[:POSTS_READ])
+        rows = list(upcoming.filter(publish_at__gte=low, publish_at__lte=high).order_by("publish_at")
+                    .values_list("pk", "publish_at", "series_id", "series_index")[:POSTS_READ])
     times = [row[1] for row in rows]
     for n, at in dated:
         for pk, other, series_id, index in _nearest(rows, times, at=at, window=window):
             found[n].append(Clash(kind="post", publish_at=other, scheduled_post=pk, series=series_id, series_index=index))
     if flags.get("has_series"):
+        reaching = Series.objects.filter(author=author, active=True, error="").exclude(pk=exclude_series_id).filter(
+            Q(materialized_until__isnull=True) | Q(materialized_until__lt=high))
         for series in reaching:
             made_until = max(series.materialized_until or now, now)
             for n, at in dated[:MAX_CHECKED]:
@@ -129,6 +123,51 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
     for n, at in dated:
         found[n] = sorted(found[n], key=lambda clash: abs(clash.publish_at - at))[:MAX_WARNINGS]
     return found
+
+
+def _series_or_slots(*, author_id: int, until: datetime, exclude_series_id) -> dict:
+    """{"has_series": whether an active series of the author (other than the excluded one) has
+    occurrences not made into posts before `until`, "has_slots": whether the author has queue
+    slots}, in one statement written out (it runs on every post scheduled; the ORM took longer
+    to build it than the database to answer)."""
+    series = connection.ops.quote_name(Series._meta.db_table)
+    slots = connection.ops.quote_name(QueueSlot._meta.db_table)
+    other = " AND id <> %s" if exclude_series_id else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS(SELECT 1 FROM {series} WHERE author_id = %s AND active = %s AND error = ''{other} "
+            f"AND (materialized_until IS NULL OR materialized_until < %s)), "
+            f"EXISTS(SELECT 1 FROM {slots} WHERE user_id = %s)",
+            [author_id, True, *([exclude_series_id] if exclude_series_id else []),
+             connection.ops.adapt_datetimefield_value(until), author_id],
+        )
+        has_series, has_slots = cursor.fetchone()
+    return {"has_series": bool(has_series), "has_slots": bool(has_slots)}
+
+
+def _nearest_rows(*, author_id: int, at: datetime, low: datetime, high: datetime, exclude) -> list[tuple]:
+    """The author's upcoming posts nearest `at` within [low, high]: MAX_WARNINGS before and
+    after, per status, in one statement of short reads, each walking sched_author_idx in time
+    order and stopping at its limit (a read of both statuses at once sorts them whole). Written
+    out rather than built by the ORM: this runs on every post scheduled, and compiling the
+    four reads cost more than running them. Rows (id, publish_at, series_id, series_index) in
+    time order."""
+    table = connection.ops.quote_name(ScheduledPost._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    skip = f" AND id NOT IN ({ids_sql(exclude)})" if exclude else ""
+    reads, params = [], []
+    for status in ScheduledPost.UPCOMING:
+        for side, order, bounds in (("publish_at >= %s AND publish_at < %s", "DESC", (low, at)),
+                                    ("publish_at >= %s AND publish_at <= %s", "ASC", (at, high))):
+            reads.append(f"(SELECT id, publish_at, series_id, series_index FROM {table} WHERE author_id = %s "
+                         f"AND status = %s AND {side}{skip} ORDER BY publish_at {order} LIMIT {MAX_WARNINGS})")
+            params += [author_id, status.value, adapt(bounds[0]), adapt(bounds[1])]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(reads), params)
+        found = cursor.fetchall()
+    aware = [(pk, when if timezone.is_aware(when) else when.replace(tzinfo=UTC), series, index)
+             for pk, when, series, index in found]
+    return sorted(aware, key=lambda row: row[1])
 
 
 def _nearest(rows: list, times: list, *, at: datetime, window: timedelta) -> list:
