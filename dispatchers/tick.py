@@ -110,7 +110,10 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
         report.refused += refused
         report.published += len(results) - refused
         if len(results) > refused and report.on_published is not None:
-            report.on_published()
+            try:
+                report.on_published()
+            except Exception as error:  # the broker or the cache away: the next tick starts them
+                logger.warning("node %s: could not start the deliveries of a published batch now (%s)", node.name, error)
         logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
 
     finish.answer = answer

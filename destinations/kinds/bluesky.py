@@ -61,6 +61,10 @@ def job_record(job: DeliveryJob) -> dict:
     )
 
 
+# The longest the check of an app password, when a destination is added or changed, waits for the PDS.
+LOGIN_CHECK_SECONDS = 30.0
+
+
 @kind_register
 class BlueskyKind(Kind):
     name = "bluesky"
@@ -90,7 +94,10 @@ class BlueskyKind(Kind):
             raise ValidationError(errors)
         app_password = app_password.strip()
         # The password is tried now: a wrong one is a 400 naming it, not a failed delivery later.
-        client = bluesky.BlueskyClient(pds_url, handle, app_password, timeout=settings.PSCHED_WEBHOOK_TOTAL_TIMEOUT)
+        # Someone waits for the answer, and a busy PDS hashes passwords slowly: the send timeout
+        # (short, so that lost answers are found out soon) would refuse a good password.
+        client = bluesky.BlueskyClient(pds_url, handle, app_password,
+                                       timeout=max(settings.PSCHED_WEBHOOK_TOTAL_TIMEOUT, LOGIN_CHECK_SECONDS))
         try:
             did = client.login()
         except bluesky.LoginRefused as error:
