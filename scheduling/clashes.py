@@ -81,14 +81,17 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
     high = max(at for _, at in dated) + window
     now = db_now_cached()  # judges only which series may reach the window
     flags = _series_or_slots(author_id=author.pk, until=high, exclude_series_id=exclude_series_id)
-    upcoming = ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING).exclude(
-        pk__in=list(exclude_post_ids))
+
+    def upcoming():  # built only where read: the common case (one post) writes its read out
+        return ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING).exclude(
+            pk__in=list(exclude_post_ids))
+
     if len(dated) == 1 and connection.vendor == "mysql":
         # One instant (a post's answer): its nearest MAX_WARNINGS on each side are all it can
         # show, however many posts share the window (a bulk import at one time held thousands).
         rows = _nearest_rows(author_id=author.pk, at=dated[0][1], low=low, high=high, exclude=exclude_post_ids)
     else:
-        rows = list(upcoming.filter(publish_at__gte=low, publish_at__lte=high).order_by("publish_at")
+        rows = list(upcoming().filter(publish_at__gte=low, publish_at__lte=high).order_by("publish_at")
                     .values_list("pk", "publish_at", "series_id", "series_index")[:POSTS_READ])
     times = [row[1] for row in rows]
     for n, at in dated:
@@ -117,7 +120,7 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
                 if slot_at != at:
                     near.setdefault(n, []).append(slot_at)
         wanted = {slot_at for instants_near in near.values() for slot_at in instants_near}
-        taken = set(upcoming.filter(publish_at__in=wanted).values_list("publish_at", flat=True)) if wanted else set()
+        taken = set(upcoming().filter(publish_at__in=wanted).values_list("publish_at", flat=True)) if wanted else set()
         for n, instants_near in near.items():
             found[n] += [Clash(kind="slot", publish_at=slot_at) for slot_at in instants_near if slot_at not in taken]
     for n, at in dated:
