@@ -50,13 +50,19 @@ def receiver_ceiling(receiver: ReceiverProcess, *, seconds: float, clients: int 
 
 def _delivered_figures(stack, prefix: str) -> dict:
     rows = stack.query(
-        "SELECT d.lateness_ms, d.delivered_at, d.attempts FROM destinations_delivery d "
+        "SELECT d.lateness_ms, d.delivered_at, d.attempts, "
+        "TIMESTAMPDIFF(MICROSECOND, p.published_at, d.first_try_at) DIV 1000 FROM destinations_delivery d "
         "JOIN feed_post p ON p.id = d.post_id WHERE p.text LIKE %s AND d.state = 'delivered'", (prefix + " %",))
     late = [row[0] for row in rows]
+    # Where the lateness goes: published → claimed (first_try_at), then claimed → delivered.
+    claimed = [row[3] for row in rows if row[3] is not None]
+    sent = [row[0] - row[3] for row in rows if row[3] is not None]
     return {
         "delivered": len(rows),
         "lateness_p50_ms": percentile(late, 0.5), "lateness_p99_ms": percentile(late, 0.99),
         "lateness_max_ms": max(late) if late else None,
+        "claimed_after_p50_ms": percentile(claimed, 0.5), "claimed_after_p99_ms": percentile(claimed, 0.99),
+        "sent_after_claim_p50_ms": percentile(sent, 0.5), "sent_after_claim_p99_ms": percentile(sent, 0.99),
         "resent": sum(1 for row in rows if row[2] > 1),
         "last_delivered_at": max((row[1] for row in rows), default=None),
     }

@@ -426,7 +426,11 @@ def _due_rows(*, now: datetime, limit: int, lock: bool) -> list[tuple[int, int, 
     its order and stop at `limit`, each destination's readiness looked up by its key: written
     with the ORM, the destination filter became a semi-join driven from the destinations, so
     every claim read (and locked) every delivery a destination ever had, and two nodes could
-    not claim side by side. Elsewhere, the ORM's query, oldest first."""
+    not claim side by side. What is due is judged by the database clock in the statement too
+    (or `now`, when later): a node's copy of that clock (DatabaseClock) runs behind it by the
+    time its read took to come back, and a delivery published just before the claim (a node
+    wakes its loop as the callback answers) would wait for the next poll. Elsewhere, the
+    ORM's query, oldest first."""
     if connection.vendor != "mysql":
         candidates = deliveries_due(now=now).order_by("next_try_at", "pk")
         if lock and connection.features.has_select_for_update_skip_locked:
@@ -437,8 +441,9 @@ def _due_rows(*, now: datetime, limit: int, lock: bool) -> list[tuple[int, int, 
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT d.id, d.version, d.state FROM {quote(Delivery._meta.db_table)} d FORCE INDEX (delivery_due_idx) "
-            f"WHERE d.state IN (%s, %s) AND d.next_try_at <= %s AND (SELECT t.state = %s AND (t.not_before IS NULL "
-            f"OR t.not_before <= %s) FROM {quote(Destination._meta.db_table)} t WHERE t.id = d.destination_id) "
+            f"WHERE d.state IN (%s, %s) AND d.next_try_at <= GREATEST(%s, UTC_TIMESTAMP(6)) AND (SELECT t.state = %s "
+            f"AND (t.not_before IS NULL OR t.not_before <= %s) FROM {quote(Destination._meta.db_table)} t "
+            f"WHERE t.id = d.destination_id) "
             f"LIMIT {int(limit)}{' FOR UPDATE SKIP LOCKED' if lock else ''}",
             [State.PENDING.value, State.UNCONFIRMED.value, adapt(now), DestinationState.ACTIVE.value, adapt(now)],
         )
@@ -474,28 +479,107 @@ def deliveries_claim(*, node_name: str, now: datetime, limit: int) -> list[Deliv
     return claims
 
 
-def post_event_data(delivery: Delivery) -> dict:
+@dataclass(frozen=True, slots=True)
+class AuthorRow:
+    pk: int
+    username: str
+    email: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    pk: int
+    text: str
+    published_at: datetime
+    author: AuthorRow
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A claimed delivery as its send and record read it: what a Delivery, its post and its
+    author would give, without building the three models (which cost a node more CPU than
+    the database round trips of the read). The destination is the model (config, secrets)."""
+    pk: int
+    key: str
+    attempts: int
+    remote_id: str
+    error: str
+    scheduled_post_id: int | None
+    destination: Destination
+    post: PostRow
+
+    @property
+    def destination_id(self) -> int:
+        return self.destination.pk
+
+    @property
+    def post_id(self) -> int:
+        return self.post.pk
+
+
+def post_event_data(delivery: Delivery | DeliveryRow) -> dict:
     post = delivery.post
+    author = post.author
+    language = author.language if isinstance(author, AuthorRow) else getattr(getattr(author, "profile", None), "language", "")
     return {
         "post": post.pk,
         "scheduled_post": delivery.scheduled_post_id,
-        "author": post.author.username,
+        "author": author.username,
         "text": post.text,
-        "language": getattr(getattr(post.author, "profile", None), "language", "") or "",
+        "language": language or "",
         "published_at": post.published_at.isoformat().replace("+00:00", "Z"),
         "url": f"{settings.PSCHED_API_URL}/api/posts/{post.pk}/",
     }
 
 
-def deliveries_read(*, claims: list[DeliveryClaim]) -> list[tuple[DeliveryClaim, Delivery]]:
-    """The claimed deliveries with their destination and post (each read by its key: joined,
-    MariaDB drove the read from the author or the destination, through all their posts)."""
+def deliveries_read(*, claims: list[DeliveryClaim]) -> list[tuple[DeliveryClaim, Delivery | DeliveryRow]]:
+    """The claimed deliveries still held, with their destination and post: on MariaDB/MySQL
+    as DeliveryRow, in two statements (each delivery with its post, author and language; the
+    destinations by their keys); elsewhere as models, through the ORM."""
     by_id = {claim.delivery: claim for claim in claims}
-    rows = Delivery.objects.filter(pk__in=list(by_id)).prefetch_related("destination", "post__author__profile")
-    return [(by_id[row.pk], row) for row in rows if row.claim_token == by_id[row.pk].claim_token]
+    if not by_id:
+        return []
+    if connection.vendor != "mysql":
+        rows = Delivery.objects.filter(pk__in=list(by_id)).prefetch_related("destination", "post__author__profile")
+        return [(by_id[row.pk], row) for row in rows if row.claim_token == by_id[row.pk].claim_token]
+    found = [row for row in _deliveries_rows_read(list(by_id)) if row[4] == by_id[row[0]].claim_token]
+    destinations = Destination.objects.in_bulk({row[7] for row in found})
+    return [
+        (by_id[pk], DeliveryRow(
+            pk=pk, key=key, attempts=attempts, remote_id=remote_id, error=error, scheduled_post_id=scheduled_post_id,
+            destination=destinations[destination_id],
+            post=PostRow(pk=post_id, text=text, published_at=published_at,
+                         author=AuthorRow(pk=author_id, username=username, email=email, language=language or "")),
+        ))
+        for pk, key, attempts, remote_id, _, scheduled_post_id, post_id, destination_id, text, published_at, author_id,
+        username, email, language, error in found
+        if destination_id in destinations  # removed meanwhile: nothing to send
+    ]
 
 
-def delivery_job(delivery: Delivery, *, claim: DeliveryClaim, now: datetime) -> DeliveryJob:
+def _deliveries_rows_read(ids: list[int]) -> list[tuple]:
+    """The deliveries (by their keys) with their post, its author and the author's language,
+    in one statement written out: STRAIGHT_JOIN keeps MariaDB reading from the deliveries
+    (left to itself, it drove the join from the author, through every post they had)."""
+    quote = connection.ops.quote_name
+    Post = Delivery._meta.get_field("post").related_model
+    User = Post._meta.get_field("author").related_model
+    Profile = User._meta.get_field("profile").related_model
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.id, d.{quote('key')}, d.attempts, d.remote_id, d.claim_token, d.scheduled_post_id, d.post_id, "
+            f"d.destination_id, p.text, p.published_at, p.author_id, u.username, u.email, pr.language, d.error "
+            f"FROM {quote(Delivery._meta.db_table)} d STRAIGHT_JOIN {quote(Post._meta.db_table)} p ON p.id = d.post_id "
+            f"STRAIGHT_JOIN {quote(User._meta.db_table)} u ON u.id = p.author_id "
+            f"LEFT JOIN {quote(Profile._meta.db_table)} pr ON pr.user_id = u.id WHERE d.id IN ({ids_sql(ids)})"
+        )
+        rows = cursor.fetchall()
+    convert = connection.ops.convert_datetimefield_value
+    return [(*row[:9], convert(row[9], None, connection), *row[10:]) for row in rows]
+
+
+def delivery_job(delivery: Delivery | DeliveryRow, *, claim: DeliveryClaim, now: datetime) -> DeliveryJob:
     return DeliveryJob(
         key=delivery.key,
         event_type="post.published",
@@ -511,7 +595,7 @@ def delivery_job(delivery: Delivery, *, claim: DeliveryClaim, now: datetime) -> 
     )
 
 
-def delivery_attempt(*, claim: DeliveryClaim, delivery: Delivery, clock) -> Outcome:
+def delivery_attempt(*, claim: DeliveryClaim, delivery: Delivery | DeliveryRow, clock) -> Outcome:
     """One claimed delivery sent (delivery_send) and its outcome recorded."""
     outcome = delivery_send(claim=claim, delivery=delivery, clock=clock)
     delivery_record(claim=claim, delivery=delivery, outcome=outcome, now=clock.now())
@@ -561,7 +645,7 @@ def _deliveries_record_delivered(results) -> None:
                 )
 
 
-def delivery_send(*, claim: DeliveryClaim, delivery: Delivery, clock) -> Outcome:
+def delivery_send(*, claim: DeliveryClaim, delivery: Delivery | DeliveryRow, clock) -> Outcome:
     """One claimed delivery's try: reconcile first when the last outcome is unknown, then send
     (the same key as every earlier try). Network only: no database, no transaction."""
     kind = kind_get(delivery.destination.kind)
@@ -592,7 +676,7 @@ def retry_delay(*, schedule: list[float], attempts: int, retry_after: float | No
     return max(0.0, delay)
 
 
-def delivery_record(*, claim: DeliveryClaim, delivery: Delivery, outcome: Outcome, now: datetime) -> bool:
+def delivery_record(*, claim: DeliveryClaim, delivery: Delivery | DeliveryRow, outcome: Outcome, now: datetime) -> bool:
     """Writes a try's outcome, if the claim still holds (a retry or cancel by the user, or a
     takeover after the lease, wins). Returns whether it was written."""
     held = Delivery.objects.filter(pk=claim.delivery, claim_token=claim.claim_token, state=State.SENDING)
@@ -704,7 +788,7 @@ def destination_disable(*, destination_id: int, reason: str, now: datetime) -> N
               "and stopped sending to it. Resume it on your destinations page once it is fixed.")
 
 
-def delivery_failure_notify(*, delivery: Delivery) -> None:
+def delivery_failure_notify(*, delivery: Delivery | DeliveryRow) -> None:
     """Tells the author by email, once, that a delivery failed for good (the page shows a notice)."""
     if not Delivery.objects.filter(pk=delivery.pk, failure_notified=False).update(failure_notified=True):
         return

@@ -93,7 +93,13 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
 
     def send() -> tuple[list[dict], datetime]:
         results = publish_callback(node_name=node.name, credential=credential, claims=batch, at=at)
-        return results, clock.now()
+        answered = clock.now()
+        # What the batch sets off (its deliveries, committed with it) starts here, as the answer
+        # comes: the tick's own thread reads the answers in order, and may be waiting for an
+        # older one or sleeping until the next batch's time.
+        if report.on_published is not None and any("error" not in result for result in results if isinstance(result, dict)):
+            _published_notify(node, report)
+        return results, answered
 
     answer = _senders.submit(send)
 
@@ -109,15 +115,17 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
         refused = sum("error" in result for result in results)
         report.refused += refused
         report.published += len(results) - refused
-        if len(results) > refused and report.on_published is not None:
-            try:
-                report.on_published()
-            except Exception as error:  # the broker or the cache away: the next tick starts them
-                logger.warning("node %s: could not start the deliveries of a published batch now (%s)", node.name, error)
         logger.info("node %s published %s posts (%s refused) in one batch", node.name, len(results) - refused, refused)
 
     finish.answer = answer
     return finish
+
+
+def _published_notify(node: DispatcherNode, report: TickReport) -> None:
+    try:
+        report.on_published()
+    except Exception as error:  # the broker or the cache away: the next tick starts them
+        logger.warning("node %s: could not start the deliveries of a published batch now (%s)", node.name, error)
 
 
 def _finish_answered(in_flight: list, seconds: float) -> float:
