@@ -2,19 +2,22 @@
 is resolved here, every address it resolves to must be public (unless private ones are
 allowed), and the connection goes to the address that was checked, so a DNS answer that
 changes between the check and the connect (rebinding) cannot reach inside."""
+import http.client
 import ipaddress
 import socket
+import ssl
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NewConnectionError, SSLError
-from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import LocationParseError
+from urllib3.util.wait import wait_for_read
 
 MAX_ANSWER_BYTES = 64 * 1024
 # Connections are kept open per checked address (and host name, for TLS), so that a burst to
-# one receiver does not pay a connection (and a TLS handshake) per request.
+# one receiver does not pay a connection (and a TLS handshake) per request: {key: idle ones}.
 MAX_POOLS = 256
 POOL_CONNECTIONS = 32
 _pools: OrderedDict = OrderedDict()
@@ -57,6 +60,8 @@ def address_problem(address: str) -> str:
     return ""
 
 
+# A pure function of its arguments, read at every send: kept for the URLs sent to lately.
+@lru_cache(maxsize=1024)
 def url_parts(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
     """(scheme, host, port, path with query) of an https URL (http too when allow_private);
     raises AddressRefused saying what is wrong."""
@@ -111,52 +116,106 @@ def url_check(url: str, *, allow_private: bool) -> None:
 
 def post(url: str, *, body: bytes, headers: dict, allow_private: bool, connect_timeout: float, total_timeout: float) -> Answer:
     """POSTs body to url, connecting to the checked address. Raises AddressRefused, NotSent or
-    NoAnswer; any HTTP status is an Answer (redirects are not followed)."""
+    NoAnswer; any HTTP status is an Answer (redirects are not followed).
+
+    A plain http.client connection kept open per checked address (urllib3's pool and response
+    layers cost about as much CPU per request as everything else of a delivery)."""
     scheme, host, port, path = url_parts(url, allow_private=allow_private)
     address = host_resolve(host, port, allow_private=allow_private)[0]
-    timeout = urllib3.Timeout(connect=connect_timeout, read=total_timeout, total=total_timeout)
     default_port = 443 if scheme == "https" else 80
     headers = {**headers, "Host": host if port == default_port else f"{host}:{port}"}
-    pool = _pool(scheme, address, port, host)
+    key = (scheme, address, port, host)
+    connection = _connection_take(key)
+    if connection is None:
+        connection = _connection_new(scheme, address, port, host, timeout=connect_timeout)
+        try:
+            connection.connect()
+        except (OSError, ValueError) as error:  # refused, unreachable, timed out, TLS (a bad certificate)
+            connection.close()
+            raise NotSent(f"could not connect to {host}:{port} ({error.__class__.__name__})") from None
+    connection.sock.settimeout(total_timeout)
     try:
-        response = pool.urlopen(
-            "POST", path, body=body, headers=headers, redirect=False, retries=False, preload_content=False,
-            assert_same_host=False, timeout=timeout,
-        )
-    except (NewConnectionError, ConnectTimeoutError, SSLError) as error:
-        raise NotSent(f"could not connect to {host}:{port} ({error.__class__.__name__})") from None
-    except Urllib3Error as error:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+    except (OSError, http.client.HTTPException) as error:
+        connection.close()
         raise NoAnswer(f"no answer from {host}:{port} ({error.__class__.__name__})") from None
-    complete = False
     try:
         answer = response.read(MAX_ANSWER_BYTES)
-        complete = len(answer) < MAX_ANSWER_BYTES  # read() stops short only at the body's end
-    except Urllib3Error:
+    except (OSError, http.client.HTTPException):
         answer = b""  # the status is what counts
-    if not complete:
-        response.close()  # the rest is not read: this connection is not used again
-    response.release_conn()
-    return Answer(status=response.status, headers=dict(response.headers), body=answer)
+    # Kept only when the answer was read to its end and the receiver keeps the connection.
+    if response.isclosed() and not response.will_close:
+        _connection_give_back(key, connection)
+    else:
+        connection.close()
+    return Answer(status=response.status, headers=dict(response.getheaders()), body=answer)
 
 
-def _pool(scheme: str, address: str, port: int, host: str):
-    """The kept connections to this checked address (a few hundred pools at most, the least
-    recently used closed first)."""
-    key = (scheme, address, port, host)
-    with _pools_lock:
-        pool = _pools.get(key)
-        if pool is not None:
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to the checked address; TLS verifies the certificate against the host name."""
+
+    def __init__(self, address: str, port: int, *, host: str, timeout: float):
+        super().__init__(address, port, timeout=timeout, context=_tls_context())
+        self.server_hostname = host
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self.sock = self._context.wrap_socket(sock, server_hostname=self.server_hostname)
+        except BaseException:
+            sock.close()
+            raise
+
+
+_tls = {}
+
+
+def _tls_context() -> ssl.SSLContext:
+    if "context" not in _tls:
+        _tls["context"] = ssl.create_default_context()  # certificates and host names checked
+    return _tls["context"]
+
+
+def _connection_new(scheme: str, address: str, port: int, host: str, *, timeout: float) -> http.client.HTTPConnection:
+    if scheme == "https":
+        return _CheckedHTTPSConnection(address, port, host=host, timeout=timeout)
+    return http.client.HTTPConnection(address, port, timeout=timeout)
+
+
+def _connection_take(key) -> http.client.HTTPConnection | None:
+    """A kept connection to this checked address that the receiver has not closed meanwhile
+    (a closed one reads as ready: its end of file), or None."""
+    while True:
+        with _pools_lock:
+            idle = _pools.get(key)
+            if not idle:
+                return None
             _pools.move_to_end(key)
-            return pool
-        if scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
-                address, port, retries=False, maxsize=POOL_CONNECTIONS, server_hostname=host, assert_hostname=host,
-                cert_reqs="CERT_REQUIRED",
-            )
+            connection = idle.pop()
+        try:
+            dropped = wait_for_read(connection.sock, timeout=0)
+        except OSError:
+            dropped = True
+        if not dropped:
+            return connection
+        connection.close()
+
+
+def _connection_give_back(key, connection: http.client.HTTPConnection) -> None:
+    """Keeps the connection for the next request to this address (a few hundred addresses at
+    most, the least recently used closed first; POOL_CONNECTIONS kept for each)."""
+    closing = []
+    with _pools_lock:
+        idle = _pools.setdefault(key, [])
+        _pools.move_to_end(key)
+        if len(idle) < POOL_CONNECTIONS:
+            idle.append(connection)
         else:
-            pool = urllib3.HTTPConnectionPool(address, port, retries=False, maxsize=POOL_CONNECTIONS)
-        _pools[key] = pool
+            closing.append(connection)
         while len(_pools) > MAX_POOLS:
             _, oldest = _pools.popitem(last=False)
-            oldest.close()
-        return pool
+            closing.extend(oldest)
+    for extra in closing:
+        extra.close()
