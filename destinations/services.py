@@ -455,11 +455,13 @@ def deliveries_due_exist(*, now: datetime) -> bool:
     return bool(_due_rows(now=now, limit=1, lock=False))
 
 
-def deliveries_claim(*, node_name: str, now: datetime, limit: int) -> list[DeliveryClaim]:
+def deliveries_claim(*, node_name: str, now: datetime, limit: int, look_first: bool = True) -> list[DeliveryClaim]:
     """Claims due deliveries of active destinations, atomically, as posts are claimed: SKIP
-    LOCKED where the database has it, and a conditional UPDATE that moves only rows still due."""
+    LOCKED where the database has it, and a conditional UPDATE that moves only rows still due.
+    `look_first`: a plain read first, so that a poll that finds nothing takes no lock; a caller
+    that expects work (woken by a publish, or after a full claim) saves that round trip."""
     token = secrets.token_hex(16)
-    if not deliveries_due_exist(now=now):
+    if look_first and not deliveries_due_exist(now=now):
         return []
     lease_until = now + timedelta(seconds=settings.PSCHED_DELIVERY_LEASE_SECONDS)
     with transaction.atomic():

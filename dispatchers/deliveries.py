@@ -118,16 +118,19 @@ def _run(*, node_name: str, seconds: float, idle_seconds: float, sleep) -> Deliv
     idle_since = time.monotonic()
     deliveries_release_expired(now=clock.now())
     in_flight = []  # the previous claim's sends: the next claim is made and read meanwhile
+    limit = settings.PSCHED_DELIVERY_CLAIM_LIMIT
+    expected = True  # work is likely there (just started, woken, a full claim): no look first
     while True:
         claims = []
         if time.monotonic() < stop_at:
             _wake.clear()  # a wake-up from now on is for what this claim may not see
-            claims = deliveries_claim(node_name=node_name, now=clock.now(), limit=settings.PSCHED_DELIVERY_CLAIM_LIMIT)
+            claims = deliveries_claim(node_name=node_name, now=clock.now(), limit=limit, look_first=not expected)
         sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)] if claims else []
         report.claimed += len(claims)
         if in_flight:
             _record(report, [future.result() for future in in_flight])
         in_flight = sending
+        expected = len(claims) >= limit
         if claims:
             idle_since = time.monotonic()
             continue
@@ -141,7 +144,7 @@ def _run(*, node_name: str, seconds: float, idle_seconds: float, sleep) -> Deliv
                 break
             continue
         if sleep is None:
-            _wake.wait(IDLE_POLL_SECONDS)
+            expected = _wake.wait(IDLE_POLL_SECONDS)
         else:
             sleep(IDLE_POLL_SECONDS)
     if report.claimed:
