@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections, connection
 
 from destinations.services import (
     deliveries_claim,
@@ -81,53 +80,6 @@ IDLE_POLL_SECONDS = 0.02
 IDLE_STOP_SECONDS = 2.0
 
 
-# Outcomes are written by a thread of their own, so that the loop's thread goes on claiming
-# (a delivery published meanwhile waited for the record's commit), and what finished while
-# one record was written is written together in the next (one commit for several claims).
-_recorder: ThreadPoolExecutor | None = None
-
-
-def _recorder_thread() -> ThreadPoolExecutor:
-    global _recorder
-    if _recorder is None:
-        _recorder = ThreadPoolExecutor(1, thread_name_prefix="delivery-record")
-    return _recorder
-
-
-class _Records:
-    """A loop's outcomes waiting to be written, and the writes asked for."""
-
-    def __init__(self, report: DeliveryReport):
-        self.report = report
-        self.waiting = []
-        self.lock = threading.Lock()
-        self.writes = []
-
-    def add(self, results) -> None:
-        with self.lock:
-            self.waiting.extend(results)
-        self.writes.append(_recorder_thread().submit(self._write))
-        while self.writes and self.writes[0].done():
-            self.writes.pop(0).result()  # a write that failed (the database away) ends the loop, as before
-
-    def _write(self) -> None:
-        with self.lock:
-            results, self.waiting = self.waiting, []
-        if not results:
-            return
-        close_old_connections()  # this thread's connection, kept from one loop to the next
-        try:
-            _record(self.report, results)
-        except Exception:
-            connection.close()  # its deliveries are reconciled once their lease ends
-            raise
-
-    def wait(self) -> None:
-        writes, self.writes = self.writes, []
-        for write in writes:
-            write.result()
-
-
 def _record(report: DeliveryReport, results) -> None:
     deliveries_record(results=results)
     for _, _, outcome, _ in results:
@@ -163,25 +115,9 @@ def _run(*, node_name: str, seconds: float, idle_seconds: float, sleep) -> Deliv
     clock = DatabaseClock()
     report = DeliveryReport(node=node_name)
     stop_at = time.monotonic() + seconds
+    idle_since = time.monotonic()
     deliveries_release_expired(now=clock.now())
     in_flight = []  # the previous claim's sends: the next claim is made and read meanwhile
-    records = _Records(report)
-    try:
-        _loop(node_name=node_name, report=report, records=records, in_flight=in_flight, clock=clock, stop_at=stop_at,
-              idle_seconds=idle_seconds, sleep=sleep)
-    finally:
-        records.wait()
-    if report.claimed:
-        logger.info(
-            "node %s sent %s deliveries: %s delivered, %s to retry, %s failed",
-            node_name, report.claimed, report.delivered, report.retrying, report.failed,
-        )
-    return report
-
-
-def _loop(*, node_name: str, report: DeliveryReport, records: _Records, in_flight: list, clock, stop_at: float,
-          idle_seconds: float, sleep) -> None:
-    idle_since = time.monotonic()
     limit = settings.PSCHED_DELIVERY_CLAIM_LIMIT
     expected = True  # work is likely there (just started, woken, a full claim): no look first
     while True:
@@ -191,9 +127,9 @@ def _loop(*, node_name: str, report: DeliveryReport, records: _Records, in_fligh
             claims = deliveries_claim(node_name=node_name, now=clock.now(), limit=limit, look_first=not expected)
         sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)] if claims else []
         report.claimed += len(claims)
-        if in_flight:  # waited for before the next claim: a claim is sent well within its lease
-            records.add([future.result() for future in in_flight])
-        in_flight[:] = sending
+        if in_flight:
+            _record(report, [future.result() for future in in_flight])
+        in_flight = sending
         expected = len(claims) >= limit
         if claims:
             idle_since = time.monotonic()
@@ -211,3 +147,9 @@ def _loop(*, node_name: str, report: DeliveryReport, records: _Records, in_fligh
             expected = _wake.wait(IDLE_POLL_SECONDS)
         else:
             sleep(IDLE_POLL_SECONDS)
+    if report.claimed:
+        logger.info(
+            "node %s sent %s deliveries: %s delivered, %s to retry, %s failed",
+            node_name, report.claimed, report.delivered, report.retrying, report.failed,
+        )
+    return report
