@@ -174,10 +174,25 @@ def destination_test(*, destination_id: int, owner) -> Outcome:
 
 # --- a scheduled post's destinations (receivers of scheduling's signals) ----------------
 
+# A destination's id is a positive BigAutoField: a number outside it names none (and a query
+# with it would overflow the database's integer).
+MAX_ID = 2 ** 63 - 1
+
+
+def _unknown_error(unknown: list[int]) -> ValidationError:
+    named = ", ".join(map(str, unknown[:10])) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+    return ValidationError({"destinations": [
+        f"No destination of yours with id {named} (or it is disabled); GET /api/destinations/ lists yours."
+    ]})
+
+
 def _ids_clean(value) -> list[int]:
     if not isinstance(value, list) or any(not isinstance(item, int) or isinstance(item, bool) for item in value):
         raise ValidationError({"destinations": ["Give a list of your destinations' ids (the feed needs none)."]})
-    return list(dict.fromkeys(value))
+    ids = list(dict.fromkeys(value))
+    if unknown := [pk for pk in ids if not 0 < pk <= MAX_ID]:
+        raise _unknown_error(unknown)
+    return ids
 
 
 # Each process reads a user's default set at most once a second (it cost as much as the
@@ -244,10 +259,7 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
         if id(row) in wanted:
             unknown = [pk for pk in wanted[id(row)] if pk not in owned[row.author_id]]
             if unknown:
-                raise ValidationError({"destinations": [
-                    f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
-                    "GET /api/destinations/ lists yours."
-                ]})
+                raise _unknown_error(unknown)
             row.destination_ids = wanted[id(row)]
         elif getattr(row, "series_id", None) not in series_choices:
             row.destination_ids = list(defaults[row.author_id])
@@ -278,10 +290,7 @@ def _owned_ids(value, *, owner_id: int) -> list[int]:
         state=DestinationState.DISABLED).values_list("pk", flat=True))
     unknown = [pk for pk in ids if pk not in owned]
     if unknown:
-        raise ValidationError({"destinations": [
-            f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
-            "GET /api/destinations/ lists yours."
-        ]})
+        raise _unknown_error(unknown)
     return ids
 
 
@@ -308,8 +317,6 @@ def series_destinations_change(*, series, extras: dict, **signal) -> None:
     ).values_list("pk", flat=True))
     if governed:
         _selections_replace(scheduled_post_ids=governed, destination_ids=ids)
-
-
 
 
 def scheduled_post_text_check(*, scheduled_post, text: str, **signal) -> None:

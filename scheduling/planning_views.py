@@ -32,11 +32,11 @@ from .queue import (
     slot_describe,
 )
 from .clashes import clash_notes, post_clash_warnings, series_clash_warnings
+from .output import series_extensions
 from .occurrences import occurrence_find, occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
 from .recurrence import rule_parse, series_next
 from .series import series_create, series_stop, series_update
 from .services import draft_create
-from .signals import series_serializing
 from .throttling import admit_for, scheduling_wait, too_fast_text
 
 
@@ -223,15 +223,6 @@ def series_new(request):
     return render(request, "scheduling/series_form.html", {
         "form": form, "zones": zone_choices(), "chosen_destinations": (compose_extras(request) or {}).get("destinations"),
     }, status=status)
-
-
-def series_extensions(series: list[Series]) -> dict[int, dict]:
-    """What the apps above keep for each series ({id: {"destinations": [...]}}), asked once."""
-    merged = {item.pk: {"destinations": []} for item in series}
-    for _, answer in series_serializing.send(sender=Series, series=series):
-        for pk, fields in (answer or {}).items():
-            merged.setdefault(pk, {}).update(fields)
-    return merged
 
 
 @login_required
