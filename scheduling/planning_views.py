@@ -40,7 +40,14 @@ from .services import draft_create
 from .throttling import admit_for, scheduling_wait, too_fast_text
 
 
-def _compose(request, create, page=feed_page):
+def compose_page(request, form, status: int = 200):
+    """The feed page around its compose form sent back with errors, the destinations as ticked."""
+    return feed_page(request, form, status=status, context={
+        "chosen_destinations": (compose_extras(request) or {}).get("destinations"),
+    })
+
+
+def _compose(request, create, page=compose_page):
     """The feed's compose form sent by "Save draft" or "Add to queue" (or the queue page's):
     `create(data)` makes the post and returns where to go; errors show on `page`, next to the
     fields."""
@@ -61,7 +68,9 @@ def _compose(request, create, page=feed_page):
 @require_POST
 def compose_draft(request):
     def create(data):
-        draft_create(author=request.user, text=data["text"], timezone_name=data["timezone"] or None)
+        draft_create(
+            author=request.user, text=data["text"], timezone_name=data["timezone"] or None, extras=compose_extras(request)
+        )
         messages.success(request, "Draft saved. Schedule or queue it from your drafts.")
         return redirect("scheduling:mine")
 
@@ -80,7 +89,7 @@ def compose_queue(request):
         return redirect("scheduling:queue")
 
     # The queue page's own form shows its errors on the queue page.
-    return _compose(request, create, page=_queue_page if request.POST.get("page") == "queue" else feed_page)
+    return _compose(request, create, page=_queue_page if request.POST.get("page") == "queue" else compose_page)
 
 
 def _slot_dicts(slots) -> list[dict]:
