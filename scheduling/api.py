@@ -61,9 +61,10 @@ class ScheduledPostListApi(generics.ListAPIView):
 
 
 class ScheduledPostCreateApi(APIView):
-    """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
-    all or nothing. `{"text", "draft": true}` keeps a draft; `{"text", "queue": true}` takes
-    your next free queue slot."""
+    """Schedule a post (`{"text", "publish_at", "timezone"?, "destinations"?}`) or a list of up
+    to PSCHED_MAX_BULK, all or nothing. `{"text", "draft": true, "destinations"?}` keeps a
+    draft, with the destinations it will be sent to (default: your default set as it is now);
+    `{"text", "queue": true, "destinations"?}` takes your next free queue slot."""
 
     # A body with "draft" or "queue" is served by DraftCreateApi or QueuedPostCreateApi
     # (psched/api_urls.py joins them); this view documents the URL.
@@ -221,7 +222,8 @@ def _update_clean(request, pk) -> tuple[dict, dict | None]:
 
 
 class ScheduledPostUpdateApi(APIView):
-    """Changes text and/or publish_at (+ timezone) and/or destinations while not published;
+    """Changes text and/or publish_at (+ timezone) and/or destinations while not published (a
+    draft given a time keeps the destinations it was saved with, unless they are given);
     `"queue": true` (with text and/or destinations if wanted) takes the next free queue slot."""
 
     # A body with "queue" is served by ScheduledPostEnqueueApi (psched/api_urls.py joins
