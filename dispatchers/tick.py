@@ -123,8 +123,8 @@ def callback_hedged(send: Callable[[bool, float], object], *, timeout: float, he
     """Calls send(fresh, timeout) and returns its answer; while no attempt has answered,
     calls it again every `hedge_after` seconds (at most `hedges` more times) with fresh=True,
     to be sent on a new connection, and returns whichever answer comes first. An attempt
-    that fails leaves the others to answer; when all failed, raises the first one's error.
-    Every attempt ends by `timeout` after the first was sent. `on_stuck`: called once when the
+    that fails leaves the others to answer; when all failed, raises the first one's error, and
+    requests.Timeout when none answered within `timeout` of the first. `on_stuck`: called once when the
     first attempt (on a kept-alive connection) was outwaited or failed by the network.
 
     Sending a batch twice is safe: the callback publishes each claim once (a repeat finds
@@ -137,8 +137,9 @@ def callback_hedged(send: Callable[[bool, float], object], *, timeout: float, he
     while True:
         hedge_at = started + sent * hedge_after
         hedging = hedge_after > 0 and sent <= hedges and hedge_at < deadline
-        # Past the last hedge, the attempts' own timeouts end the wait.
-        done, in_flight = wait(in_flight, timeout=max(0.0, hedge_at - time.monotonic()) if hedging else None,
+        # The deadline bounds the whole call: a request's own timeout bounds each read only,
+        # and a crawling link can keep one going far longer.
+        done, in_flight = wait(in_flight, timeout=max(0.0, (hedge_at if hedging else deadline) - time.monotonic()),
                                return_when=FIRST_COMPLETED)
         for attempt in done:
             if attempt.exception() is None:
@@ -151,6 +152,10 @@ def callback_hedged(send: Callable[[bool, float], object], *, timeout: float, he
             on_stuck()
         if not in_flight:
             raise errors.get(first) or next(iter(errors.values()))
+        if time.monotonic() >= deadline:
+            # Left behind: an attempt that commits later is harmless (the failure recorded
+            # releases the claims, whose token it then no longer holds).
+            raise requests.Timeout(f"POST /api/posts/ did not answer within {timeout} s")
         if hedging and time.monotonic() >= hedge_at:
             sent += 1
             left = deadline - time.monotonic()

@@ -45,6 +45,9 @@ class Attempts:
         if behaviour == "hang":
             self.release.wait(timeout)
             raise requests.Timeout("read timed out")
+        if behaviour == "crawl":  # each read within its timeout, the whole call far longer
+            self.release.wait(3 * timeout)
+            return ["too late"]
         if isinstance(behaviour, Exception):
             raise behaviour
         return behaviour
@@ -81,6 +84,18 @@ def test_it_hedges_at_most_so_many_times_and_fails_with_the_first_error_when_all
     assert [fresh for fresh, _ in send.calls] == [False, True, True]
     # Every attempt ends within the batch's timeout (each hanging one times out by itself).
     assert time.monotonic() - started < 1.5
+
+
+def test_the_timeout_bounds_the_whole_call_not_each_read():
+    send = Attempts("crawl")
+    started = time.monotonic()
+    try:
+        with pytest.raises(requests.Timeout):
+            callback_hedged(send, timeout=0.5, hedge_after=0.2, hedges=1)
+    finally:
+        send.release.set()
+    assert time.monotonic() - started < 1
+    assert len(send.calls) == 2
 
 
 def test_an_attempt_that_fails_leaves_the_one_in_flight_to_answer():
@@ -173,3 +188,25 @@ def test_attempts_of_one_batch_at_once_publish_it_once(live_node, alice, schedul
     assert len(posts) == 20 and Post.objects.filter(author=alice).count() == 20
     for answer in answers:
         assert {item["scheduled_post"]: item["post"] for item in answer} == posts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_callback_asks_mariadb_to_end_its_transaction_when_its_link_crawls(alice, node, node_client,
+                                                                                 scheduled_posts_factory, settings):
+    """A web server whose link to the database crawls must not keep the claimed rows locked
+    while the node's hedge asks another web server: MariaDB rolls back a write transaction
+    left idle for PSCHED_CALLBACK_IDLE_SECONDS."""
+    from django.db import connection
+
+    if not getattr(connection, "mysql_is_mariadb", False):
+        pytest.skip("MariaDB's idle_transaction_timeout")
+    settings.PSCHED_CALLBACK_IDLE_SECONDS = 4
+    scheduled_posts_factory(alice, 1, seconds=0.1)
+    now = db_now()
+    claims = claim_due_posts(node=node, now=now, horizon=now + timedelta(seconds=5), limit=10)
+    wait_for(lambda: db_now() >= claims[0].due_at, 5, what="the post due")
+    response = node_client.post("/api/posts/?answer=ids", [tick.claim_serialize(claim) for claim in claims], format="json")
+    assert response.status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@session.idle_transaction_timeout")
+        assert cursor.fetchone()[0] == 4
