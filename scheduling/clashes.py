@@ -195,7 +195,8 @@ def _nearest_read(*, author_id: int, at: datetime, low: datetime, high: datetime
     adapt = connection.ops.adapt_datetimefield_value
     exclude = set(exclude)
     params = {"author": author_id, "active": True, "series": exclude_series_id,
-              "low": adapt(low), "at": adapt(at), "high": adapt(high), "until": adapt(high)}
+              "low": adapt(low), "at": adapt(at), "high": adapt(high)}
+    params["until"] = params["high"]
     for n, status in enumerate(ScheduledPost.UPCOMING):
         params[f"status{n}"] = status.value
     with connection.cursor() as cursor:

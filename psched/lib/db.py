@@ -159,11 +159,14 @@ class RowInsert:
             f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
         prepare = []
+        adapt = connection.ops.adapt_datetimefield_value
         for field in fields:
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            auto = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            if auto and type(field) is models.DateTimeField:  # pre_save gives an aware now
+                prepare.append(lambda row, field=field, adapt=adapt: adapt(field.pre_save(row, True)))
+            elif auto:
                 prepare.append(lambda row, field=field: field.get_db_prep_save(field.pre_save(row, True), connection))
             elif type(field) is models.DateTimeField:
-                adapt = connection.ops.adapt_datetimefield_value
                 prepare.append(lambda row, attname=field.attname, adapt=adapt: adapt(getattr(row, attname)))
             elif isinstance(field, _PLAIN_FIELDS):
                 prepare.append(operator.attrgetter(field.attname))
