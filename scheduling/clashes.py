@@ -61,6 +61,12 @@ def clash_window() -> timedelta:
     return timedelta(minutes=settings.PSCHED_CLASH_MINUTES)
 
 
+def claims_reach() -> timedelta:
+    """How far past the database clock a claim reaches (a tick, its look-ahead), with a wide
+    margin: no post due later than this is publishing."""
+    return timedelta(seconds=settings.PSCHED_TICK_SECONDS, milliseconds=settings.PSCHED_CLAIM_AHEAD_MS) + timedelta(minutes=1)
+
+
 def clashes_find(*, author, instant: datetime, exclude_post_ids=(), exclude_series_id=None) -> list[Clash]:
     """What lands within the clash window of `instant`, nearest first."""
     return clashes_find_many(author=author, instants=[instant], exclude_post_ids=exclude_post_ids,
@@ -88,7 +94,10 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
     if len(dated) == 1 and connection.vendor == "mysql":
         # One instant (a post's answer): its nearest MAX_WARNINGS on each side are all it can
         # show, however many posts share the window (a bulk import at one time held thousands).
-        flags, rows = _nearest_read(author_id=author.pk, at=dated[0][1], low=low, high=high,
+        # A post is claimed (publishing) only once due within a tick and the claims' look-ahead:
+        # a window that starts beyond that, as most new posts' do, can hold no publishing post.
+        publishing = low <= db_now_cached() + claims_reach()
+        flags, rows = _nearest_read(author_id=author.pk, at=dated[0][1], low=low, high=high, publishing=publishing,
                                     exclude=exclude_post_ids, exclude_series_id=exclude_series_id)
     else:
         flags = _series_or_slots(author_id=author.pk, until=high, exclude_series_id=exclude_series_id)
@@ -157,13 +166,14 @@ def _series_or_slots(*, author_id: int, until: datetime, exclude_series_id) -> d
     return {"has_series": bool(has_series), "has_slots": bool(has_slots)}
 
 
-# The statements of _nearest_read by (whether a series is excluded, how many posts are).
-_nearest_sql: dict[tuple[bool, int], str] = {}
+# The statements of _nearest_read by (whether publishing posts are read, whether a series is
+# excluded, how many posts are).
+_nearest_sql: dict[tuple[bool, bool, int], str] = {}
 
 
-def _nearest_read_sql(*, exclude_series: bool, exclude_posts: int) -> str:
+def _nearest_read_sql(*, publishing: bool, exclude_series: bool, exclude_posts: int) -> str:
     """MariaDB/MySQL (named parameters): one row of flags (its id NULL) and the nearest posts."""
-    key = (exclude_series, exclude_posts)
+    key = (publishing, exclude_series, exclude_posts)
     sql = _nearest_sql.get(key)
     if sql is None:
         table = connection.ops.quote_name(ScheduledPost._meta.db_table)
@@ -172,7 +182,7 @@ def _nearest_read_sql(*, exclude_series: bool, exclude_posts: int) -> str:
         # The excluded posts (the new post itself) are read and dropped: the statement stays the
         # same from one post to the next, and each read still stops at its limit.
         limit = MAX_WARNINGS + exclude_posts
-        for n, _ in enumerate(ScheduledPost.UPCOMING):
+        for n, _ in enumerate(ScheduledPost.UPCOMING if publishing else [ScheduledPost.Status.PENDING]):
             for side, order in (("publish_at >= %(low)s AND publish_at < %(at)s", "DESC"),
                                 ("publish_at >= %(at)s AND publish_at <= %(high)s", "ASC")):
                 # The index named: with thousands of the author's posts in the window the
@@ -184,11 +194,11 @@ def _nearest_read_sql(*, exclude_series: bool, exclude_posts: int) -> str:
     return sql
 
 
-def _nearest_read(*, author_id: int, at: datetime, low: datetime, high: datetime, exclude,
+def _nearest_read(*, author_id: int, at: datetime, low: datetime, high: datetime, publishing: bool, exclude,
                   exclude_series_id) -> tuple[dict, list[tuple]]:
     """What one instant's check reads, in one statement: the flags of _series_or_slots (until
     `high`) and the author's upcoming posts nearest `at` within [low, high], MAX_WARNINGS
-    before and after, per status, each read walking sched_author_idx in time order and stopping
+    before and after, per status (pending only when `publishing` is false), each read walking sched_author_idx in time order and stopping
     at its limit (a read of both statuses at once sorts them whole). Written out rather than
     built by the ORM: this runs on every post scheduled, and compiling the reads cost more
     than running them. Rows (id, publish_at, series_id, series_index) in time order."""
@@ -200,7 +210,8 @@ def _nearest_read(*, author_id: int, at: datetime, low: datetime, high: datetime
     for n, status in enumerate(ScheduledPost.UPCOMING):
         params[f"status{n}"] = status.value
     with connection.cursor() as cursor:
-        cursor.execute(_nearest_read_sql(exclude_series=bool(exclude_series_id), exclude_posts=len(exclude)), params)
+        cursor.execute(_nearest_read_sql(publishing=publishing, exclude_series=bool(exclude_series_id),
+                                         exclude_posts=len(exclude)), params)
         found = cursor.fetchall()
     flags, rows = {}, []
     for pk, when, series, index in found:
