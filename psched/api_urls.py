@@ -2,9 +2,10 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 
 from accounts.api import TokenApi
+from accounts.authentication import TokenAuthentication
 from destinations import api as destinations_api
 from dispatchers import api as dispatchers_api
 from dispatchers.authentication import NodeCredentialAuthentication

@@ -5,10 +5,12 @@ posts (queued ones and materialized series occurrences among them), the occurren
 author's active series not made into posts yet, and the author's free queue slots (the next
 queued post would land there).
 
-Reads only, and bounded: two queries in the common case (whether series or slots could
-reach; for one post the MAX_WARNINGS posts nearest before and after it, for a bulk request
-the posts of its span, at most POSTS_READ), then the author's active series (at most
-PSCHED_MAX_ACTIVE_SERIES) each walked over the window alone, and the slots of the window."""
+Reads only, and bounded. One post (the API's answer, on every post scheduled): one statement
+on MariaDB/MySQL, which reads the MAX_WARNINGS posts nearest before and after it and whether
+series or slots could reach. A bulk request: whether series or slots could reach, then the
+posts of its span (at most POSTS_READ). Then, only when they could clash, the author's active
+series (at most PSCHED_MAX_ACTIVE_SERIES) each walked over the window alone, and the slots of
+the window."""
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,10 +18,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
-from django.utils import timezone
 
 from psched.lib.api import datetime_text
-from psched.lib.db import db_now_cached, ids_sql
+from psched.lib.db import db_now_cached
 from psched.lib.timeparse import UTC
 
 from .models import QueueSlot, ScheduledPost, Series
@@ -60,6 +61,12 @@ def clash_window() -> timedelta:
     return timedelta(minutes=settings.PSCHED_CLASH_MINUTES)
 
 
+def claims_reach() -> timedelta:
+    """How far past the database clock a claim reaches (a tick, its look-ahead), with a wide
+    margin: no post due later than this is publishing."""
+    return timedelta(seconds=settings.PSCHED_TICK_SECONDS, milliseconds=settings.PSCHED_CLAIM_AHEAD_MS) + timedelta(minutes=1)
+
+
 def clashes_find(*, author, instant: datetime, exclude_post_ids=(), exclude_series_id=None) -> list[Clash]:
     """What lands within the clash window of `instant`, nearest first."""
     return clashes_find_many(author=author, instants=[instant], exclude_post_ids=exclude_post_ids,
@@ -79,8 +86,6 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
         return found
     low = min(at for _, at in dated) - window
     high = max(at for _, at in dated) + window
-    now = db_now_cached()  # judges only which series may reach the window
-    flags = _series_or_slots(author_id=author.pk, until=high, exclude_series_id=exclude_series_id)
 
     def upcoming():  # built only where read: the common case (one post) writes its read out
         return ScheduledPost.objects.filter(author=author, status__in=ScheduledPost.UPCOMING).exclude(
@@ -89,15 +94,23 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
     if len(dated) == 1 and connection.vendor == "mysql":
         # One instant (a post's answer): its nearest MAX_WARNINGS on each side are all it can
         # show, however many posts share the window (a bulk import at one time held thousands).
-        rows = _nearest_rows(author_id=author.pk, at=dated[0][1], low=low, high=high, exclude=exclude_post_ids)
+        # A post is claimed (publishing) only once due within a tick and the claims' look-ahead:
+        # a window that starts beyond that, as most new posts' do, can hold no publishing post.
+        publishing = low <= db_now_cached() + claims_reach()
+        flags, rows = _nearest_read(author_id=author.pk, at=dated[0][1], low=low, high=high, publishing=publishing,
+                                    exclude=exclude_post_ids, exclude_series_id=exclude_series_id)
     else:
+        flags = _series_or_slots(author_id=author.pk, until=high, exclude_series_id=exclude_series_id)
         rows = list(upcoming().filter(publish_at__gte=low, publish_at__lte=high).order_by("publish_at")
                     .values_list("pk", "publish_at", "series_id", "series_index")[:POSTS_READ])
+    if not rows and not flags["has_series"] and not flags["has_slots"]:
+        return found  # nothing near: the common case of a quiet schedule
+    now = db_now_cached()  # judges only which series may reach the window
     times = [row[1] for row in rows]
     for n, at in dated:
         for pk, other, series_id, index in _nearest(rows, times, at=at, window=window):
             found[n].append(Clash(kind="post", publish_at=other, scheduled_post=pk, series=series_id, series_index=index))
-    if flags.get("has_series"):
+    if flags["has_series"]:
         reaching = Series.objects.filter(author=author, active=True, error="").exclude(pk=exclude_series_id).filter(
             Q(materialized_until__isnull=True) | Q(materialized_until__lt=high))
         for series in reaching:
@@ -109,7 +122,7 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
                                                  before=at + window + timedelta(microseconds=1), now=now):
                     found[n].append(Clash(kind="occurrence", publish_at=occurrence.instant, series=series.pk,
                                           series_index=occurrence.index))
-    if flags.get("has_slots"):
+    if flags["has_slots"]:
         slots = [(slot.weekday, slot.time) for slot in queue_slots(user=author)]
         zone_name = queue_zone(user=author)
         near = {}
@@ -128,49 +141,86 @@ def clashes_find_many(*, author, instants: list, exclude_post_ids=(), exclude_se
     return found
 
 
+def _series_or_slots_sql(*, exclude_series: bool) -> tuple[str, str]:
+    """The two EXISTS of _series_or_slots, with %(author)s, %(until)s and %(series)s."""
+    series = connection.ops.quote_name(Series._meta.db_table)
+    slots = connection.ops.quote_name(QueueSlot._meta.db_table)
+    other = " AND id <> %(series)s" if exclude_series else ""
+    return (f"EXISTS(SELECT 1 FROM {series} WHERE author_id = %(author)s AND active = %(active)s AND error = ''{other} "
+            "AND (materialized_until IS NULL OR materialized_until < %(until)s))",
+            f"EXISTS(SELECT 1 FROM {slots} WHERE user_id = %(author)s)")
+
+
 def _series_or_slots(*, author_id: int, until: datetime, exclude_series_id) -> dict:
     """{"has_series": whether an active series of the author (other than the excluded one) has
     occurrences not made into posts before `until`, "has_slots": whether the author has queue
-    slots}, in one statement written out (it runs on every post scheduled; the ORM took longer
-    to build it than the database to answer)."""
-    series = connection.ops.quote_name(Series._meta.db_table)
-    slots = connection.ops.quote_name(QueueSlot._meta.db_table)
-    other = " AND id <> %s" if exclude_series_id else ""
+    slots}, in one statement written out (the ORM took longer to build it than the database to
+    answer)."""
+    has_series, has_slots = _series_or_slots_sql(exclude_series=bool(exclude_series_id))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT EXISTS(SELECT 1 FROM {series} WHERE author_id = %s AND active = %s AND error = ''{other} "
-            f"AND (materialized_until IS NULL OR materialized_until < %s)), "
-            f"EXISTS(SELECT 1 FROM {slots} WHERE user_id = %s)",
-            [author_id, True, *([exclude_series_id] if exclude_series_id else []),
-             connection.ops.adapt_datetimefield_value(until), author_id],
-        )
+        cursor.execute(f"SELECT {has_series}, {has_slots}", {
+            "author": author_id, "active": True, "series": exclude_series_id,
+            "until": connection.ops.adapt_datetimefield_value(until),
+        })
         has_series, has_slots = cursor.fetchone()
     return {"has_series": bool(has_series), "has_slots": bool(has_slots)}
 
 
-def _nearest_rows(*, author_id: int, at: datetime, low: datetime, high: datetime, exclude) -> list[tuple]:
-    """The author's upcoming posts nearest `at` within [low, high]: MAX_WARNINGS before and
-    after, per status, in one statement of short reads, each walking sched_author_idx in time
-    order and stopping at its limit (a read of both statuses at once sorts them whole). Written
-    out rather than built by the ORM: this runs on every post scheduled, and compiling the
-    four reads cost more than running them. Rows (id, publish_at, series_id, series_index) in
-    time order."""
-    table = connection.ops.quote_name(ScheduledPost._meta.db_table)
+# The statements of _nearest_read by (whether publishing posts are read, whether a series is
+# excluded, how many posts are).
+_nearest_sql: dict[tuple[bool, bool, int], str] = {}
+
+
+def _nearest_read_sql(*, publishing: bool, exclude_series: bool, exclude_posts: int) -> str:
+    """MariaDB/MySQL (named parameters): one row of flags (its id NULL) and the nearest posts."""
+    key = (publishing, exclude_series, exclude_posts)
+    sql = _nearest_sql.get(key)
+    if sql is None:
+        table = connection.ops.quote_name(ScheduledPost._meta.db_table)
+        has_series, has_slots = _series_or_slots_sql(exclude_series=exclude_series)
+        reads = [f"(SELECT NULL, NULL, {has_series}, {has_slots})"]
+        # The excluded posts (the new post itself) are read and dropped: the statement stays the
+        # same from one post to the next, and each read still stops at its limit.
+        limit = MAX_WARNINGS + exclude_posts
+        for n, _ in enumerate(ScheduledPost.UPCOMING if publishing else [ScheduledPost.Status.PENDING]):
+            for side, order in (("publish_at >= %(low)s AND publish_at < %(at)s", "DESC"),
+                                ("publish_at >= %(at)s AND publish_at <= %(high)s", "ASC")):
+                # The index named: with thousands of the author's posts in the window the
+                # optimizer may otherwise choose to read and sort them all.
+                reads.append(f"(SELECT id, publish_at, series_id, series_index FROM {table} FORCE INDEX "
+                             f"(sched_author_idx) WHERE author_id = %(author)s AND status = %(status{n})s AND {side} "
+                             f"ORDER BY publish_at {order} LIMIT {limit})")
+        sql = _nearest_sql[key] = " UNION ALL ".join(reads)
+    return sql
+
+
+def _nearest_read(*, author_id: int, at: datetime, low: datetime, high: datetime, publishing: bool, exclude,
+                  exclude_series_id) -> tuple[dict, list[tuple]]:
+    """What one instant's check reads, in one statement: the flags of _series_or_slots (until
+    `high`) and the author's upcoming posts nearest `at` within [low, high], MAX_WARNINGS
+    before and after, per status (pending only when `publishing` is false), each read walking sched_author_idx in time order and stopping
+    at its limit (a read of both statuses at once sorts them whole). Written out rather than
+    built by the ORM: this runs on every post scheduled, and compiling the reads cost more
+    than running them. Rows (id, publish_at, series_id, series_index) in time order."""
     adapt = connection.ops.adapt_datetimefield_value
-    skip = f" AND id NOT IN ({ids_sql(exclude)})" if exclude else ""
-    reads, params = [], []
-    for status in ScheduledPost.UPCOMING:
-        for side, order, bounds in (("publish_at >= %s AND publish_at < %s", "DESC", (low, at)),
-                                    ("publish_at >= %s AND publish_at <= %s", "ASC", (at, high))):
-            reads.append(f"(SELECT id, publish_at, series_id, series_index FROM {table} WHERE author_id = %s "
-                         f"AND status = %s AND {side}{skip} ORDER BY publish_at {order} LIMIT {MAX_WARNINGS})")
-            params += [author_id, status.value, adapt(bounds[0]), adapt(bounds[1])]
+    exclude = set(exclude)
+    params = {"author": author_id, "active": True, "series": exclude_series_id,
+              "low": adapt(low), "at": adapt(at), "high": adapt(high)}
+    params["until"] = params["high"]
+    for n, status in enumerate(ScheduledPost.UPCOMING):
+        params[f"status{n}"] = status.value
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(reads), params)
+        cursor.execute(_nearest_read_sql(publishing=publishing, exclude_series=bool(exclude_series_id),
+                                         exclude_posts=len(exclude)), params)
         found = cursor.fetchall()
-    aware = [(pk, when if timezone.is_aware(when) else when.replace(tzinfo=UTC), series, index)
-             for pk, when, series, index in found]
-    return sorted(aware, key=lambda row: row[1])
+    flags, rows = {}, []
+    for pk, when, series, index in found:
+        if pk is None:
+            flags = {"has_series": bool(series), "has_slots": bool(index)}
+        elif pk not in exclude:
+            rows.append((pk, when.replace(tzinfo=UTC), series, index))  # MySQLdb gives naive UTC
+    rows.sort(key=lambda row: row[1])
+    return flags, rows
 
 
 def _nearest(rows: list, times: list, *, at: datetime, window: timedelta) -> list:

@@ -176,11 +176,14 @@ class RowInsert:
             f"VALUES ({', '.join(['%s'] * len(fields))})"
         )
         prepare = []
+        adapt = connection.ops.adapt_datetimefield_value
         for field in fields:
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            auto = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            if auto and type(field) is models.DateTimeField:  # pre_save gives an aware now
+                prepare.append(lambda row, field=field, adapt=adapt: adapt(field.pre_save(row, True)))
+            elif auto:
                 prepare.append(lambda row, field=field: field.get_db_prep_save(field.pre_save(row, True), connection))
             elif type(field) is models.DateTimeField:
-                adapt = connection.ops.adapt_datetimefield_value
                 prepare.append(lambda row, attname=field.attname, adapt=adapt: adapt(getattr(row, attname)))
             elif isinstance(field, _PLAIN_FIELDS):
                 prepare.append(operator.attrgetter(field.attname))
@@ -198,3 +201,55 @@ class RowInsert:
             row.pk = cursor.lastrowid
         row._state.adding = False
         row._state.db = connection.alias
+
+
+class RowRead:
+    """SELECTs one row of `model` by its primary key, with the row its foreign key `related`
+    names, as `model.objects.select_related(related).get(pk=value)` would (None when there is
+    none), for a read made on every request (the API token): the statement is built once per
+    database vendor and each value converted as the ORM converts it (datetimes made aware,
+    MySQL's booleans made bool); the ORM would compile the query on every call."""
+
+    def __init__(self, model, *, related: str):
+        self.model = model
+        self.related = related
+        self._built = {}
+
+    def _build(self):
+        fk = self.model._meta.get_field(self.related)
+        other = fk.related_model
+        quote = connection.ops.quote_name
+        own, theirs = quote(self.model._meta.db_table), quote(other._meta.db_table)
+        columns, converters = [], []
+        for table, model in ((own, self.model), (theirs, other)):
+            for field in model._meta.concrete_fields:
+                columns.append(f"{table}.{quote(field.column)}")
+                col = field.get_col(model._meta.db_table)
+                converters.append((len(columns) - 1, col, [
+                    *connection.ops.get_db_converters(col), *field.get_db_converters(connection)]))
+        sql = (f"SELECT {', '.join(columns)} FROM {own} INNER JOIN {theirs} "
+               f"ON {theirs}.{quote(fk.target_field.column)} = {own}.{quote(fk.column)} "
+               f"WHERE {own}.{quote(self.model._meta.pk.column)} = %s")
+        converters = [(n, col, functions) for n, col, functions in converters if functions]
+        return sql, converters, len(self.model._meta.concrete_fields), fk
+
+    def __call__(self, value):
+        built = self._built.get(connection.vendor)
+        if built is None:
+            built = self._built[connection.vendor] = self._build()
+        sql, converters, split, fk = built
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value])
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        values = list(found)
+        for n, col, functions in converters:
+            for function in functions:
+                values[n] = function(values[n], col, connection)
+        row = self.model.from_db(connection.alias, None, values[:split])
+        related = fk.related_model.from_db(connection.alias, None, values[split:])
+        fk.set_cached_value(row, related)
+        if fk.one_to_one:
+            fk.remote_field.set_cached_value(related, row)
+        return row

@@ -1,0 +1,47 @@
+"""The statements one post's intake (POST /api/scheduled-posts/) makes: it runs on every post
+scheduled, and each statement more is a round trip more for every one of them (the DRF floor
+of docs/benchmarks.md makes two: the token and the INSERT)."""
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+import destinations.services
+import dispatchers.services
+import psched.lib.db
+from psched.lib.db import db_now
+
+
+@pytest.fixture
+def warm_caches(monkeypatch):
+    """The per-process copies a post's intake reads (the routable nodes, each author's default
+    destinations, the database clock) kept for the test's length: each is read again once a
+    second or so, which a slow test machine would count as the post's."""
+    monkeypatch.setattr(dispatchers.services, "ROUTING_NODES_SECONDS", 3600)
+    monkeypatch.setattr(destinations.services, "DEFAULT_SETS_SECONDS", 3600)
+    monkeypatch.setattr(psched.lib.db, "CLOCK_REREAD_SECONDS", 3600)
+
+
+def statements_of(client, body) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/scheduled-posts/", body, format="json")
+    assert response.status_code == 201, response.content
+    return [query["sql"] for query in queries.captured_queries]
+
+
+@pytest.mark.parametrize("near", [0, 30], ids=["quiet", "crowded"])
+def test_it_schedules_one_post_in_three_statements(transactional_db, api, alice, node, warm_caches, near):
+    """The token and its user, the INSERT, and the clash check (on MariaDB/MySQL one statement:
+    the nearest posts and whether series or slots could reach; SQLite reads the flags apart),
+    whether the window is empty or crowded with the author's posts. Outside a test's
+    transaction, as a request runs: inside one, the INSERT reads the nodes afresh."""
+    client = api(alice)
+    at = (db_now() + timedelta(days=3)).replace(microsecond=0).isoformat()
+    for n in range(near):
+        statements_of(client, {"text": f"near {n}", "publish_at": at})
+    statements_of(client, {"text": "warms this process's copies", "publish_at": at, "timezone": "UTC"})
+    statements = statements_of(client, {"text": "one more", "publish_at": at})
+    expected = 3 if connection.vendor == "mysql" else 4
+    assert len(statements) == expected, "\n".join(statements)
+    assert "authtoken_token" in statements[0] and statements[1].startswith("INSERT INTO")
