@@ -7,7 +7,7 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/psched
 TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
 # Integration scenarios are independent: run them side by side.
-PYTEST_ARGS       ?= -n 4
+PYTEST_ARGS       ?= -n 4 --durations=25
 
 .PHONY: install pds run lint test test-fast test-sqlite bench soak clean
 
@@ -74,7 +74,7 @@ test: install pds /usr/bin/chromium /usr/bin/faketime /usr/bin/socat /usr/sbin/n
 	$(PY) manage.py collectstatic --noinput -v0
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
-	$(MAKE) test-fast
+	$(MAKE) test-fast FAST_ARGS="-n 2"
 
 # The units on the embedded database, no processes or browser: under a minute. SQLite also
 # takes the other claim path (a conditional UPDATE, no SKIP LOCKED).

@@ -12,6 +12,7 @@ class DestinationsConfig(AppConfig):
         from feed.signals import posts_rendering
         from scheduling.models import ScheduledPost, Series
         from scheduling.signals import (
+            drafts_created,
             scheduled_post_extras_changing,
             scheduled_post_text_changing,
             scheduled_posts_created,
@@ -25,6 +26,7 @@ class DestinationsConfig(AppConfig):
         from .selectors import scheduled_posts_extend
         from .services import (
             deliveries_create,
+            drafts_destinations_keep,
             scheduled_post_destinations_change,
             scheduled_post_text_check,
             scheduled_posts_destinations_choose,
@@ -40,6 +42,7 @@ class DestinationsConfig(AppConfig):
         scheduled_posts_created.connect(
             scheduled_posts_destinations_save, sender=ScheduledPost, dispatch_uid="destinations.save"
         )
+        drafts_created.connect(drafts_destinations_keep, sender=ScheduledPost, dispatch_uid="destinations.drafts")
         scheduled_post_extras_changing.connect(
             scheduled_post_destinations_change, sender=ScheduledPost, dispatch_uid="destinations.change"
         )

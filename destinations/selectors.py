@@ -50,17 +50,22 @@ def deliveries_by_post(*, user, post_ids: list[int]) -> dict[int, list[Delivery]
     return found
 
 
+def selections_by_scheduled_post(*, ids: list[int]) -> defaultdict[int, list[int]]:
+    """{scheduled post id: its chosen destinations' ids}, in the order they were chosen."""
+    chosen = defaultdict(list)
+    for scheduled_post_id, destination_id in Selection.objects.filter(scheduled_post_id__in=ids).order_by(
+        "pk"
+    ).values_list("scheduled_post_id", "destination_id"):
+        chosen[scheduled_post_id].append(destination_id)
+    return chosen
+
+
 def scheduled_posts_extend(*, scheduled_posts, **signal) -> dict[int, dict]:
     """Receives scheduling's scheduled_posts_serializing: each post's chosen destinations and,
     once published, its deliveries. At most two queries for a whole answer."""
     posts = [post for post in scheduled_posts if post.pk is not None]
     unknown = [post.pk for post in posts if not hasattr(post, "destination_ids")]
-    chosen = defaultdict(list)
-    if unknown:
-        for scheduled_post_id, destination_id in Selection.objects.filter(scheduled_post_id__in=unknown).order_by(
-            "pk"
-        ).values_list("scheduled_post_id", "destination_id"):
-            chosen[scheduled_post_id].append(destination_id)
+    chosen = selections_by_scheduled_post(ids=unknown) if unknown else defaultdict(list)
     published = [post.pk for post in posts if post.status == "published"]
     deliveries = deliveries_by_scheduled_post(ids=published) if published else {}
     return {

@@ -23,7 +23,7 @@ from scheduling.models import ScheduledPost
 
 from .kinds import KINDS, DeliveryJob, Outcome, kind_get
 from .models import Delivery, Destination, Selection, SeriesChoice
-from .selectors import series_choices_read
+from .selectors import selections_by_scheduled_post, series_choices_read
 
 logger = logging.getLogger("destinations")
 State = Delivery.State
@@ -174,10 +174,25 @@ def destination_test(*, destination_id: int, owner) -> Outcome:
 
 # --- a scheduled post's destinations (receivers of scheduling's signals) ----------------
 
+# A destination's id is a positive BigAutoField: a number outside it names none (and a query
+# with it would overflow the database's integer).
+MAX_ID = 2 ** 63 - 1
+
+
+def _unknown_error(unknown: list[int]) -> ValidationError:
+    named = ", ".join(map(str, unknown[:10])) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+    return ValidationError({"destinations": [
+        f"No destination of yours with id {named} (or it is disabled); GET /api/destinations/ lists yours."
+    ]})
+
+
 def _ids_clean(value) -> list[int]:
     if not isinstance(value, list) or any(not isinstance(item, int) or isinstance(item, bool) for item in value):
         raise ValidationError({"destinations": ["Give a list of your destinations' ids (the feed needs none)."]})
-    return list(dict.fromkeys(value))
+    ids = list(dict.fromkeys(value))
+    if unknown := [pk for pk in ids if not 0 < pk <= MAX_ID]:
+        raise _unknown_error(unknown)
+    return ids
 
 
 # Each process reads a user's default set at most once a second (it cost as much as the
@@ -224,10 +239,16 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
                   and "destinations" not in (getattr(row, "extras", None) or {})}
     # A series' occurrences get the series' choice, when it has one (checked when it was made).
     series_choices = series_choices_read(series_ids=series_ids) if series_ids else {}
+    # A draft being scheduled (it has an id) keeps the choice it was saved with.
+    drafts = [row.pk for row in scheduled_posts
+              if row.pk is not None and "destinations" not in (getattr(row, "extras", None) or {})]
+    kept = selections_by_scheduled_post(ids=drafts) if drafts else {}
     for row in scheduled_posts:
         extras = getattr(row, "extras", None) or {}
         if "destinations" in extras:
             wanted[id(row)] = _ids_clean(extras["destinations"])
+        elif row.pk is not None:
+            row.destination_ids = kept.get(row.pk, [])
         elif getattr(row, "series_id", None) in series_choices:
             row.destination_ids = list(series_choices[row.series_id])
         else:
@@ -244,15 +265,28 @@ def scheduled_posts_destinations_choose(*, scheduled_posts, fresh: bool = True, 
         if id(row) in wanted:
             unknown = [pk for pk in wanted[id(row)] if pk not in owned[row.author_id]]
             if unknown:
-                raise ValidationError({"destinations": [
-                    f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
-                    "GET /api/destinations/ lists yours."
-                ]})
+                raise _unknown_error(unknown)
             row.destination_ids = wanted[id(row)]
-        elif getattr(row, "series_id", None) not in series_choices:
+        elif row.pk is None and getattr(row, "series_id", None) not in series_choices:
             row.destination_ids = list(defaults[row.author_id])
     scheduled_posts_texts_check(scheduled_posts=scheduled_posts)
     return any(row.destination_ids for row in scheduled_posts)
+
+
+def drafts_destinations_keep(*, scheduled_posts, **signal) -> None:
+    """Receives drafts_created, in the drafts' INSERT transaction: each draft's choice (its
+    `extras` "destinations", checked to be its author's own; else its author's default set as
+    it is now), kept as its selections so that the draft is scheduled with it later and its
+    edit page shows it ticked."""
+    defaults_for = {row.author_id for row in scheduled_posts if "destinations" not in row.extras}
+    defaults = default_sets_read(owner_ids=defaults_for, cached=False) if defaults_for else {}
+    for row in scheduled_posts:
+        if "destinations" in row.extras:
+            row.destination_ids = _owned_ids(row.extras["destinations"], owner_id=row.author_id)
+        else:
+            row.destination_ids = list(defaults[row.author_id])
+    scheduled_posts_texts_check(scheduled_posts=scheduled_posts)
+    scheduled_posts_destinations_save(scheduled_posts=scheduled_posts)
 
 
 def series_extend(*, series, **signal) -> dict[int, dict]:
@@ -278,10 +312,7 @@ def _owned_ids(value, *, owner_id: int) -> list[int]:
         state=DestinationState.DISABLED).values_list("pk", flat=True))
     unknown = [pk for pk in ids if pk not in owned]
     if unknown:
-        raise ValidationError({"destinations": [
-            f"No destination of yours with id {', '.join(map(str, unknown))} (or it is disabled); "
-            "GET /api/destinations/ lists yours."
-        ]})
+        raise _unknown_error(unknown)
     return ids
 
 
@@ -308,8 +339,6 @@ def series_destinations_change(*, series, extras: dict, **signal) -> None:
     ).values_list("pk", flat=True))
     if governed:
         _selections_replace(scheduled_post_ids=governed, destination_ids=ids)
-
-
 
 
 def scheduled_post_text_check(*, scheduled_post, text: str, **signal) -> None:

@@ -1,9 +1,10 @@
 """The tick: what a dispatcher node does each time beat pokes it. A plain function, so tests
 can call it; the Celery task in tasks.py only forwards to it."""
 import logging
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,14 +32,30 @@ from .services import (
 )
 
 logger = logging.getLogger("dispatchers")
-_session = requests.Session()
 # A tick sends its batches from these threads, so that one slow answer (a commit that waits on
 # the disk) does not hold back the batches due after it: at most SEND_PARALLEL of a tick's
 # requests are in flight. Their answers are read back in the tick's own thread.
 SEND_PARALLEL = 8
 _senders = ThreadPoolExecutor(max_workers=SEND_PARALLEL, thread_name_prefix="psched-send")
-_session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=2 * SEND_PARALLEL))
-_session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=2 * SEND_PARALLEL))
+
+
+def _session_new() -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=2 * SEND_PARALLEL))
+    session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=2 * SEND_PARALLEL))
+    return session
+
+
+# The callbacks' kept-alive connections. Replaced (not closed: other threads may be using it)
+# when one of them hung or broke: its siblings may lead to the same sick web server, so the
+# next callbacks, a failed batch's retry among them, open fresh connections.
+_session = _session_new()
+
+
+def _session_renew(stale: requests.Session) -> None:
+    global _session
+    if _session is stale:
+        _session = _session_new()
 
 
 @dataclass
@@ -61,19 +78,20 @@ def claim_serialize(claim: Claim) -> dict:
     return {"scheduled_post": claim.scheduled_post, "claim_token": claim.claim_token, "version": claim.version}
 
 
-def publish_callback(*, node_name: str, credential: str, claims: list[Claim], at: datetime | None = None) -> list[dict]:
+def publish_callback(*, node_name: str, credential: str, claims: list[Claim], at: datetime | None = None,
+                     session: requests.Session | None = None, timeout: float | None = None) -> list[dict]:
     """POSTs claims to the main side's /api/posts/ and returns its per-item results: with
     ?answer=ids each is {scheduled_post, post} or {scheduled_post, error} (the node has no use
     for whole posts). `at`: the instant the main side starts publishing (the batch is sent a
-    little ahead of it). Raises requests.RequestException when the call did not get an answer
-    it can use."""
+    little ahead of it). `session`: the connections to use (the shared pool by default).
+    Raises requests.RequestException when the call did not get an answer it can use."""
     body = [claim_serialize(claim) for claim in claims]
-    response = _session.post(
+    response = (session or _session).post(
         f"{settings.PSCHED_API_URL}/api/posts/",
         params={"answer": "ids", **({"at": at.isoformat()} if at else {})},
         json=body,
         headers={"Authorization": f"Node {node_name}:{credential}"},
-        timeout=settings.PSCHED_CALLBACK_TIMEOUT,
+        timeout=timeout or settings.PSCHED_CALLBACK_TIMEOUT,
     )
     # 409 and a list-shaped 403 are answers per claim (edited, cancelled, taken over by
     # another node); anything else (5xx, a refused credential) did not get through.
@@ -84,15 +102,90 @@ def publish_callback(*, node_name: str, credential: str, claims: list[Claim], at
     raise requests.HTTPError(f"POST /api/posts/ answered {response.status_code}: {response.text[:300]}")
 
 
+def _in_thread(function: Callable[[], object]) -> Future:
+    """Runs function in a thread of its own: an attempt left behind by a faster one runs on
+    until its timeout, and must hold back nobody's attempts (no pool to queue in)."""
+    future = Future()
+    future.set_running_or_notify_cancel()
+
+    def run():
+        try:
+            future.set_result(function())
+        except BaseException as error:
+            future.set_exception(error)
+
+    threading.Thread(target=run, daemon=True, name="psched-callback").start()
+    return future
+
+
+def callback_hedged(send: Callable[[bool, float], object], *, timeout: float, hedge_after: float, hedges: int,
+                    on_stuck: Callable[[], None] | None = None):
+    """Calls send(fresh, timeout) and returns its answer; while no attempt has answered,
+    calls it again every `hedge_after` seconds (at most `hedges` more times) with fresh=True,
+    to be sent on a new connection, and returns whichever answer comes first. An attempt
+    that fails leaves the others to answer; when all failed, raises the first one's error, and
+    requests.Timeout when none answered within `timeout` of the first. `on_stuck`: called once when the
+    first attempt (on a kept-alive connection) was outwaited or failed by the network.
+
+    Sending a batch twice is safe: the callback publishes each claim once (a repeat finds
+    the post published and returns it; scheduling.publishing locks the rows, so two attempts
+    at once wait for each other), so the node takes the answer of either."""
+    started = time.monotonic()
+    deadline = started + timeout
+    first = _in_thread(lambda: send(False, timeout))
+    in_flight, errors, sent, stuck = {first}, {}, 1, False
+    while True:
+        hedge_at = started + sent * hedge_after
+        hedging = hedge_after > 0 and sent <= hedges and hedge_at < deadline
+        # The deadline bounds the whole call: a request's own timeout bounds each read only,
+        # and a crawling link can keep one going far longer.
+        done, in_flight = wait(in_flight, timeout=max(0.0, (hedge_at if hedging else deadline) - time.monotonic()),
+                               return_when=FIRST_COMPLETED)
+        for attempt in done:
+            if attempt.exception() is None:
+                return attempt.result()
+            errors[attempt] = attempt.exception()
+        outwaited = hedging and first in in_flight and time.monotonic() >= hedge_at
+        broken = first in errors and not isinstance(errors[first], requests.HTTPError)
+        if on_stuck is not None and not stuck and (outwaited or broken):
+            stuck = True
+            on_stuck()
+        if not in_flight:
+            raise errors.get(first) or next(iter(errors.values()))
+        if time.monotonic() >= deadline:
+            # Left behind: an attempt that commits later is harmless (the failure recorded
+            # releases the claims, whose token it then no longer holds).
+            raise requests.Timeout(f"POST /api/posts/ did not answer within {timeout} s")
+        if hedging and time.monotonic() >= hedge_at:
+            sent += 1
+            left = deadline - time.monotonic()
+            in_flight.add(_in_thread(lambda left=left: send(True, left)))
+
+
 def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], report: TickReport, *, clock, at=None,
                    stages: dict | None = None) -> Callable[[], None]:
     """Sends the batch from a sender thread and returns what finishes it: waiting for the
     answer and recording it (in the caller's thread, which owns the database connection).
     `stages`: the instants of the tick and the claim this batch came from, for the timing log."""
     sent = clock.now()
+    pooled = _session
+
+    def attempt(fresh: bool, timeout: float) -> list[dict]:
+        if not fresh:
+            return publish_callback(node_name=node.name, credential=credential, claims=batch, at=at, session=pooled,
+                                    timeout=timeout)
+        # A new connection, so that a balancer may pick another web server than the stuck one.
+        logger.warning("node %s: the callback of %s posts has not answered; sending it again on a new connection",
+                       node.name, len(batch))
+        with _session_new() as session:
+            return publish_callback(node_name=node.name, credential=credential, claims=batch, at=at, session=session,
+                                    timeout=timeout)
 
     def send() -> tuple[list[dict], datetime]:
-        results = publish_callback(node_name=node.name, credential=credential, claims=batch, at=at)
+        results = callback_hedged(
+            attempt, timeout=settings.PSCHED_CALLBACK_TIMEOUT, hedge_after=settings.PSCHED_CALLBACK_HEDGE_MS / 1000,
+            hedges=settings.PSCHED_CALLBACK_HEDGES, on_stuck=lambda: _session_renew(pooled),
+        )
         return results, clock.now()
 
     answer = _senders.submit(send)

@@ -56,8 +56,9 @@ def _posting_wait(request) -> int | None:
     return max(1, math.ceil(throttle.wait() or 1))
 
 
-def feed_page(request, form: ComposeForm, status: int = 200):
-    """The feed page around a compose form (scheduling renders it too, with its errors)."""
+def feed_page(request, form: ComposeForm, status: int = 200, context: dict | None = None):
+    """The feed page around a compose form (scheduling renders it too, with its errors, and in
+    `context` what its form's other fields had, e.g. the destinations ticked)."""
     author = request.GET.get("author", "").strip() or None
     try:
         before = max(0, int(request.GET.get("before", ""))) or None
@@ -68,6 +69,7 @@ def feed_page(request, form: ComposeForm, status: int = 200):
     return render(request, "feed/index.html", {
         "form": form, "posts": posts, "older": older, "author": author, "before": before, "zones": zone_choices(),
         "live_cursor": None if before else post_feed_cursor(now=request_now(request)), "oldest": posts[-1].id if posts else 0,
+        **(context or {}),
     }, status=status)
 
 

@@ -14,6 +14,7 @@ from psched.lib.db import request_now
 from psched.lib.pagination import NewestFirstPagination, PublishAtPagination
 
 from .clashes import posts_clash_warnings
+from .forms import api_extras
 from .models import ScheduledPost
 from .output import (
     ScheduledPostOutputSerializer,
@@ -60,9 +61,10 @@ class ScheduledPostListApi(generics.ListAPIView):
 
 
 class ScheduledPostCreateApi(APIView):
-    """Schedule a post (`{"text", "publish_at", "timezone"?}`) or a list of up to PSCHED_MAX_BULK,
-    all or nothing. `{"text", "draft": true}` keeps a draft; `{"text", "queue": true}` takes
-    your next free queue slot."""
+    """Schedule a post (`{"text", "publish_at", "timezone"?, "destinations"?}`) or a list of up
+    to PSCHED_MAX_BULK, all or nothing. `{"text", "draft": true, "destinations"?}` keeps a
+    draft, with the destinations it will be sent to (default: your default set as it is now);
+    `{"text", "queue": true, "destinations"?}` takes your next free queue slot."""
 
     # A body with "draft" or "queue" is served by DraftCreateApi or QueuedPostCreateApi
     # (psched/api_urls.py joins them); this view documents the URL.
@@ -107,7 +109,7 @@ class ScheduledPostCreateApi(APIView):
             try:
                 inputs.append(schedule_input_clean(
                     text=item.get("text"), publish_at=item.get("publish_at"), timezone_name=item.get("timezone"),
-                    now=now, extras={"destinations": item["destinations"]} if "destinations" in item else None,
+                    now=now, extras=api_extras(item),
                 ))
                 errors.append({})
             except ValidationError as error:
@@ -130,6 +132,11 @@ class DraftOrQueueInputSerializer(serializers.Serializer):
     draft = serializers.BooleanField(required=False)
     queue = serializers.BooleanField(required=False)
     timezone = StrictCharField(required=False, allow_null=True)
+    destinations = serializers.ListField(
+        child=serializers.IntegerField(), required=False,
+        help_text="Your destinations' ids besides the feed (always included); default: your default set. "
+                  "A draft keeps them until it is scheduled.",
+    )
 
 
 def _draft_or_queue_clean(request) -> dict:
@@ -145,7 +152,8 @@ def _draft_or_queue_clean(request) -> dict:
 
 
 class QueuedPostCreateApi(APIView):
-    """`{"text", "queue": true}`: a post in your next free queue slot (POST /api/scheduled-posts/)."""
+    """`{"text", "queue": true, "destinations"?}`: a post in your next free queue slot (POST
+    /api/scheduled-posts/)."""
 
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [PostCountThrottle]
@@ -154,13 +162,15 @@ class QueuedPostCreateApi(APIView):
     @extend_schema(request=DraftOrQueueInputSerializer, responses={201: ScheduledPostWrittenSerializer})
     def post(self, request):
         values = _draft_or_queue_clean(request)
-        post = queued_post_create(author=request.user, text=values["text"], now=request_now(request))
+        post = queued_post_create(
+            author=request.user, text=values["text"], now=request_now(request), extras=api_extras(values)
+        )
         return Response(scheduled_post_written(post), status=status.HTTP_201_CREATED)
 
 
 class DraftCreateApi(APIView):
-    """`{"text", "draft": true, "timezone"?}`: a draft, kept without a time (POST
-    /api/scheduled-posts/)."""
+    """`{"text", "draft": true, "timezone"?, "destinations"?}`: a draft, kept without a time with
+    the destinations it will be sent to (POST /api/scheduled-posts/)."""
 
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [PostCountThrottle]
@@ -171,7 +181,10 @@ class DraftCreateApi(APIView):
         values = _draft_or_queue_clean(request)
         if not values.get("draft"):  # "draft" or "queue" sent, but false
             raise serializers.ValidationError({"publish_at": ["This field is required (or send draft or queue true)."]})
-        post = draft_create(author=request.user, text=values["text"], timezone_name=values.get("timezone"))
+        post = draft_create(
+            author=request.user, text=values["text"], timezone_name=values.get("timezone"),
+            extras=api_extras(values),
+        )
         return Response(scheduled_post_written(post), status=status.HTTP_201_CREATED)
 
 
@@ -205,11 +218,12 @@ def _update_clean(request, pk) -> tuple[dict, dict | None]:
     values = data.validated_data
     if not values:
         raise serializers.ValidationError({"non_field_errors": ["Send text, publish_at and/or destinations to change."]})
-    return values, ({"destinations": values["destinations"]} if "destinations" in values else None)
+    return values, api_extras(values)
 
 
 class ScheduledPostUpdateApi(APIView):
-    """Changes text and/or publish_at (+ timezone) and/or destinations while not published;
+    """Changes text and/or publish_at (+ timezone) and/or destinations while not published (a
+    draft given a time keeps the destinations it was saved with, unless they are given);
     `"queue": true` (with text and/or destinations if wanted) takes the next free queue slot."""
 
     # A body with "queue" is served by ScheduledPostEnqueueApi (psched/api_urls.py joins

@@ -150,3 +150,12 @@ def compose_extras(request) -> dict | None:
     if not request.POST.get("destinations_shown"):
         return None
     return {"destinations": [int(value) for value in request.POST.getlist("destinations") if value.isdigit()]}
+
+
+def api_extras(values: dict) -> dict | None:
+    """An API body's fields for the apps above (the destinations), as compose_extras gives a
+    form's. None when it has none: the post gets its author's default set (a series'
+    occurrences, the series' choice; a draft, the choice it was saved with)."""
+    if "destinations" not in values:
+        return None
+    return {"destinations": values["destinations"]}

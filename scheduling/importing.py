@@ -17,7 +17,7 @@ from .recurrence import series_input_clean
 from .rules import DraftInput, ScheduleInput, draft_input_clean, schedule_input_clean
 from .selectors import scheduled_posts_same, users_by_username
 from .series import series_insert
-from .services import scheduled_posts_create
+from .services import drafts_insert, scheduled_posts_create
 
 Status = ScheduledPost.Status
 
@@ -127,9 +127,9 @@ def _inputs_import(*, author, inputs: list) -> int:
     created = len(scheduled_posts_create(author=author, inputs=posts)) if posts else 0
     drafts = [item for item in inputs if isinstance(item, DraftInput)]
     if drafts:
-        created += len(ScheduledPost.objects.bulk_create(
+        created += len(drafts_insert(rows=[
             ScheduledPost(author=author, text=item.text, timezone=item.zone, status=Status.DRAFT) for item in drafts
-        ))
+        ]))
     for item in inputs:
         if not isinstance(item, (ScheduleInput, DraftInput)):
             series_insert(author=author, item=item, capped=False)

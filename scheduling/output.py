@@ -12,7 +12,7 @@ from .clashes import post_clash_warnings, series_clash_warnings
 from .models import ScheduledPost, Series
 from .queue import queue_zone, slot_time_parse
 from .recurrence import Occurrence, series_next
-from .signals import scheduled_posts_serializing
+from .signals import scheduled_posts_serializing, series_serializing
 
 # --- scheduled posts ------------------------------------------------------------------------
 
@@ -198,8 +198,13 @@ class SeriesOutputSerializer(serializers.Serializer):
     skipped = IndexesField(help_text="Indexes of skipped occurrences.")
     detached = IndexesField(help_text="Indexes of occurrences edited on their own (posts of their own now).")
     continues = serializers.IntegerField(source="continues_id", allow_null=True, help_text="The series this one continues, if any.")
+    destinations = serializers.SerializerMethodField(
+        help_text="The destinations' ids its occurrences go to besides the feed: its choice, else your default set.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_destinations(self, series) -> list[int]:
+        return series_extensions([series])[series.pk]["destinations"]
 
 
 def occurrence_serialize(occurrence: Occurrence) -> dict:
@@ -210,9 +215,29 @@ def occurrence_serialize(occurrence: Occurrence) -> dict:
     }
 
 
-def series_serialize(series: Series, *, now: datetime) -> dict:
+def series_extensions(series: list[Series]) -> dict[int, dict]:
+    """What the apps above keep for each series ({id: {"destinations": [...]}}), asked once
+    for all the series of an answer or a page."""
+    merged = {item.pk: {"destinations": []} for item in series}
+    if series:
+        for _, answer in series_serializing.send(sender=Series, series=series):
+            for pk, fields in (answer or {}).items():
+                merged.setdefault(pk, {}).update(fields)
+    return merged
+
+
+def series_list_serialize(series, *, now: datetime) -> list[dict]:
+    series = list(series)
+    extensions = series_extensions(series)
+    return [series_serialize(item, now=now, extension=extensions[item.pk]) for item in series]
+
+
+def series_serialize(series: Series, *, now: datetime, extension: dict | None = None) -> dict:
     """`series` as series_visible() gives it (with its counts); `next` after `now` (the
-    request's request_now)."""
+    request's request_now). `extension`: the series' entry of series_extensions (asked for
+    when not given)."""
+    if extension is None:
+        extension = series_extensions([series])[series.pk]
     return {
         "id": series.pk,
         "author": series.author.username,
@@ -230,6 +255,7 @@ def series_serialize(series: Series, *, now: datetime) -> dict:
         "skipped": sorted(entry["index"] for entry in series.skipped),
         "detached": sorted(entry["index"] for entry in series.detached),
         "continues": series.continues_id,
+        "destinations": extension["destinations"],
         "created_at": datetime_text(series.created_at),
         "updated_at": datetime_text(series.updated_at),
     }

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from psched.lib.api import StrictCharField
 from psched.lib.db import request_now
 
+from .forms import api_extras
 from .occurrences import occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
 from .output import (
     QueueSlotSerializer,
@@ -22,6 +23,7 @@ from .output import (
     scheduled_post_serialize,
     scheduled_post_written,
     scheduled_posts_serialize,
+    series_list_serialize,
     series_serialize,
     series_written,
 )
@@ -112,6 +114,11 @@ class SeriesInputSerializer(serializers.Serializer):
     start = StrictCharField(help_text="Local date-time without offset, e.g. 2031-07-01T09:00.")
     timezone = StrictCharField(help_text="IANA zone, e.g. Europe/Paris.")
     rrule = StrictCharField(help_text="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10.")
+    destinations = serializers.ListField(
+        child=serializers.IntegerField(), required=False,
+        help_text="Your destinations' ids besides the feed (always included), for every occurrence; "
+                  "default: your default set.",
+    )
 
 
 class SeriesUpdateSerializer(serializers.Serializer):
@@ -119,6 +126,11 @@ class SeriesUpdateSerializer(serializers.Serializer):
     start = StrictCharField(required=False)
     timezone = StrictCharField(required=False)
     rrule = StrictCharField(required=False)
+    destinations = serializers.ListField(
+        child=serializers.IntegerField(), required=False,
+        help_text="Your destinations' ids besides the feed: replaces the series' choice, for the occurrences "
+                  "not yet published and those it makes later.",
+    )
 
 
 def _object_body(request) -> dict:
@@ -135,13 +147,12 @@ class SeriesListApi(APIView):
     @extend_schema(responses=SeriesOutputSerializer(many=True))
     def get(self, request):
         found = series_visible(user=request.user).order_by("-pk")[:500]
-        now = request_now(request)
-        return Response([series_serialize(series, now=now) for series in found])
+        return Response(series_list_serialize(found, now=request_now(request)))
 
 
 class SeriesCreateApi(APIView):
-    """A recurring post: `{"text", "start" (local), "timezone", "rrule"}` → 201 with the next
-    occurrences."""
+    """A recurring post: `{"text", "start" (local), "timezone", "rrule", "destinations"?}` → 201
+    with the next occurrences."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -154,6 +165,7 @@ class SeriesCreateApi(APIView):
         series = series_create(
             author=request.user, text=values["text"], start=values["start"],
             timezone_name=values["timezone"], rrule_text=values["rrule"], admit=admit_for(request), now=now,
+            extras=api_extras(values),
         )
         output = series_written(series_visible(user=request.user).get(pk=series.pk), now=now)
         return Response(output, status=status.HTTP_201_CREATED)
@@ -170,7 +182,8 @@ class SeriesDetailApi(APIView):
 
 
 class SeriesUpdateApi(APIView):
-    """Changes a series' text, start, timezone or rrule: applies to occurrences not yet published."""
+    """Changes a series' text, start, timezone, rrule or destinations: applies to occurrences not
+    yet published."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -181,11 +194,14 @@ class SeriesUpdateApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         if not values:
-            raise serializers.ValidationError({"non_field_errors": ["Send text, start, timezone and/or rrule to change."]})
+            raise serializers.ValidationError({"non_field_errors": [
+                "Send text, start, timezone, rrule and/or destinations to change."
+            ]})
         now = request_now(request)
         series_update(
             series_id=pk, author=request.user, text=values.get("text"), start=values.get("start"),
             timezone_name=values.get("timezone"), rrule_text=values.get("rrule"), admit=admit_for(request), now=now,
+            extras=api_extras(values),
         )
         return Response(series_written(series_visible(user=request.user).get(pk=pk), now=now))
 

@@ -32,15 +32,22 @@ from .queue import (
     slot_describe,
 )
 from .clashes import clash_notes, post_clash_warnings, series_clash_warnings
+from .output import series_extensions
 from .occurrences import occurrence_find, occurrence_restore, occurrence_skip, occurrence_update, occurrences_update_following
 from .recurrence import rule_parse, series_next
 from .series import series_create, series_stop, series_update
 from .services import draft_create
-from .signals import series_serializing
 from .throttling import admit_for, scheduling_wait, too_fast_text
 
 
-def _compose(request, create, page=feed_page):
+def compose_page(request, form, status: int = 200):
+    """The feed page around its compose form sent back with errors, the destinations as ticked."""
+    return feed_page(request, form, status=status, context={
+        "chosen_destinations": (compose_extras(request) or {}).get("destinations"),
+    })
+
+
+def _compose(request, create, page=compose_page):
     """The feed's compose form sent by "Save draft" or "Add to queue" (or the queue page's):
     `create(data)` makes the post and returns where to go; errors show on `page`, next to the
     fields."""
@@ -61,7 +68,9 @@ def _compose(request, create, page=feed_page):
 @require_POST
 def compose_draft(request):
     def create(data):
-        draft_create(author=request.user, text=data["text"], timezone_name=data["timezone"] or None)
+        draft_create(
+            author=request.user, text=data["text"], timezone_name=data["timezone"] or None, extras=compose_extras(request)
+        )
         messages.success(request, "Draft saved. Schedule or queue it from your drafts.")
         return redirect("scheduling:mine")
 
@@ -80,7 +89,7 @@ def compose_queue(request):
         return redirect("scheduling:queue")
 
     # The queue page's own form shows its errors on the queue page.
-    return _compose(request, create, page=_queue_page if request.POST.get("page") == "queue" else feed_page)
+    return _compose(request, create, page=_queue_page if request.POST.get("page") == "queue" else compose_page)
 
 
 def _slot_dicts(slots) -> list[dict]:
@@ -223,15 +232,6 @@ def series_new(request):
     return render(request, "scheduling/series_form.html", {
         "form": form, "zones": zone_choices(), "chosen_destinations": (compose_extras(request) or {}).get("destinations"),
     }, status=status)
-
-
-def series_extensions(series: list[Series]) -> dict[int, dict]:
-    """What the apps above keep for each series ({id: {"destinations": [...]}}), asked once."""
-    merged = {item.pk: {"destinations": []} for item in series}
-    for _, answer in series_serializing.send(sender=Series, series=series):
-        for pk, fields in (answer or {}).items():
-            merged.setdefault(pk, {}).update(fields)
-    return merged
 
 
 @login_required

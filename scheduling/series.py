@@ -204,7 +204,7 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
             _cancel(_not_published(series))
             series.materialized_until = now
             series.cursor_local, series.cursor_index, series.error = None, 1, ""
-        else:
+        elif text is not None:  # a change of destinations alone leaves the posts' times and claims alone
             for post in _not_published(series).select_for_update().order_by("pk"):
                 post.text = item.text
                 scheduled_post_reschedule(post=post, publish_at=post.publish_at)

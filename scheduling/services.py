@@ -14,6 +14,7 @@ from psched.lib.timeparse import zone_get
 from .models import ScheduledPost, Series
 from .rules import ScheduleInput, draft_input_clean, publish_time_clean, schedule_input_clean
 from .signals import (
+    drafts_created,
     scheduled_post_extras_changing,
     scheduled_post_text_changing,
     scheduled_posts_created,
@@ -113,10 +114,31 @@ def scheduled_post_create(*, author, text, publish_at, timezone_name=None, extra
     return scheduled_posts_create(author=author, inputs=[item])[0]
 
 
-def draft_create(*, author, text, timezone_name=None) -> ScheduledPost:
-    """Text kept for later, with no time: never claimed until scheduled or queued."""
+def drafts_insert(*, rows: list[ScheduledPost]) -> list[ScheduledPost]:
+    """Inserts new drafts, all or nothing, and tells the apps above in the same transaction
+    (drafts_created: destinations keeps what each draft will be sent to). Each row may carry
+    `extras`, the request's fields for them (e.g. its destinations)."""
+    for row in rows:
+        if not hasattr(row, "extras"):
+            row.extras = {}
+    with transaction.atomic():
+        if len(rows) > 1 and connection.features.can_return_rows_from_bulk_insert:
+            ScheduledPost.objects.bulk_create(rows)
+        else:  # MySQL 8 returns no ids from a multi-row INSERT, and the receivers need them
+            for row in rows:
+                row.save(force_insert=True)
+        drafts_created.send(sender=ScheduledPost, scheduled_posts=rows)
+    return rows
+
+
+def draft_create(*, author, text, timezone_name=None, extras: dict | None = None) -> ScheduledPost:
+    """Text kept for later, with no time: never claimed until scheduled or queued. `extras`:
+    for the apps above, e.g. the destinations it will be sent to (default: the author's
+    default set as it is now)."""
     item = draft_input_clean(text=text, timezone_name=timezone_name)
-    return ScheduledPost.objects.create(author=author, text=item.text, timezone=item.zone, status=Status.DRAFT)
+    draft = ScheduledPost(author=author, text=item.text, timezone=item.zone, status=Status.DRAFT)
+    draft.extras = extras or {}
+    return drafts_insert(rows=[draft])[0]
 
 
 def _locked(*, scheduled_post_id: int, author=None) -> ScheduledPost:

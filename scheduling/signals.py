@@ -21,6 +21,13 @@ scheduled_post_text_changing = Signal()
 # `extras`, the request's fields that scheduling does not read itself (e.g. destinations).
 scheduled_posts_created = Signal()
 
+# Sent after new drafts' INSERT (the compose form's Save draft, the API's draft, an import), in
+# the same transaction: sender=ScheduledPost, scheduled_posts=[...], each with `extras` as for
+# scheduled_posts_creating. destinations keeps each draft's choice (the one asked for, else its
+# author's default set as it is now), which the draft is scheduled with later unless that asks
+# for another; a receiver that raises ValidationError refuses the drafts.
+drafts_created = Signal()
+
 # Sent inside the publishing transaction, after the feed's posts are inserted:
 # sender=ScheduledPost, published={scheduled post id: Post id}, node, now (the database clock).
 # destinations writes each post's outbox rows here, so a post is never published without them;

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
-from feed.views import feed_page
 from psched.lib.db import request_now
 from psched.lib.durations import relative_text
 from psched.lib.errors import Conflict
@@ -22,7 +21,7 @@ from .output import scheduled_posts_extensions
 from .clashes import clash_notes, clash_window, post_clash_warnings
 from .forms import ScheduleComposeForm, ScheduledPostForm, compose_extras
 from .models import ScheduledPost
-from .planning_views import occurrence_form_save
+from .planning_views import compose_page, occurrence_form_save
 from .queue import scheduled_post_enqueue, slot_describe
 from .selectors import (
     scheduled_posts_drafts,
@@ -48,7 +47,7 @@ def compose(request):
         data = form.cleaned_data
         if (wait := scheduling_wait(request)) is not None:
             form.add_error("text", too_fast_text(wait))
-            return feed_page(request, form, status=429)
+            return compose_page(request, form, status=429)
         try:
             post = scheduled_post_create(
                 author=request.user, text=data["text"], publish_at=data["publish_at"], timezone_name=data["timezone"] or "UTC",
@@ -65,7 +64,7 @@ def compose(request):
             )
             clashes_tell(request, post)
             return redirect("scheduling:mine")
-    return feed_page(request, form)
+    return compose_page(request, form)
 
 
 @login_required
@@ -145,8 +144,11 @@ def edit(request, pk):
 
 
 def _edit_page(request, form, post, scope_choice, chosen):
+    # A draft's page is "Edit draft" with Schedule, Save draft and Add to queue (the template's own).
+    draft = post.status == ScheduledPost.Status.DRAFT
     return render(request, "scheduling/edit.html", {
-        "form": form, "post": post, "zones": zone_choices(), "heading": "Edit scheduled post", "submit": "Save",
+        "form": form, "post": post, "zones": zone_choices(),
+        "heading": "" if draft else "Edit scheduled post", "submit": "" if draft else "Save",
         "scope_choice": scope_choice, "chosen_destinations": chosen,
     })
 

@@ -110,11 +110,13 @@ class Host:
                        capture_output=True, timeout=30)
 
     def lossy(self, percent: int):
-        """The host drops `percent` % of the packets it sends and receives, at random."""
+        """The host drops `percent` % of the packets it sends and receives, at random (100: all
+        of them, and its connections hang)."""
+        share = f"numgen random mod 100 < {int(percent)} " if percent < 100 else ""
         rules = (
             "table inet psched_loss {\n"
-            f"  chain input {{ type filter hook input priority 0; iifname \"eth0\" numgen random mod 100 < {int(percent)} drop; }}\n"
-            f"  chain output {{ type filter hook output priority 0; oifname \"eth0\" numgen random mod 100 < {int(percent)} drop; }}\n"
+            f"  chain input {{ type filter hook input priority 0; iifname \"eth0\" {share}drop; }}\n"
+            f"  chain output {{ type filter hook output priority 0; oifname \"eth0\" {share}drop; }}\n"
             "}\n"
         )
         result = subprocess.run(["ip", "netns", "exec", self.namespace, "nft", "-f", "-"], input=rules,

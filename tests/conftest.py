@@ -27,6 +27,36 @@ def pytest_configure(config):
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+# The longest scenarios, longest first (from `pytest --durations` on this 2-core machine): run
+# first, they spread over the xdist workers instead of one of them starting last and holding
+# up the end of `make test`. Other integration tests follow, then the browser tests, then the
+# units, which fill the gaps.
+LONGEST_FIRST = (
+    "tests/integration/test_soak.py",
+    "tests/integration/test_bluesky_deliveries.py",
+    "tests/integration/test_hosts.py",
+    "tests/security/test_schema_fuzz.py",
+    "tests/integration/test_faults.py",
+    "tests/integration/test_pipeline.py",
+    "tests/integration/test_planning.py",
+    "tests/integration/test_deliveries.py",
+    "tests/integration/test_liveness.py",
+    "tests/security/test_password_guessing.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        path = item.nodeid.split("::", 1)[0]
+        if path in LONGEST_FIRST:
+            return LONGEST_FIRST.index(path)
+        if item.get_closest_marker("integration"):
+            return len(LONGEST_FIRST)
+        return len(LONGEST_FIRST) + (1 if item.get_closest_marker("browser") else 2)
+
+    items.sort(key=rank)  # stable: each group keeps its files' order
+
+
 @pytest.fixture
 def alice(db):
     return get_user_model().objects.create_user("alice", password="alice-password-1")

@@ -53,6 +53,23 @@ def database_wait(*, log, every: float = 1.0) -> None:
             time.sleep(every)
 
 
+def idle_transaction_limit(seconds: int) -> None:
+    """On MariaDB, the server ends this connection's transaction (rolling it back and releasing
+    its row locks) when its client leaves it idle for longer than `seconds`: a web
+    server whose link crawls (a lossy network) cannot hold the rows it locked for minutes while
+    another web server is asked the same. Set once per connection; 0: never; nothing on MySQL,
+    which has no such limit, or SQLite."""
+    if connection.vendor != "mysql" or not connection.mysql_is_mariadb:
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(raw, "psched_idle_transaction_limit", None) == seconds:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION idle_transaction_timeout = %s", [int(seconds)])
+    raw.psched_idle_transaction_limit = seconds
+
+
 def db_now() -> datetime:
     """The database server's clock, the one clock that decides (docs/design.md, "Clocks"): a node's
     or web server's own clock may be off by a minute. Aware, UTC, microseconds where the

@@ -20,6 +20,16 @@ PSCHED_FIGURES_SECONDS = env_float("PSCHED_FIGURES_SECONDS", 10.0, minimum=0.0)
 # the dashboard. Only a warning: the database clock decides everything (docs/design.md, "Clocks").
 PSCHED_CLOCK_WARN_SECONDS = env_float("PSCHED_CLOCK_WARN_SECONDS", 2.0, minimum=0.0)
 PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1)
+# A callback that has not answered after this long is sent again on a new connection (a
+# balancer may pick another web server), at most PSCHED_CALLBACK_HEDGES more times, this far
+# apart, within PSCHED_CALLBACK_TIMEOUT; the first answer wins (0: never). Four: a balancer
+# that picks the sick server for half the connections leaves 1 in 32 batches to the timeout.
+PSCHED_CALLBACK_HEDGE_MS = env_int("PSCHED_CALLBACK_HEDGE_MS", 2000, minimum=0)
+PSCHED_CALLBACK_HEDGES = env_int("PSCHED_CALLBACK_HEDGES", 4, minimum=0, maximum=9)
+# MariaDB rolls back a callback's publishing transaction (and frees its rows for the node's
+# next attempt) whose web server leaves it idle this long between statements: a crawling
+# link (0: never).
+PSCHED_CALLBACK_IDLE_SECONDS = env_int("PSCHED_CALLBACK_IDLE_SECONDS", 3, minimum=0)
 # A node sends each batch this long before its posts fall due, and the callback waits for
 # them (`?at=`): the request and its checks are done by then (0: send when due).
 PSCHED_SEND_AHEAD_MS = env_int("PSCHED_SEND_AHEAD_MS", 50, minimum=0, maximum=200)

@@ -1,27 +1,13 @@
 """The outbox: the callback that publishes a post writes its deliveries in its transaction."""
-from datetime import timedelta
-
-from django.utils import timezone
-
 from destinations.models import Delivery
 from destinations.services import destination_delete
-from dispatchers.services import claim_due_posts
-from dispatchers.tick import claim_serialize
 from scheduling.models import ScheduledPost
 from scheduling.services import scheduled_post_cancel
 
 Status = ScheduledPost.Status
 
 
-def publish_due(node, node_client):
-    ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING).update(
-        publish_at=timezone.now() - timedelta(seconds=1), due_at=timezone.now() - timedelta(seconds=1)
-    )
-    claims = claim_due_posts(node=node, now=timezone.now(), horizon=timezone.now() + timedelta(days=1), limit=1000)
-    return node_client.post("/api/posts/", [claim_serialize(claim) for claim in claims], format="json")
-
-
-def test_it_writes_one_delivery_per_chosen_destination(alice, api, node, node_client, webhook, in_seconds):
+def test_it_writes_one_delivery_per_chosen_destination(alice, api, node, node_client, webhook, in_seconds, publish_due):
     hook, _ = webhook(alice)
     created = api(alice).post("/api/scheduled-posts/", {"text": "hi", "publish_at": in_seconds(60), "destinations": [hook.pk]}, format="json")
     assert created.status_code == 201, created.json()
@@ -38,13 +24,13 @@ def test_it_writes_one_delivery_per_chosen_destination(alice, api, node, node_cl
     }]
 
 
-def test_it_writes_none_without_destinations(alice, api, node, node_client, in_seconds):
+def test_it_writes_none_without_destinations(alice, api, node, node_client, in_seconds, publish_due):
     api(alice).post("/api/scheduled-posts/", {"text": "hi", "publish_at": in_seconds(60)}, format="json")
     assert publish_due(node, node_client).status_code == 201
     assert not Delivery.objects.exists()
 
 
-def test_it_uses_the_default_set(alice, node, node_client, webhook, scheduled_posts_factory):
+def test_it_uses_the_default_set(alice, node, node_client, webhook, scheduled_posts_factory, publish_due):
     hook, _ = webhook(alice, is_default=True)
     webhook(alice, name="other")
     scheduled_posts_factory(alice, 3)
@@ -60,7 +46,7 @@ def test_it_refuses_someone_elses_destination(alice, bob, api, webhook, in_secon
     assert not ScheduledPost.objects.exists()
 
 
-def test_a_cancelled_post_sends_nothing(alice, api, node, node_client, webhook, in_seconds):
+def test_a_cancelled_post_sends_nothing(alice, api, node, node_client, webhook, in_seconds, publish_due):
     hook, _ = webhook(alice)
     created = api(alice).post("/api/scheduled-posts/", {"text": "hi", "publish_at": in_seconds(60), "destinations": [hook.pk]}, format="json")
     scheduled_post_cancel(scheduled_post_id=created.json()["id"], author=alice)
@@ -68,7 +54,7 @@ def test_a_cancelled_post_sends_nothing(alice, api, node, node_client, webhook, 
     assert not Delivery.objects.exists()
 
 
-def test_a_removed_destination_gets_nothing_and_the_post_publishes(alice, api, node, node_client, webhook, in_seconds):
+def test_a_removed_destination_gets_nothing_and_the_post_publishes(alice, api, node, node_client, webhook, in_seconds, publish_due):
     hook, _ = webhook(alice)
     api(alice).post("/api/scheduled-posts/", {"text": "hi", "publish_at": in_seconds(60), "destinations": [hook.pk]}, format="json")
     destination_delete(destination_id=hook.pk, owner=alice)
@@ -77,7 +63,7 @@ def test_a_removed_destination_gets_nothing_and_the_post_publishes(alice, api, n
     assert not Delivery.objects.exists()
 
 
-def test_a_bulk_request_chooses_per_post(alice, api, node, node_client, webhook, in_seconds):
+def test_a_bulk_request_chooses_per_post(alice, api, node, node_client, webhook, in_seconds, publish_due):
     hook, _ = webhook(alice)
     body = [{"text": "a", "publish_at": in_seconds(60), "destinations": [hook.pk]}, {"text": "b", "publish_at": in_seconds(60)}]
     created = api(alice).post("/api/scheduled-posts/", body, format="json")
@@ -86,7 +72,7 @@ def test_a_bulk_request_chooses_per_post(alice, api, node, node_client, webhook,
     assert Delivery.objects.count() == 1
 
 
-def test_a_draft_scheduled_later_gets_the_default_set(alice, api, node, node_client, webhook, in_seconds):
+def test_a_draft_scheduled_later_gets_the_default_set(alice, api, node, node_client, webhook, in_seconds, publish_due):
     hook, _ = webhook(alice, is_default=True)
     draft = api(alice).post("/api/scheduled-posts/", {"text": "later", "draft": True}, format="json").json()
     scheduled = api(alice).patch(f"/api/scheduled-posts/{draft['id']}/", {"publish_at": in_seconds(60)}, format="json")
@@ -95,7 +81,7 @@ def test_a_draft_scheduled_later_gets_the_default_set(alice, api, node, node_cli
     assert Delivery.objects.get().destination == hook
 
 
-def test_an_edit_changes_the_destinations(alice, bob, api, node, node_client, webhook, in_seconds):
+def test_an_edit_changes_the_destinations(alice, bob, api, node, node_client, webhook, in_seconds, publish_due):
     first, _ = webhook(alice)
     second, _ = webhook(alice, name="second")
     theirs, _ = webhook(bob, name="theirs")

@@ -120,7 +120,7 @@ def test_claims_whose_failure_could_not_be_recorded_are_sent_again_at_the_next_t
     silent_for(1, "a")
     calls = []
 
-    def callback(*, node_name, credential, claims, at=None):
+    def callback(*, node_name, credential, claims, at=None, **_):
         calls.append([claim.scheduled_post for claim in claims])
         if len(calls) == 1:
             raise tick.requests.ConnectionError("503: the database is away")

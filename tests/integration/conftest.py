@@ -3,7 +3,8 @@ import shutil
 
 import pytest
 
-from stack import MYSQL, Stack, free_port
+from stack import MYSQL, VENV_BIN, Stack, free_port
+from stack.balancer import Balancer
 from stack.hosts import HostNetwork
 from stack.mariadb import PrivateMariaDB
 
@@ -64,3 +65,68 @@ def hosts_stack(request):
             network.down()
             if stack.mariadb:
                 stack.mariadb.remove()
+
+
+class BalancedStack(Stack):
+    """A Stack whose web server runs twice, on hosts web1 and web2, behind a balancer on the
+    gateway (each new connection goes to the next web server), as the soak runs them."""
+
+    WEBS = ("web1", "web2")
+
+    @property
+    def web_address(self) -> str:
+        return self.network.gateway  # what the nodes call back: the balancer
+
+    def __init__(self, name: str, *, network: HostNetwork, **kwargs):
+        super().__init__(name, network=network, **kwargs)
+        self.proxy.close()  # the single server's FaultProxy is not used
+        self.web_port_inner = free_port()
+        self.balancer = Balancer([(network[web].address, self.web_port_inner) for web in self.WEBS], port=self.web_port)
+        self.url = f"http://127.0.0.1:{self.web_port}"
+
+    def start_web(self, workers: int = 2):
+        for web in self.WEBS:
+            self.spawn(web, [
+                str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"{self.network[web].address}:{self.web_port_inner}",
+                "--workers", str(workers), "--threads", "4", "--timeout", "60", "--log-level", "warning",
+            ])
+
+    def stop(self):
+        try:
+            super().stop()
+        finally:
+            self.balancer.close()
+
+
+@pytest.fixture
+def balanced_stack(request):
+    """A BalancedStack with nodes a and b and beat, each on a test host of its own
+    (stack.hosts); removed afterwards with its network, whatever the outcome."""
+    if os.geteuid() != 0:
+        pytest.fail("The multi-host scenarios create network namespaces: run them as root (sudo make test).")
+    if shutil.which("socat") is None:
+        pytest.fail("socat is missing: `make test` installs it (apt: socat).")
+    made = []
+
+    def make(*, env=None, nodes=("a", "b")):
+        network = HostNetwork([*BalancedStack.WEBS, "beat", *nodes]).up()
+        for name in (*BalancedStack.WEBS, "beat"):
+            network.place(name, name)
+        for node in nodes:
+            network.place(f"node-{node}", node)
+        try:
+            stack = BalancedStack(request.node.name[:20].replace("[", "_").replace("]", ""), env=env, network=network)
+        except BaseException:
+            network.down()
+            raise
+        made.append((stack, network))
+        network.forward(stack.mysql["port"])
+        network.forward(stack.redis_port)
+        return stack.start(nodes=nodes)
+
+    yield make
+    for stack, network in made:
+        try:
+            stack.stop()
+        finally:
+            network.down()

@@ -5,6 +5,7 @@ schedules 1,000 posts and ends by counting: every post published exactly once.
 docs/reliability.md lists what psched does about each fault."""
 import signal
 import time
+from datetime import timedelta
 
 import pytest
 import redis
@@ -99,6 +100,33 @@ def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(h
     finally:
         stack.network["c"].restore()
     late = lateness(stack)
+    assert late[-1] < 10_000, f"a post went out {late[-1]} ms after its time"
+
+
+@pytest.mark.parametrize("percent", [100, pytest.param(50, marks=pytest.mark.xfail(
+    reason="half dropped: 11.6 to 13 s, over the goal (docs/reliability.md, the hedged callback)", strict=False))])
+def test_a_web_server_dropping_its_packets_delays_no_post_by_10_s(balanced_stack, percent):
+    # Two web servers behind a balancer; one drops its packets while the posts fall due. A
+    # callback stuck on it would wait out the callback timeout (10 s, the default) before its
+    # retry; instead it is sent again on a new connection after 2 s (the hedge), which the
+    # balancer may give to the other server, and the first answer wins.
+    stack = balanced_stack(env={"PSCHED_CALLBACK_TIMEOUT": "10", "PSCHED_LEASE_SECONDS": "30"})
+    ids = stack.schedule_spread("lossy web", start=START, seconds=20)
+    first_due, last_due = stack.due_range(ids)
+    # While callbacks flow: the nodes' kept-alive connections through web1 hang (before the
+    # posts, idle ones are closed by gunicorn, and new ones the balancer cannot open to web1
+    # go to web2 after its 3 s connect timeout).
+    wait_for(lambda: stack.db_now() >= first_due + timedelta(seconds=4), 120, interval=0.05, what="posts going out")
+    stack.network["web1"].lossy(percent)
+    try:
+        wait_for(lambda: stack.db_now() >= last_due, 120, interval=0.5, what="every post due")
+        assert_all_published_once(stack, ids)
+    finally:
+        stack.network["web1"].restore()
+    late = lateness(stack)
+    hedged = sum(stack.log_text(f"node-{node}").count("sending it again on a new connection") for node in "ab")
+    print(f"web1 dropping {percent} %: lateness p99 {late[int(0.99 * (len(late) - 1))]} ms, max {late[-1]} ms; "
+          f"{hedged} callbacks sent again")
     assert late[-1] < 10_000, f"a post went out {late[-1]} ms after its time"
 
 
