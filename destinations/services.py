@@ -442,6 +442,19 @@ def deliveries_release_expired(*, now: datetime) -> int:
     return released
 
 
+def deliveries_lease_renew(*, claims: list[DeliveryClaim], now: datetime) -> int:
+    """A new lease, from now, for claimed deliveries whose sends are still running: a claim
+    that takes longer than its lease (a loaded machine, a slow receiver) is not taken for a
+    dead node's and reconciled by another node meanwhile. Only while each claim holds (its
+    token, still sending): a delivery already released or taken over stays with its new owner."""
+    if not claims:
+        return 0
+    return Delivery.objects.filter(
+        pk__in=[claim.delivery for claim in claims], claim_token__in={claim.claim_token for claim in claims},
+        state=State.SENDING,
+    ).update(lease_until=now + timedelta(seconds=settings.PSCHED_DELIVERY_LEASE_SECONDS))
+
+
 def deliveries_due(*, now: datetime):
     ready = Destination.objects.filter(state=DestinationState.ACTIVE).exclude(not_before__gt=now)
     return Delivery.objects.filter(

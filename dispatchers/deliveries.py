@@ -7,13 +7,15 @@ per claim). A plain function, as the tick is; tasks.py forwards to it."""
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from destinations.services import (
     deliveries_claim,
+    deliveries_lease_renew,
     deliveries_read,
     deliveries_record,
     deliveries_release_expired,
@@ -80,6 +82,30 @@ IDLE_POLL_SECONDS = 0.02
 IDLE_STOP_SECONDS = 2.0
 
 
+class _Leases:
+    """The leases of the claims a loop holds, renewed every quarter of a lease while their sends
+    run: a claim may take longer than its lease (the next claim waits for the previous one's
+    sends, a loaded machine sends slowly), and another node must not take a live node's sends
+    for a dead one's and reconcile them meanwhile. A node that stops renews nothing: its
+    leases end as before."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.renewed = time.monotonic()
+
+    def results(self, futures, *, held) -> list:
+        every = settings.PSCHED_DELIVERY_LEASE_SECONDS / 4
+        while True:
+            _, running = wait(futures, timeout=max(0.0, self.renewed + every - time.monotonic()))
+            if not running:
+                return [future.result() for future in futures]
+            try:
+                deliveries_lease_renew(claims=held, now=self.clock.now())
+            except DatabaseError:  # the sends go on; at worst their leases end, as a stopped node's
+                logger.warning("could not renew the lease of %s claimed deliveries", len(held), exc_info=True)
+            self.renewed = time.monotonic()
+
+
 def _record(report: DeliveryReport, results) -> None:
     deliveries_record(results=results)
     for _, _, outcome, _ in results:
@@ -118,6 +144,7 @@ def _run(*, node_name: str, seconds: float, idle_seconds: float, sleep) -> Deliv
     idle_since = time.monotonic()
     deliveries_release_expired(now=clock.now())
     in_flight = []  # the previous claim's sends: the next claim is made and read meanwhile
+    in_flight_claims, leases = [], _Leases(clock)
     limit = settings.PSCHED_DELIVERY_CLAIM_LIMIT
     expected = True  # work is likely there (just started, woken, a full claim): no look first
     while True:
@@ -128,8 +155,8 @@ def _run(*, node_name: str, seconds: float, idle_seconds: float, sleep) -> Deliv
         sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)] if claims else []
         report.claimed += len(claims)
         if in_flight:
-            _record(report, [future.result() for future in in_flight])
-        in_flight = sending
+            _record(report, leases.results(in_flight, held=in_flight_claims + claims))
+        in_flight, in_flight_claims = sending, claims
         expected = len(claims) >= limit
         if claims:
             idle_since = time.monotonic()

@@ -35,8 +35,9 @@ PSCHED_WEBHOOK_CONNECT_TIMEOUT = env_float("PSCHED_WEBHOOK_CONNECT_TIMEOUT", 5.0
 PSCHED_WEBHOOK_TOTAL_TIMEOUT = env_float("PSCHED_WEBHOOK_TOTAL_TIMEOUT", 15.0, minimum=0.1)
 # After a rotation the old secret also signs, for this long (two signatures per request).
 PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS = env_int("PSCHED_WEBHOOK_ROTATION_GRACE_SECONDS", 86400, minimum=0)
-# A claimed delivery's lease: a claim waits for the previous one's sends, then is sent in at most
-# four rounds of the threads, each at most one send (PSCHED_WEBHOOK_TOTAL_TIMEOUT) long.
+# A claimed delivery's lease: how long a node that stopped mid-send holds its deliveries before
+# another node reads them back and resends them. A live node renews it while it sends, every
+# quarter of it (dispatchers/deliveries.py), so a claim may take longer than this to send.
 PSCHED_DELIVERY_LEASE_SECONDS = env_float("PSCHED_DELIVERY_LEASE_SECONDS", 150.0, minimum=1.0)
 # A claim is sent within its lease: at most four rounds of the threads, each at most one send
 # (PSCHED_WEBHOOK_TOTAL_TIMEOUT) long.

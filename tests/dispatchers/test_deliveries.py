@@ -1,5 +1,6 @@
 """A node's delivery loop: claims due deliveries and sends them side by side in threads."""
 import threading
+import time
 
 import pytest
 from django.utils import timezone
@@ -100,3 +101,50 @@ def test_publishing_wakes_the_delivery_loop_of_this_process_or_asks_for_a_task(s
         deliveries._wake.set()
         thread.join(40)
     assert not thread.is_alive() and deliveries._loops["running"] == 0
+
+
+def test_a_claim_sent_for_longer_than_its_lease_stays_its_nodes(django_user_model, settings, monkeypatch):
+    """A loaded node's claim may take longer than the lease to send: the node renews the lease
+    while the sends run, so another node neither takes them for a dead node's (unconfirmed, read
+    back, sent again) nor claims them, and the node's outcomes are recorded."""
+    from destinations.kinds import Outcome
+    from destinations.services import deliveries_claim, deliveries_release_expired
+    from dispatchers import deliveries
+    from psched.lib.db import db_now
+
+    settings.PSCHED_WEBHOOK_ALLOW_PRIVATE = True
+    settings.PSCHED_DELIVERY_LEASE_SECONDS = 1.0
+    settings.PSCHED_DELIVERY_CLAIM_LIMIT = 2
+    author = django_user_model.objects.create_user("slow")
+    destination, _ = destination_create(owner=author, name="hook", kind="webhook", config={"url": "http://127.0.0.1:9/"})
+    now = timezone.now()
+    for i in range(3):
+        scheduled = ScheduledPost.objects.create(author=author, text=f"p{i}", publish_at=now, due_at=now, status="published", published_at=now)
+        post = Post.objects.create(author=author, text=f"p{i}", published_at=now, scheduled_post=scheduled)
+        Delivery.objects.create(post=post, scheduled_post=scheduled, destination=destination, key=f"msg_{i}", next_try_at=now)
+    sending, taken = threading.Event(), []
+
+    def slow_send(*, claim, delivery, clock):
+        sending.set()
+        time.sleep(3.5)  # more than three leases
+        return Outcome("delivered", status=200)
+
+    def other_node():  # what another node's tick and delivery loop do meanwhile
+        from django.db import connection
+
+        sending.wait(10)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            taken.append(deliveries_release_expired(now=db_now()))
+            taken.append(len(deliveries_claim(node_name="n2", now=db_now(), limit=10)))
+            time.sleep(0.1)
+        connection.close()
+
+    monkeypatch.setattr(deliveries, "delivery_send", slow_send)
+    thread = threading.Thread(target=other_node)
+    thread.start()
+    report = deliveries.run_deliveries(node_name="n1", seconds=30, idle_seconds=0)
+    thread.join(30)
+    assert not any(taken), "another node released or claimed what n1 was still sending"
+    assert (report.claimed, report.delivered) == (3, 3)
+    assert list(Delivery.objects.values_list("state", "attempts", "claimed_by").distinct()) == [("delivered", 1, "n1")]

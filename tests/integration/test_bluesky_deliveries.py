@@ -51,22 +51,33 @@ def test_500_posts_reach_bluesky_once_each_through_pds_kills_lost_answers_a_node
         })
         assert status == 201, body
         destination = body["id"]
-        items = [{"text": f"bluesky {i}", "publish_at": at(3 + i * 60 / POSTS), "destinations": [destination]}
-                 for i in range(POSTS)]
-        ids = [post["id"] for post in stack.schedule(items)]
+        # The posts come in waves, each scheduled when its phase begins, so that every fault
+        # meets writes still to be made however fast or slow the nodes are: a run on a loaded
+        # machine, whose delivered count lagged behind the PDS, had written nearly every post
+        # before the drops began, and the rest were read back (GET), not written.
+        ids = []
+
+        def wave(count: int, seconds: float) -> None:
+            first = len(ids)
+            items = [{"text": f"bluesky {first + i}", "publish_at": at(5 + i * seconds / count), "destinations": [destination]}
+                     for i in range(count)]
+            ids.extend(post["id"] for post in stack.schedule(items))
 
         # 1. The PDS SIGKILLed mid-burst and started again on its data directory.
+        wave(200, 30)
         wait_for(lambda: deliveries(stack).get("delivered", 0) >= 40, 120, interval=0.1, what="first deliveries")
         pds.restart(signal.SIGKILL)
 
-        # 2. Writes forwarded and their answers dropped: every third one, for 30 of them.
-        # Due over a minute, so that writes go on through every phase below: a CI run whose nodes
-        # caught up at once found the burst over before 30 answers had been dropped.
+        # 2. Writes forwarded and their answers dropped: every third one, for 30 of them; the
+        # wave's 150 first tries are POSTs through the proxy, so 30 drops are always there to see.
         wait_for(lambda: deliveries(stack).get("delivered", 0) >= 100, 120, interval=0.1, what="deliveries after the restart")
         proxy.drop_every, proxy.mode = 3, "drop"
+        wave(150, 15)
         wait_for(lambda: proxy.dropped >= 30, 120, interval=0.1, what="30 answers dropped")
         proxy.mode = "forward"
 
+        # Due over half a minute, for the node kill and the revoked password.
+        wave(POSTS - len(ids), 30)
         # 3. Node a SIGKILLed while it writes.
         wait_for(
             lambda: stack.query(
