@@ -9,12 +9,35 @@ from stack.hosts import HostNetwork
 from stack.mariadb import PrivateMariaDB
 
 
+def stack_name(request) -> str:
+    return request.node.name[:20].replace("[", "_").replace("]", "")
+
+
+def hosts_required(*tools: str) -> None:
+    if os.geteuid() != 0:
+        pytest.fail("The multi-host scenarios create network namespaces: run them as root (sudo make test).")
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: `make test` installs it (apt: {tool}).")
+
+
+def hosts_remove(made) -> None:
+    """Each stack stopped and its network removed (and a private MariaDB), whatever the outcome."""
+    for stack, network in made:
+        try:
+            stack.stop()
+        finally:
+            network.down()
+            if getattr(stack, "mariadb", None):
+                stack.mariadb.remove()
+
+
 @pytest.fixture
 def stack_factory(request):
     stacks = []
 
     def make(**kwargs):
-        stack = Stack(request.node.name[:20].replace("[", "_").replace("]", ""), **kwargs)
+        stack = Stack(stack_name(request), **kwargs)
         stacks.append(stack)
         return stack
 
@@ -28,11 +51,7 @@ def hosts_stack(request):
     """A Stack whose web server, beat and nodes a, b and c each run on a test host of their own
     (stack.hosts), with the given clock skews: hosts_stack(clocks={"a": "+30s"}).
     The network and every process on it are removed afterwards, whatever the outcome."""
-    if os.geteuid() != 0:
-        pytest.fail("The multi-host scenarios create network namespaces: run them as root (sudo make test).")
-    for tool in ("socat", "faketime"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: `make test` installs it (apt: {tool}).")
+    hosts_required("socat", "faketime")
     made = []
 
     def make(*, clocks=None, env=None, nodes=("a", "b", "c"), private_database=False):
@@ -44,7 +63,7 @@ def hosts_stack(request):
             network.place(f"node-{node}", node)
             network.place(f"node-{node}-2", node)  # a second worker of the node, on its host
         stack = Stack(
-            request.node.name[:20].replace("[", "_").replace("]", ""), env=env, network=network,
+            stack_name(request), env=env, network=network,
             mysql_port=free_port() if private_database else MYSQL["port"],
         )
         stack.mariadb = None
@@ -58,13 +77,7 @@ def hosts_stack(request):
         return stack.start(nodes=nodes)
 
     yield make
-    for stack, network in made:
-        try:
-            stack.stop()
-        finally:
-            network.down()
-            if stack.mariadb:
-                stack.mariadb.remove()
+    hosts_remove(made)
 
 
 class BalancedStack(Stack):
@@ -102,10 +115,7 @@ class BalancedStack(Stack):
 def balanced_stack(request):
     """A BalancedStack with nodes a and b and beat, each on a test host of its own
     (stack.hosts); removed afterwards with its network, whatever the outcome."""
-    if os.geteuid() != 0:
-        pytest.fail("The multi-host scenarios create network namespaces: run them as root (sudo make test).")
-    if shutil.which("socat") is None:
-        pytest.fail("socat is missing: `make test` installs it (apt: socat).")
+    hosts_required("socat")
     made = []
 
     def make(*, env=None, nodes=("a", "b")):
@@ -115,7 +125,7 @@ def balanced_stack(request):
         for node in nodes:
             network.place(f"node-{node}", node)
         try:
-            stack = BalancedStack(request.node.name[:20].replace("[", "_").replace("]", ""), env=env, network=network)
+            stack = BalancedStack(stack_name(request), env=env, network=network)
         except BaseException:
             network.down()
             raise
@@ -125,8 +135,4 @@ def balanced_stack(request):
         return stack.start(nodes=nodes)
 
     yield make
-    for stack, network in made:
-        try:
-            stack.stop()
-        finally:
-            network.down()
+    hosts_remove(made)
