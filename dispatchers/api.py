@@ -12,7 +12,9 @@ from rest_framework.views import APIView
 from feed.api import PostOutputSerializer, post_serialize
 from feed.selectors import post_feed
 from psched.lib.api import StrictCharField, datetime_text
-from psched.lib.db import db_now, db_now_cached, idle_transaction_limit, is_retryable, retry_on_deadlock
+from psched.lib.db import (
+    db_now, db_now_cached, idle_transaction_limit, is_connection_lost, is_retryable, retry_on_deadlock,
+)
 from psched.lib.timing import timing_enabled, timing_record
 from scheduling.publishing import Claim, scheduled_posts_publish
 
@@ -112,12 +114,14 @@ class NodePublishApi(APIView):
         claims = claims_clean(request.data)
         # A node sends a callback that has not answered again, maybe to another web server;
         # this one's rows must not stay locked behind a crawling link meanwhile.
-        idle_transaction_limit(settings.PSCHED_CALLBACK_IDLE_SECONDS)
         held = _hold_until(request.query_params.get("at"))
         try:
-            results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(node=request_node(request), claims=claims, now=held)
+            with idle_transaction_limit(settings.PSCHED_CALLBACK_IDLE_SECONDS):
+                results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(
+                    node=request_node(request), claims=claims, now=held
+                )
         except OperationalError as error:
-            if not is_retryable(error):
+            if not (is_retryable(error) or is_connection_lost(error)):
                 raise
             # The node keeps its claim and retries with backoff; nothing was written.
             return Response({"detail": "The database is busy; retry."}, status=status.HTTP_503_SERVICE_UNAVAILABLE)

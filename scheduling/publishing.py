@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import DatabaseError, connection, transaction
 
 from feed.models import Post
-from psched.lib.db import db_now, ids_sql, is_retryable
+from psched.lib.db import db_now, ids_sql, is_connection_lost, is_retryable
 
 from .models import ScheduledPost
 from .signals import scheduled_posts_published
@@ -109,8 +109,8 @@ def _posts_insert(*, node, ids: list[int], now: datetime) -> tuple[dict[int, int
         with transaction.atomic():
             return _posts_insert_set(node=node, ids=ids, now=now), {}
     except DatabaseError as error:
-        if is_retryable(error):
-            raise  # the transaction is gone: the caller runs it again
+        if is_retryable(error) or is_connection_lost(error):
+            raise  # the transaction is gone: the caller runs it again, or the node retries
         logger.warning("publishing a batch of %s failed (%s); publishing its rows one by one", len(ids), error)
     created, failures = {}, {}
     for pk in ids:
@@ -118,7 +118,7 @@ def _posts_insert(*, node, ids: list[int], now: datetime) -> tuple[dict[int, int
             with transaction.atomic():
                 created.update(_posts_insert_set(node=node, ids=[pk], now=now))
         except DatabaseError as error:
-            if is_retryable(error):
+            if is_retryable(error) or is_connection_lost(error):
                 raise
             logger.error("scheduled post %s could not be published: %s", pk, error)
             failures[pk] = f"The database refused the post: {error.__class__.__name__}."

@@ -205,6 +205,8 @@ ERROR_ANSWERS = {
     "413": ("ErrorDetail", ERROR_DETAIL, "The request body is too large."),
     "415": ("ErrorDetail", ERROR_DETAIL, "The body is not JSON (send Content-Type: application/json)."),
     "429": ("ErrorDetail", ERROR_DETAIL, "Too many requests; Retry-After says how many seconds to wait."),
+    "503": ("ErrorDetail", ERROR_DETAIL, "The database is unavailable or busy; nothing was written. Retry after "
+                                         "Retry-After seconds."),
 }
 # Permissions that only ask who is calling (answered with 401, Token being the first
 # authentication class); any other may refuse a caller it knows (403).
@@ -240,6 +242,7 @@ class AutoSchema(SpectacularAutoSchema):
             codes += ["413", "415"]
         if view.get_throttles():
             codes.append("429")
+        codes.append("503")  # any operation, while the database restarts, fails over or is out of connections
         return sorted(codes)
 
     def _error_response(self, code: str) -> dict:
@@ -248,6 +251,6 @@ class AutoSchema(SpectacularAutoSchema):
             name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name,
         ))
         answer = {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
-        if code == "429":
+        if code in ("429", "503"):
             answer["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
         return answer

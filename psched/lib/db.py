@@ -4,16 +4,24 @@ import random
 import threading
 import time
 from datetime import datetime, timedelta, timezone as dt_timezone
+from contextlib import contextmanager
 from functools import wraps
 
-from django.db import OperationalError, connection, models
+from django.db import DatabaseError, OperationalError, connection, models
 
 # MySQL/MariaDB: 1213 deadlock (the transaction was rolled back), 1205 lock wait timeout.
 RETRYABLE_ERRORS = {1213, 1205}
+# The connection is gone (2006 server gone away, 2013 lost during a query, 4031 ended by the
+# server for inactivity, as idle_transaction_timeout does): its transaction was rolled back.
+CONNECTION_LOST_ERRORS = {2006, 2013, 4031}
 
 
 def is_retryable(error: OperationalError) -> bool:
     return bool(error.args) and error.args[0] in RETRYABLE_ERRORS
+
+
+def is_connection_lost(error) -> bool:
+    return bool(getattr(error, "args", None)) and error.args[0] in CONNECTION_LOST_ERRORS
 
 
 def retry_on_deadlock(function=None, *, attempts: int = 5):
@@ -53,21 +61,27 @@ def database_wait(*, log, every: float = 1.0) -> None:
             time.sleep(every)
 
 
-def idle_transaction_limit(seconds: int) -> None:
-    """On MariaDB, the server ends this connection's transaction (rolling it back and releasing
-    its row locks) when its client leaves it idle for longer than `seconds`: a web
-    server whose link crawls (a lossy network) cannot hold the rows it locked for minutes while
-    another web server is asked the same. Set once per connection; 0: never; nothing on MySQL,
-    which has no such limit, or SQLite."""
-    if connection.vendor != "mysql" or not connection.mysql_is_mariadb:
-        return
-    connection.ensure_connection()
-    raw = connection.connection
-    if getattr(raw, "psched_idle_transaction_limit", None) == seconds:
+@contextmanager
+def idle_transaction_limit(seconds: int):
+    """Inside the block, on MariaDB, the server ends this connection (rolling its transaction
+    back and releasing its row locks) when its client leaves a transaction idle for longer than
+    `seconds`: a web server whose link crawls (a lossy network) cannot hold the rows it locked
+    for minutes while another web server is asked the same. After the block the connection has
+    the server's default again: the next request it serves (an import, a long page) is not cut
+    short. 0, MySQL (no such limit) or SQLite: nothing."""
+    if not seconds or connection.vendor != "mysql" or not connection.mysql_is_mariadb:
+        yield
         return
     with connection.cursor() as cursor:
         cursor.execute("SET SESSION idle_transaction_timeout = %s", [int(seconds)])
-    raw.psched_idle_transaction_limit = seconds
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET SESSION idle_transaction_timeout = DEFAULT")
+        except DatabaseError:
+            connection.close()  # the server ended it: the next use opens a fresh one
 
 
 def db_now() -> datetime:

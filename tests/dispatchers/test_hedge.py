@@ -195,18 +195,50 @@ def test_the_callback_asks_mariadb_to_end_its_transaction_when_its_link_crawls(a
                                                                                  scheduled_posts_factory, settings):
     """A web server whose link to the database crawls must not keep the claimed rows locked
     while the node's hedge asks another web server: MariaDB rolls back a write transaction
-    left idle for PSCHED_CALLBACK_IDLE_SECONDS."""
+    left idle for PSCHED_CALLBACK_IDLE_SECONDS. The limit holds for the callback only: the
+    next request on the same connection (an import, a long page) is not cut short."""
     from django.db import connection
 
     if not getattr(connection, "mysql_is_mariadb", False):
         pytest.skip("MariaDB's idle_transaction_timeout")
     settings.PSCHED_CALLBACK_IDLE_SECONDS = 4
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        if "scheduling_scheduledpost" in sql and sql.lstrip().upper().startswith("SELECT"):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT @@session.idle_transaction_timeout")
+                seen.append(cursor.fetchone()[0])
+        return execute(sql, params, many, context)
+
     scheduled_posts_factory(alice, 1, seconds=0.1)
     now = db_now()
     claims = claim_due_posts(node=node, now=now, horizon=now + timedelta(seconds=5), limit=10)
     wait_for(lambda: db_now() >= claims[0].due_at, 5, what="the post due")
-    response = node_client.post("/api/posts/?answer=ids", [tick.claim_serialize(claim) for claim in claims], format="json")
+    with connection.execute_wrapper(watch):
+        response = node_client.post("/api/posts/?answer=ids", [tick.claim_serialize(claim) for claim in claims],
+                                    format="json")
     assert response.status_code == 201
+    assert seen and set(seen) == {4}, seen
     with connection.cursor() as cursor:
-        cursor.execute("SELECT @@session.idle_transaction_timeout")
-        assert cursor.fetchone()[0] == 4
+        cursor.execute("SELECT @@session.idle_transaction_timeout, @@global.idle_transaction_timeout")
+        session, server = cursor.fetchone()
+    assert session == server
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mariadb_ends_a_transaction_left_idle_inside_the_limit(alice):
+    from django.db import OperationalError, connection, transaction
+
+    from psched.lib.db import idle_transaction_limit, is_connection_lost
+
+    if not getattr(connection, "mysql_is_mariadb", False):
+        pytest.skip("MariaDB's idle_transaction_timeout")
+    with pytest.raises(OperationalError) as raised:
+        with idle_transaction_limit(1), transaction.atomic():
+            ScheduledPost.objects.create(author=alice, text="held", publish_at=db_now(), timezone="UTC")
+            time.sleep(2.5)  # what is tested is idleness itself: the client says nothing for 2.5 s
+            ScheduledPost.objects.count()
+    assert is_connection_lost(raised.value), raised.value
+    connection.close()
+    assert not ScheduledPost.objects.filter(text="held").exists()  # rolled back, its locks released

@@ -41,9 +41,11 @@ def test_it_names_the_errors_each_kind_of_operation_can_answer(client, db):
     def codes(method, path):
         return {code for code in paths[path][method]["responses"] if code >= "400"}
 
-    assert codes("get", "/api/posts/{id}/") == {"401", "404"}  # anyone may read it
-    assert codes("get", "/api/dispatchers/") == {"401", "403"}  # staff only
-    assert codes("post", "/api/scheduled-posts/") == {"400", "401", "403", "413", "415", "429"}  # throttled
-    assert codes("patch", "/api/scheduled-posts/{id}/") == {"400", "401", "403", "404", "409", "413", "415"}
-    assert codes("delete", "/api/series/{id}/") == {"401", "403", "404", "409"}
+    # 503 on every operation: the database restarting, failing over or out of connections.
+    assert codes("get", "/api/posts/{id}/") == {"401", "404", "503"}  # anyone may read it
+    assert codes("get", "/api/dispatchers/") == {"401", "403", "503"}  # staff only
+    assert codes("post", "/api/scheduled-posts/") == {"400", "401", "403", "413", "415", "429", "503"}  # throttled
+    assert codes("patch", "/api/scheduled-posts/{id}/") == {"400", "401", "403", "404", "409", "413", "415", "503"}
+    assert codes("delete", "/api/series/{id}/") == {"401", "403", "404", "409", "503"}
     assert "Retry-After" in paths["/api/auth/token/"]["post"]["responses"]["429"]["headers"]
+    assert "Retry-After" in paths["/api/posts/"]["get"]["responses"]["503"]["headers"]
