@@ -6,11 +6,14 @@ author's active series not made into posts yet, and the author's free queue slot
 queued post would land there).
 
 Reads only, and bounded. One post (the API's answer, on every post scheduled): one statement
-on MariaDB/MySQL, which reads the MAX_WARNINGS posts nearest before and after it and whether
-series or slots could reach. A bulk request: whether series or slots could reach, then the
+on MariaDB/MySQL, which reads the MAX_WARNINGS posts nearest before and after it and, once a
+second per author and process (selectors.clash_facts_get), the author's active series and
+whether they have slots, from which whether series or slots could reach is decided here. A bulk request: whether series or slots could reach, then the
 posts of its span (at most POSTS_READ). Then, only when they could clash, the author's active
 series (at most PSCHED_MAX_ACTIVE_SERIES) each walked over the window alone, and the slots of
 the window."""
+import json
+import time
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +29,7 @@ from psched.lib.timeparse import UTC
 from .models import QueueSlot, ScheduledPost, Series
 from .queue import queue_slots, queue_zone, slot_instants
 from .recurrence import series_between
+from .selectors import clash_facts_get, clash_facts_put
 
 # Warnings one answer lists per post, at most.
 MAX_WARNINGS = 10
@@ -166,19 +170,25 @@ def _series_or_slots(*, author_id: int, until: datetime, exclude_series_id) -> d
     return {"has_series": bool(has_series), "has_slots": bool(has_slots)}
 
 
-# The statements of _nearest_read by (whether publishing posts are read, whether a series is
-# excluded, how many posts are).
+# The statements of _nearest_read by (whether publishing posts are read, whether the author's
+# series and slots are, how many posts are excluded).
 _nearest_sql: dict[tuple[bool, bool, int], str] = {}
 
 
-def _nearest_read_sql(*, publishing: bool, exclude_series: bool, exclude_posts: int) -> str:
-    """MariaDB/MySQL (named parameters): one row of flags (its id NULL) and the nearest posts."""
-    key = (publishing, exclude_series, exclude_posts)
+def _nearest_read_sql(*, publishing: bool, facts: bool, exclude_posts: int) -> str:
+    """MariaDB/MySQL (named parameters): the nearest posts (id, publish_at, series_id,
+    series_index, NULL, NULL) and, with `facts`, one row (NULL, NULL, NULL, NULL, the author's
+    active series as a JSON array of [id, materialized_until], whether they have queue slots)."""
+    key = (publishing, facts, exclude_posts)
     sql = _nearest_sql.get(key)
     if sql is None:
         table = connection.ops.quote_name(ScheduledPost._meta.db_table)
-        has_series, has_slots = _series_or_slots_sql(exclude_series=exclude_series)
-        reads = [f"(SELECT NULL, NULL, {has_series}, {has_slots})"]
+        series = connection.ops.quote_name(Series._meta.db_table)
+        _, has_slots = _series_or_slots_sql(exclude_series=False)
+        reads = []
+        if facts:
+            reads.append(f"(SELECT NULL, NULL, NULL, NULL, (SELECT JSON_ARRAYAGG(JSON_ARRAY(id, materialized_until)) "
+                         f"FROM {series} WHERE author_id = %(author)s AND active = %(active)s AND error = ''), {has_slots})")
         # The excluded posts (the new post itself) are read and dropped: the statement stays the
         # same from one post to the next, and each read still stops at its limit.
         limit = MAX_WARNINGS + exclude_posts
@@ -187,7 +197,7 @@ def _nearest_read_sql(*, publishing: bool, exclude_series: bool, exclude_posts: 
                                 ("publish_at >= %(at)s AND publish_at <= %(high)s", "ASC")):
                 # The index named: with thousands of the author's posts in the window the
                 # optimizer may otherwise choose to read and sort them all.
-                reads.append(f"(SELECT id, publish_at, series_id, series_index FROM {table} FORCE INDEX "
+                reads.append(f"(SELECT id, publish_at, series_id, series_index, NULL, NULL FROM {table} FORCE INDEX "
                              f"(sched_author_idx) WHERE author_id = %(author)s AND status = %(status{n})s AND {side} "
                              f"ORDER BY publish_at {order} LIMIT {limit})")
         sql = _nearest_sql[key] = " UNION ALL ".join(reads)
@@ -209,18 +219,27 @@ def _nearest_read(*, author_id: int, at: datetime, low: datetime, high: datetime
     params["until"] = params["high"]
     for n, status in enumerate(ScheduledPost.UPCOMING):
         params[f"status{n}"] = status.value
+    facts = clash_facts_get(author_id)
+    read_at = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(_nearest_read_sql(publishing=publishing, exclude_series=bool(exclude_series_id),
-                                         exclude_posts=len(exclude)), params)
+        cursor.execute(_nearest_read_sql(publishing=publishing, facts=facts is None, exclude_posts=len(exclude)), params)
         found = cursor.fetchall()
-    flags, rows = {}, []
-    for pk, when, series, index in found:
+    rows = []
+    for pk, when, series, index, active_series, has_slots in found:
         if pk is None:
-            flags = {"has_series": bool(series), "has_slots": bool(index)}
+            if isinstance(active_series, bytes):
+                active_series = active_series.decode()
+            facts = (tuple((series_id, datetime.fromisoformat(made).replace(tzinfo=UTC) if made else None)
+                           for series_id, made in json.loads(active_series or "[]")), bool(has_slots))
+            clash_facts_put(author_id, series=facts[0], has_slots=facts[1], read_at=read_at)
         elif pk not in exclude:
             rows.append((pk, when.replace(tzinfo=UTC), series, index))  # MySQLdb gives naive UTC
     rows.sort(key=lambda row: row[1])
-    return flags, rows
+    active_series, has_slots = facts
+    # _series_or_slots's has_series, from the copy: an active series other than the excluded
+    # one with occurrences not made into posts before `high`.
+    has_series = any(series_id != exclude_series_id and (made is None or made < high) for series_id, made in active_series)
+    return {"has_series": has_series, "has_slots": has_slots}, rows
 
 
 def _nearest(rows: list, times: list, *, at: datetime, window: timedelta) -> list:

@@ -18,6 +18,7 @@ from psched.lib.errors import Conflict
 from psched.lib.timeparse import UTC, zone_get
 
 from .models import WEEKDAYS, QueueSlot, ScheduledPost
+from .selectors import clash_facts_forget
 from .services import scheduled_post_reschedule, scheduled_posts_announce, scheduled_posts_insert
 from .signals import scheduled_post_extras_changing, scheduled_post_text_changing
 
@@ -197,6 +198,9 @@ def queue_slots_replace(*, user, slots, now: datetime | None = None) -> list[Que
     _lock_user(user)
     QueueSlot.objects.filter(user=user).delete()
     QueueSlot.objects.bulk_create([QueueSlot(user=user, weekday=weekday, time=at) for weekday, at in cleaned])
+    # bulk_create sends no post_save: the clash check's copy of the user's slots, by hand.
+    clash_facts_forget(user.pk)
+    transaction.on_commit(lambda: clash_facts_forget(user.pk))
     if cleaned:
         queue_replace_posts(user=user, slots=cleaned, now=now)
     return queue_slots(user=user)

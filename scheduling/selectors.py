@@ -1,7 +1,9 @@
+import time
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q
 
 from psched.lib.db import db_now
@@ -104,3 +106,53 @@ def scheduled_posts_export(*, status: str | None = None):
         posts = posts.filter(status=status)
     rows = posts.values_list("pk", "author__username", "text", "publish_at", "timezone", "status")
     return rows.iterator(chunk_size=2000)
+
+
+# The clash check's facts about an author that rarely change (clashes.py): their active series
+# (id, materialized_until) and whether they have queue slots. Each process reads them at most
+# once every CLASH_FACTS_SECONDS with the clash read it makes anyway; a series or slots changed
+# in another process count for posts scheduled here a second later at most, changes made in
+# this process at once (clash_facts_forget, on every save and delete of a series or a slot).
+CLASH_FACTS_SECONDS = 1.0
+_clash_facts: dict[int, tuple[float, tuple, bool]] = {}
+
+
+def clash_facts_get(author_id: int) -> tuple[tuple, bool] | None:
+    """(((series id, materialized_until or None), …), has_slots), or None: to be read."""
+    entry = _clash_facts.get(author_id)
+    if entry is None or entry[0] <= time.monotonic():
+        return None
+    return entry[1], entry[2]
+
+
+def clash_facts_put(author_id: int, *, series: tuple, has_slots: bool, read_at: float) -> None:
+    """`read_at`: time.monotonic() before the read (a forget during it wins)."""
+    if len(_clash_facts) > 10000:
+        _clash_facts.clear()
+    if _clash_forgotten.get(author_id, 0.0) < read_at:
+        _clash_facts[author_id] = (read_at + CLASH_FACTS_SECONDS, series, has_slots)
+
+
+_clash_forgotten: dict[int, float] = {}
+
+
+def clash_facts_forget(author_id: int | None = None) -> None:
+    """The next clash check of the author (None: of everyone) reads their series and slots."""
+    if author_id is None:
+        _clash_facts.clear()
+        _clash_forgotten.clear()
+        return
+    _clash_facts.pop(author_id, None)
+    if len(_clash_forgotten) > 10000:
+        _clash_forgotten.clear()
+    _clash_forgotten[author_id] = time.monotonic()
+
+
+def clash_facts_changed(*, sender, instance, **signal) -> None:
+    """Receives post_save and post_delete of Series and QueueSlot: forgets the owner's facts
+    now, and again once the change is committed (a read in between saw the old ones)."""
+    author_id = getattr(instance, "author_id", None) or getattr(instance, "user_id", None)
+    if author_id is None:
+        return
+    clash_facts_forget(author_id)
+    transaction.on_commit(lambda: clash_facts_forget(author_id))

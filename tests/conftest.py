@@ -182,6 +182,17 @@ def host_clock_ahead(db):
 
 
 @pytest.fixture(autouse=True)
+def fresh_clash_facts():
+    """The clash check's per-process copy of each author's series and slots: none from a test
+    before (its rows are gone, and SQLite gives their ids again)."""
+    from scheduling.selectors import clash_facts_forget
+
+    clash_facts_forget()
+    yield
+    clash_facts_forget()
+
+
+@pytest.fixture(autouse=True)
 def fresh_throttles(settings):
     """Throttle counts live in the cache: each test gets an empty one of its own (never a shared
     Redis, whose clear() would also empty other test processes' counters)."""

@@ -128,3 +128,28 @@ def test_a_crowded_window_answers_the_nearest_and_reads_no_more_of_it(api, alice
     crowd = datetime.fromisoformat(at).replace(tzinfo=PARIS)
     nearest = clashes_find(author=alice, instant=instant, exclude_post_ids=[after["id"]])
     assert len(nearest) == MAX_WARNINGS and {clash.publish_at for clash in nearest} == {crowd}
+
+
+def test_series_and_slots_count_at_once_though_this_process_keeps_them(api, alice, node, monkeypatch):
+    """The clash check keeps each author's series and slots for a second (scheduling.selectors):
+    a change made in this process counts for the next post all the same, the copy warm or not."""
+    import scheduling.selectors
+
+    monkeypatch.setattr(scheduling.selectors, "CLASH_FACTS_SECONDS", 3600)
+    client = api(alice)
+    assert schedule(client, local_in(25, hour=6))["warnings"] == []  # the copy: no series, no slots
+    body = {"text": "daily", "start": local_in(1), "timezone": "Europe/Paris", "rrule": "FREQ=DAILY;COUNT=30"}
+    series = client.post("/api/series/", body, format="json").json()
+    far = schedule(client, local_in(20, minute=2))
+    assert [(w["kind"], w["series"]) for w in far["warnings"]] == [("occurrence", series["id"])]
+    assert client.delete(f"/api/series/{series['id']}/").status_code == 204  # stopped
+    assert schedule(client, local_in(21, minute=2))["warnings"] == []
+    slot = (timezone.now() + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+    client.put("/api/queue/slots/", [{"weekday": slot.weekday(), "time": "09:00"}], format="json")
+    near_slot = client.post("/api/scheduled-posts/", {"text": "near a slot", "publish_at": (slot + timedelta(minutes=2)).isoformat()},
+                            format="json").json()
+    assert [w["kind"] for w in near_slot["warnings"]] == ["slot"]
+    client.put("/api/queue/slots/", [], format="json")
+    gone = client.post("/api/scheduled-posts/", {"text": "no slot", "publish_at": (slot + timedelta(days=7, minutes=3)).isoformat()},
+                       format="json").json()
+    assert gone["warnings"] == []
