@@ -117,6 +117,9 @@ def deliveries_fresh_send(*, node_name: str, ids: list[int]) -> bool:
         _handoff["handing"] += 1
     claims, sending = [], []
     try:
+        # The answer's thread (a tick's sender) keeps its connection between answers: one that
+        # failed or outlived CONN_MAX_AGE is replaced, as a request's or a task's would be.
+        connection.close_if_unusable_or_obsolete()
         claims = deliveries_claim_ids(node_name=node_name, ids=ids, now=clock.now())
         if claims:
             sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)]
