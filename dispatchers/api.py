@@ -118,8 +118,10 @@ class NodePublishApi(APIView):
             # A node sends a callback that has not answered again, maybe to another web server;
             # this one's rows must not stay locked behind a crawling link meanwhile. The limit
             # is set before the hold (no transaction is open then): its round trip is not in
-            # the time from published_at (read at the end of the hold) to the commit.
-            with idle_transaction_limit(settings.PSCHED_CALLBACK_IDLE_SECONDS), deliveries_fresh_collect() as fresh:
+            # the time from published_at (read at the end of the hold) to the commit; and it is
+            # reset once the answer is sent, not before (the node's deliveries wait for it).
+            with idle_transaction_limit(settings.PSCHED_CALLBACK_IDLE_SECONDS, reset_at_request_end=True), \
+                    deliveries_fresh_collect() as fresh:
                 held = _hold_until(request.query_params.get("at"))
                 results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(
                     node=request_node(request), claims=claims, now=held
