@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 
 from destinations.services import (
     deliveries_claim,
@@ -22,7 +22,7 @@ from destinations.services import (
     deliveries_release_expired,
     delivery_send,
 )
-from psched.lib.db import DatabaseClock
+from psched.lib.db import DatabaseClock, is_retryable
 
 logger = logging.getLogger("dispatchers")
 
@@ -120,7 +120,13 @@ def deliveries_fresh_send(*, node_name: str, ids: list[int]) -> bool:
         # The answer's thread (a tick's sender) keeps its connection between answers: one that
         # failed or outlived CONN_MAX_AGE is replaced, as a request's or a task's would be.
         connection.close_if_unusable_or_obsolete()
-        claims = deliveries_claim_ids(node_name=node_name, ids=ids, now=clock.now())
+        try:
+            claims = deliveries_claim_ids(node_name=node_name, ids=ids, now=clock.now())
+        except OperationalError as error:
+            if not is_retryable(error):
+                raise
+            # A deadlock with a claim or a publishing beside it (the UPDATE was rolled back): once more.
+            claims = deliveries_claim_ids(node_name=node_name, ids=ids, now=clock.now())
         if claims:
             sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)]
         return True
