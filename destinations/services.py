@@ -3,9 +3,11 @@ written when a post is published, and the claim → send → record cycle of a d
 import logging
 import random
 import secrets
+import threading
 import time
 import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -379,26 +381,67 @@ def deliveries_create(*, published: dict[int, int], now: datetime, **signal) -> 
     """Receives scheduled_posts_published, inside the publishing transaction: the outbox. One
     pending delivery per chosen destination that is not disabled (a paused one keeps it
     waiting), each with its key fixed now, before any try."""
-    # Two reads, each by its own key: joined, MariaDB drove the read from the destinations and
-    # went through every post ever sent to them, in the publishing transaction.
-    chosen = list(Selection.objects.filter(scheduled_post_id__in=list(published)).values_list(
-        "scheduled_post_id", "destination_id"))
+    chosen = _selections_read(list(published))
     if not chosen:
         return 0
-    configs = {pk: (kind, config) for pk, kind, config in Destination.objects.filter(
-        pk__in={destination_id for _, destination_id in chosen}
-    ).exclude(state=DestinationState.DISABLED).values_list("pk", "kind", "config")}
+    configs = {destination_id: (kind, config) for _, destination_id, kind, config in chosen}
     rows = [
         Delivery(
             post_id=published[scheduled_post_id], scheduled_post_id=scheduled_post_id, destination_id=destination_id,
             key=f"msg_{uuid.uuid4().hex}", state=State.PENDING, next_try_at=now,
         )
-        for scheduled_post_id, destination_id in chosen if destination_id in configs
+        for scheduled_post_id, destination_id, _, _ in chosen
     ]
     if rows:
         Delivery.objects.bulk_create(rows)
         deliveries_remote_ids_fix(rows=rows, configs=configs, now=now)
+        collected = getattr(_fresh, "collected", None)
+        if collected is not None:
+            fresh = [(row.scheduled_post_id, row.pk) for row in rows]
+            transaction.on_commit(lambda: [collected.setdefault(post, []).append(pk) for post, pk in fresh])
     return len(rows)
+
+
+# The deliveries this thread's publishing wrote, while a deliveries_fresh_collect() is open.
+_fresh = threading.local()
+
+
+@contextmanager
+def deliveries_fresh_collect():
+    """Inside the block, the deliveries that this thread's publishing writes are collected, once
+    their transaction commits, as {scheduled post id: [delivery ids]}: the callback answers
+    them, so that the node that published them claims them by their keys (deliveries_claim_ids)
+    the moment it has the answer, instead of searching for what is due."""
+    collected: dict[int, list[int]] = {}
+    previous = getattr(_fresh, "collected", None)
+    _fresh.collected = collected
+    try:
+        yield collected
+    finally:
+        _fresh.collected = previous
+
+
+def _selections_read(scheduled_post_ids: list[int]) -> list[tuple[int, int, str, dict]]:
+    """(scheduled post id, destination id, kind, config) of the posts' chosen destinations that
+    are not disabled: one read in the publishing transaction (each of its round trips is time
+    its deliveries wait for). On MariaDB/MySQL written out with STRAIGHT_JOIN from the
+    selections, by their scheduled post: left to itself, MariaDB drove the join from the
+    destinations, through every post ever sent to them. Elsewhere, the ORM's join."""
+    if connection.vendor != "mysql":
+        return list(Selection.objects.filter(scheduled_post_id__in=scheduled_post_ids).exclude(
+            destination__state=DestinationState.DISABLED,
+        ).values_list("scheduled_post_id", "destination_id", "destination__kind", "destination__config"))
+    quote = connection.ops.quote_name
+    config_field = Destination._meta.get_field("config")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.scheduled_post_id, s.destination_id, t.kind, t.config FROM {quote(Selection._meta.db_table)} s "
+            f"STRAIGHT_JOIN {quote(Destination._meta.db_table)} t ON t.id = s.destination_id "
+            f"WHERE s.scheduled_post_id IN ({ids_sql(scheduled_post_ids)}) AND t.state <> %s",
+            [DestinationState.DISABLED.value],
+        )
+        return [(post_id, destination_id, kind, config_field.from_db_value(config, None, connection))
+                for post_id, destination_id, kind, config in cursor.fetchall()]
 
 
 def deliveries_remote_ids_fix(*, rows: list[Delivery], configs: dict, now: datetime) -> None:
@@ -495,6 +538,44 @@ def _due_rows(*, now: datetime, limit: int, lock: bool) -> list[tuple[int, int, 
 def deliveries_due_exist(*, now: datetime) -> bool:
     """Whether any delivery is due now (a plain read: no lock, no transaction)."""
     return bool(_due_rows(now=now, limit=1, lock=False))
+
+
+def deliveries_claim_ids(*, node_name: str, ids: list[int], now: datetime) -> list[DeliveryClaim]:
+    """Claims these deliveries, fresh ones whose ids the publishing callback answered, with no
+    search: one conditional UPDATE by their keys (autocommit: one round trip), which moves only
+    those still untouched (pending, never tried, version 1), due, and of a ready destination.
+    One another node claimed meanwhile (its claim locked it first) is not moved, and the
+    claims say which were (when not all, a read by the token). Due and ready are judged as
+    deliveries_claim judges them (by the database clock too, when later than `now`)."""
+    if not ids:
+        return []
+    token = secrets.token_hex(16)
+    lease_until = now + timedelta(seconds=settings.PSCHED_DELIVERY_LEASE_SECONDS)
+    ids = sorted({int(pk) for pk in ids})
+    if connection.vendor == "mysql":
+        quote = connection.ops.quote_name
+        adapt = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(Delivery._meta.db_table)} d SET d.state = %s, d.claim_token = %s, d.lease_until = %s, "
+                f"d.attempts = d.attempts + 1, d.claimed_by = %s, d.first_try_at = COALESCE(d.first_try_at, %s), "
+                f"d.updated_at = %s WHERE d.id IN ({ids_sql(ids)}) AND d.state = %s AND d.attempts = 0 AND d.version = 1 "
+                f"AND d.next_try_at <= GREATEST(%s, UTC_TIMESTAMP(6)) AND (SELECT t.state = %s AND (t.not_before IS NULL "
+                f"OR t.not_before <= %s) FROM {quote(Destination._meta.db_table)} t WHERE t.id = d.destination_id)",
+                [State.SENDING.value, token, adapt(lease_until), node_name[:100], adapt(now), adapt(now),
+                 State.PENDING.value, adapt(now), DestinationState.ACTIVE.value, adapt(now)],
+            )
+            moved = cursor.rowcount
+    else:
+        moved = deliveries_due(now=now).filter(pk__in=ids, state=State.PENDING, attempts=0, version=1).update(
+            state=State.SENDING, claim_token=token, lease_until=lease_until, attempts=F("attempts") + 1,
+            claimed_by=node_name[:100], first_try_at=Coalesce("first_try_at", now), updated_at=now,
+        )
+    if not moved:
+        return []
+    if moved != len(ids):
+        ids = sorted(Delivery.objects.filter(pk__in=ids, claim_token=token).values_list("pk", flat=True))
+    return [DeliveryClaim(delivery=pk, claim_token=token, version=1, was=State.PENDING) for pk in ids]
 
 
 def deliveries_claim(*, node_name: str, now: datetime, limit: int, look_first: bool = True) -> list[DeliveryClaim]:

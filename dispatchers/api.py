@@ -9,6 +9,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from destinations.services import deliveries_fresh_collect
 from feed.api import PostOutputSerializer, post_serialize
 from feed.selectors import post_feed
 from psched.lib.api import StrictCharField, datetime_text
@@ -105,18 +106,23 @@ class NodePublishApi(APIView):
         request=ClaimInputSerializer(many=True),
         responses={201: PostOutputSerializer(many=True)},
         description="A Post for each claim, or `{scheduled_post, error}`. With `?answer=ids` (what nodes "
-                    "send) `{scheduled_post, post}` with the Post's id instead of the Post. With `?at=<instant>` "
+                    "send) `{scheduled_post, post}` with the Post's id instead of the Post, and `deliveries`, the ids "
+                    "of the deliveries its publishing wrote, when there are some. With `?at=<instant>` "
                     "(ISO 8601, at most 250 ms ahead by the database clock) publishing starts at that instant: "
                     "nodes send each batch a little before its posts fall due.",
     )
     def post(self, request):
         received = db_now_cached()
         claims = claims_clean(request.data)
-        # A node sends a callback that has not answered again, maybe to another web server;
-        # this one's rows must not stay locked behind a crawling link meanwhile.
-        held = _hold_until(request.query_params.get("at"))
         try:
-            with idle_transaction_limit(settings.PSCHED_CALLBACK_IDLE_SECONDS):
+            # A node sends a callback that has not answered again, maybe to another web server;
+            # this one's rows must not stay locked behind a crawling link meanwhile. The limit
+            # is set before the hold (no transaction is open then): its round trip is not in
+            # the time from published_at (read at the end of the hold) to the commit; and it is
+            # reset once the answer is sent, not before (the node's deliveries wait for it).
+            with idle_transaction_limit(settings.PSCHED_CALLBACK_IDLE_SECONDS, reset_at_request_end=True), \
+                    deliveries_fresh_collect() as fresh:
+                held = _hold_until(request.query_params.get("at"))
                 results = retry_on_deadlock(scheduled_posts_publish, attempts=3)(
                     node=request_node(request), claims=claims, now=held
                 )
@@ -129,10 +135,12 @@ class NodePublishApi(APIView):
             timing_record("callback", ids=[claim.scheduled_post for claim in claims], received=received, held=held,
                           committed=db_now_cached())
         if request.query_params.get("answer") == "ids":
-            # What a node needs: which post each claim became, or why it was refused.
+            # What a node needs: which post each claim became, or why it was refused; and the
+            # deliveries its publishing wrote, which the node claims by their keys at once.
             body = [
-                {"scheduled_post": result.scheduled_post_id, "post": result.post_id} if result.post_id
-                else {"scheduled_post": result.scheduled_post_id, "error": result.error}
+                ({"scheduled_post": result.scheduled_post_id, "post": result.post_id}
+                 | ({"deliveries": fresh[result.scheduled_post_id]} if result.scheduled_post_id in fresh else {}))
+                if result.post_id else {"scheduled_post": result.scheduled_post_id, "error": result.error}
                 for result in results
             ]
         else:

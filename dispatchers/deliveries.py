@@ -11,17 +11,18 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError, connection
 
 from destinations.services import (
     deliveries_claim,
+    deliveries_claim_ids,
     deliveries_lease_renew,
     deliveries_read,
     deliveries_record,
     deliveries_release_expired,
     delivery_send,
 )
-from psched.lib.db import DatabaseClock
+from psched.lib.db import DatabaseClock, is_retryable
 
 logger = logging.getLogger("dispatchers")
 
@@ -29,10 +30,15 @@ logger = logging.getLogger("dispatchers")
 _executor: ThreadPoolExecutor | None = None
 
 
+_executor_lock = threading.Lock()
+
+
 def _threads() -> ThreadPoolExecutor:
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(settings.PSCHED_DELIVERY_THREADS, thread_name_prefix="delivery")
+        with _executor_lock:  # the loop's thread and a publishing answer's (deliveries_fresh_send)
+            if _executor is None:
+                _executor = ThreadPoolExecutor(settings.PSCHED_DELIVERY_THREADS, thread_name_prefix="delivery")
     return _executor
 
 
@@ -62,13 +68,78 @@ def deliveries_wake() -> bool:
         return _loops["running"] > 0
 
 
+# Fresh deliveries claimed and sent by another thread (deliveries_fresh_send), whose outcomes
+# a loop records: (the sends' futures, the claims). "accepting": loops running here that take
+# them (with a clock they lend); "handing": handoffs claiming meanwhile.
+_handed: list[tuple[list, list]] = []
+_handoff = {"accepting": 0, "handing": 0, "clock": None}
+
+
 def _loop_stop() -> bool:
-    """The loop stops unless a wake-up came meanwhile: then it goes on (its waker counted on it)."""
+    """The loop stops unless a wake-up came meanwhile, or a handoff is under way or waits to be
+    recorded: then it goes on (its waker counted on it)."""
     with _loops_lock:
-        if _wake.is_set():
+        if _wake.is_set() or _handoff["handing"] or _handed:
             return False
         _loops["running"] -= 1
+        _handoff["accepting"] -= 1
         return True
+
+
+def _handoff_close() -> bool:
+    """The loop takes no new handoffs (it is ending); True while one is still under way or
+    waits to be recorded."""
+    with _loops_lock:
+        _handoff["accepting"] -= 1
+        return bool(_handoff["handing"] or _handed)
+
+
+def _handed_take() -> tuple[list, list]:
+    with _loops_lock:
+        taken = list(_handed)
+        _handed.clear()
+    return [future for futures, _ in taken for future in futures], [claim for _, claims in taken for claim in claims]
+
+
+def deliveries_fresh_send(*, node_name: str, ids: list[int]) -> bool:
+    """The deliveries a publishing callback just answered (committed with their posts) claimed
+    by their ids (deliveries_claim_ids: one UPDATE, no search) and sent at once from the
+    delivery threads, without waiting for the loop, which may be recording its last claim's
+    outcomes: the loop records these as its own (and renews their lease meanwhile). False,
+    and nothing is done, when no loop takes them here, when there are more than a claim's
+    worth (a burst: the loop's claims share them between the nodes), or when the database
+    failed the claim: the caller wakes the loop (or asks for a task), whose claim finds them.
+    Any that another node claimed first are its to send."""
+    with _loops_lock:
+        clock = _handoff["clock"]
+        if not ids or not _handoff["accepting"] or clock is None or len(ids) > settings.PSCHED_DELIVERY_CLAIM_LIMIT:
+            return False
+        _handoff["handing"] += 1
+    claims, sending = [], []
+    try:
+        # The answer's thread (a tick's sender) keeps its connection between answers: one that
+        # failed or outlived CONN_MAX_AGE is replaced, as a request's or a task's would be.
+        connection.close_if_unusable_or_obsolete()
+        try:
+            claims = deliveries_claim_ids(node_name=node_name, ids=ids, now=clock.now())
+        except OperationalError as error:
+            if not is_retryable(error):
+                raise
+            # A deadlock with a claim or a publishing beside it (the UPDATE was rolled back): once more.
+            claims = deliveries_claim_ids(node_name=node_name, ids=ids, now=clock.now())
+        if claims:
+            sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)]
+        return True
+    except DatabaseError:
+        # A claim that committed all the same is sent once its lease ends (unconfirmed, reconciled).
+        logger.warning("could not claim %s fresh deliveries by their ids; the loop looks for them", len(ids), exc_info=True)
+        connection.close()  # this thread's, maybe broken: the next use opens another
+        return False
+    finally:
+        with _loops_lock:
+            _handoff["handing"] -= 1
+            if claims:
+                _handed.append((sending, claims))
 
 
 def _send(claim, delivery, clock):
@@ -143,37 +214,57 @@ def _run(*, node_name: str, seconds: float, idle_seconds: float, sleep) -> Deliv
     stop_at = time.monotonic() + seconds
     idle_since = time.monotonic()
     deliveries_release_expired(now=clock.now())
+    with _loops_lock:
+        _handoff["accepting"] += 1
+        _handoff["clock"] = clock
+    accepting = True  # this loop records handoffs (deliveries_fresh_send)
     in_flight = []  # the previous claim's sends: the next claim is made and read meanwhile
     in_flight_claims, leases = [], _Leases(clock)
     limit = settings.PSCHED_DELIVERY_CLAIM_LIMIT
     expected = True  # work is likely there (just started, woken, a full claim): no look first
-    while True:
-        claims = []
-        if time.monotonic() < stop_at:
-            _wake.clear()  # a wake-up from now on is for what this claim may not see
-            claims = deliveries_claim(node_name=node_name, now=clock.now(), limit=limit, look_first=not expected)
-        sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)] if claims else []
-        report.claimed += len(claims)
-        if in_flight:
-            _record(report, leases.results(in_flight, held=in_flight_claims + claims))
-        in_flight, in_flight_claims = sending, claims
-        expected = len(claims) >= limit
-        if claims:
-            idle_since = time.monotonic()
-            continue
-        if time.monotonic() >= stop_at:
-            report.more = True  # the task asks for the next one at once, which sees what any wake-up was for
-            with _loops_lock:
-                _loops["running"] -= 1
-            break
-        if time.monotonic() - idle_since >= idle_seconds:
-            if _loop_stop():
+    try:
+        while True:
+            claims = []
+            if time.monotonic() < stop_at:
+                _wake.clear()  # a wake-up from now on is for what this claim may not see
+                claims = deliveries_claim(node_name=node_name, now=clock.now(), limit=limit, look_first=not expected)
+            sending = [_threads().submit(_send, claim, delivery, clock) for claim, delivery in deliveries_read(claims=claims)] if claims else []
+            expected = len(claims) >= limit
+            # What deliveries_fresh_send claimed and sent meanwhile is recorded with this claim.
+            handed_sends, handed_claims = _handed_take()
+            sending, claims = sending + handed_sends, claims + handed_claims
+            report.claimed += len(claims)
+            if in_flight:
+                _record(report, leases.results(in_flight, held=in_flight_claims + claims))
+            in_flight, in_flight_claims = sending, claims
+            if claims:
+                idle_since = time.monotonic()
+                continue
+            if time.monotonic() >= stop_at:
+                if accepting:
+                    accepting = False
+                    if _handoff_close():
+                        continue  # what was handed over is recorded first
+                elif _handoff["handing"] or _handed:
+                    time.sleep(0.005)
+                    continue
+                report.more = True  # the task asks for the next one at once, which sees what any wake-up was for
+                with _loops_lock:
+                    _loops["running"] -= 1
                 break
-            continue
-        if sleep is None:
-            expected = _wake.wait(IDLE_POLL_SECONDS)
-        else:
-            sleep(IDLE_POLL_SECONDS)
+            if time.monotonic() - idle_since >= idle_seconds:
+                if _loop_stop():
+                    accepting = False
+                    break
+                continue
+            if sleep is None:
+                expected = _wake.wait(IDLE_POLL_SECONDS)
+            else:
+                sleep(IDLE_POLL_SECONDS)
+    finally:
+        if accepting:  # an error: this loop takes no more handoffs
+            with _loops_lock:
+                _handoff["accepting"] -= 1
     if report.claimed:
         logger.info(
             "node %s sent %s deliveries: %s delivered, %s to retry, %s failed",

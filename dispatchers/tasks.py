@@ -8,7 +8,7 @@ from django.core.cache import cache
 from destinations.services import deliveries_due_exist, deliveries_release_expired
 from psched.lib.db import db_now_cached
 
-from .deliveries import deliveries_wake, run_deliveries
+from .deliveries import deliveries_fresh_send, deliveries_wake, run_deliveries
 from .tick import run_tick
 from .worker import beat_tick_received, current_prefix
 
@@ -39,7 +39,8 @@ def node_tick(node_name: str, *, from_beat: bool = True) -> None:
     while beat is silent (dispatchers.worker.self_ticks_start)."""
     report = run_tick(
         node_name=node_name, credential=os.environ["PSCHED_NODE_CREDENTIAL"], worker=current_prefix(),
-        on_published=lambda: deliveries_published(node_name=node_name), from_beat=from_beat,
+        on_published=lambda deliveries: deliveries_published(node_name=node_name, deliveries=deliveries),
+        from_beat=from_beat,
     )
     if report.dropped:
         return
@@ -49,10 +50,14 @@ def node_tick(node_name: str, *, from_beat: bool = True) -> None:
         deliveries_kick(node_name=node_name)
 
 
-def deliveries_published(*, node_name: str) -> None:
-    """Posts were just published (their deliveries are in the outbox): this process's delivery
-    loop looks at once, and when none runs here, a delivery task is asked for now rather than
-    when the tick ends (a tick publishing a second's posts holds its thread for that second)."""
+def deliveries_published(*, node_name: str, deliveries: list[int] = ()) -> None:
+    """Posts were just published (their deliveries are in the outbox): the deliveries the answer
+    named are claimed by their ids and sent at once, from this thread, when a delivery loop runs
+    here (it records them); otherwise this process's delivery loop looks at once, and when none
+    runs here, a delivery task is asked for now rather than when the tick ends (a tick
+    publishing a second's posts holds its thread for that second)."""
+    if deliveries and deliveries_fresh_send(node_name=node_name, ids=list(deliveries)):
+        return
     if not deliveries_wake():
         deliveries_kick(node_name=node_name)
 

@@ -68,9 +68,10 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
     # A repeat of a tick that just ran (two beats, a backlog): it did nothing.
     dropped: bool = False
-    # Called after each batch that published posts (their deliveries are in the outbox now):
-    # the node starts sending them at once, not when the tick ends.
-    on_published: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    # Called after each batch that published posts (their deliveries are in the outbox now),
+    # with the ids of the deliveries the answer named: the node starts sending them at once,
+    # not when the tick ends.
+    on_published: Callable[[list[int]], None] | None = field(default=None, repr=False, compare=False)
 
 
 def claim_serialize(claim: Claim) -> dict:
@@ -191,7 +192,10 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
         # comes: the tick's own thread reads the answers in order, and may be waiting for an
         # older one or sleeping until the next batch's time.
         if report.on_published is not None and any("error" not in result for result in results if isinstance(result, dict)):
-            _published_notify(node, report)
+            _published_notify(node, report, [
+                pk for result in results if isinstance(result, dict) and isinstance(result.get("deliveries"), list)
+                for pk in result["deliveries"] if isinstance(pk, int)
+            ])
         return results, answered
 
     answer = _senders.submit(send)
@@ -214,9 +218,9 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
     return finish
 
 
-def _published_notify(node: DispatcherNode, report: TickReport) -> None:
+def _published_notify(node: DispatcherNode, report: TickReport, deliveries: list[int]) -> None:
     try:
-        report.on_published()
+        report.on_published(deliveries)
     except Exception as error:  # the broker or the cache away: the next tick starts them
         logger.warning("node %s: could not start the deliveries of a published batch now (%s)", node.name, error)
 

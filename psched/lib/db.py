@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from contextlib import contextmanager
 from functools import wraps
 
+from django.core.signals import request_finished
 from django.db import DatabaseError, OperationalError, connection, models
 
 # MySQL/MariaDB: 1213 deadlock (the transaction was rolled back), 1205 lock wait timeout.
@@ -62,26 +63,51 @@ def database_wait(*, log, every: float = 1.0) -> None:
 
 
 @contextmanager
-def idle_transaction_limit(seconds: int):
+def idle_transaction_limit(seconds: int, *, reset_at_request_end: bool = False):
     """Inside the block, on MariaDB, the server ends this connection (rolling its transaction
     back and releasing its row locks) when its client leaves a transaction idle for longer than
     `seconds`: a web server whose link crawls (a lossy network) cannot hold the rows it locked
     for minutes while another web server is asked the same. After the block the connection has
     the server's default again: the next request it serves (an import, a long page) is not cut
-    short. 0, MySQL (no such limit) or SQLite: nothing."""
+    short. `reset_at_request_end`: the default comes back when the request ends (its answer
+    sent: request_finished), before this thread serves another, rather than before the answer
+    is written (a round trip its caller would wait for); at once when the block raises.
+    0, MySQL (no such limit) or SQLite: nothing."""
     if not seconds or connection.vendor != "mysql" or not connection.mysql_is_mariadb:
         yield
         return
     with connection.cursor() as cursor:
         cursor.execute("SET SESSION idle_transaction_timeout = %s", [int(seconds)])
+    raised = True
     try:
         yield
+        raised = False
     finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET SESSION idle_transaction_timeout = DEFAULT")
-        except DatabaseError:
-            connection.close()  # the server ended it: the next use opens a fresh one
+        if reset_at_request_end and not raised:
+            _idle_limit_reset_due.due = True
+        else:
+            _idle_limit_reset()
+
+
+_idle_limit_reset_due = threading.local()
+
+
+def _idle_limit_reset(**signal) -> None:
+    """The connection's idle-transaction limit back to the server's default (request_finished,
+    for a limit left to the request's end)."""
+    if signal and not getattr(_idle_limit_reset_due, "due", False):
+        return
+    _idle_limit_reset_due.due = False
+    if connection.connection is None:  # closed meanwhile (close_old_connections): a new one has the default
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET SESSION idle_transaction_timeout = DEFAULT")
+    except DatabaseError:
+        connection.close()  # the server ended it: the next use opens a fresh one
+
+
+request_finished.connect(_idle_limit_reset, dispatch_uid="psched.lib.db.idle_limit_reset")
 
 
 def db_now() -> datetime:

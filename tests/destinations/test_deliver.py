@@ -151,3 +151,40 @@ def test_it_refuses_a_private_address_at_send_time(delivery, receiver, settings)
     assert outcome.state == "retry"
     assert "public" in outcome.error or "https" in outcome.error
     assert receiver.lines() == []
+
+
+def test_fresh_deliveries_are_claimed_by_their_ids_once(delivery, receiver):
+    # What the publishing answer named: one conditional UPDATE claims the untouched ones, and
+    # a delivery another node claimed first, one tried already or one not due is not taken.
+    from destinations.services import deliveries_claim_ids
+
+    now = timezone.now()
+    second = Delivery.objects.create(post=delivery.post, scheduled_post=delivery.scheduled_post, destination=delivery.destination,
+                                     key="msg_test2", next_try_at=now)
+    later = Delivery.objects.create(post=delivery.post, scheduled_post=delivery.scheduled_post, destination=delivery.destination,
+                                    key="msg_test3", next_try_at=now + timedelta(minutes=5))
+    tried = Delivery.objects.create(post=delivery.post, scheduled_post=delivery.scheduled_post, destination=delivery.destination,
+                                    key="msg_test4", next_try_at=now, attempts=1)
+    taken = deliveries_claim_ids(node_name="n2", ids=[second.pk], now=now)
+    assert [claim.delivery for claim in taken] == [second.pk]
+    claims = deliveries_claim_ids(node_name="n1", ids=[delivery.pk, second.pk, later.pk, tried.pk], now=now)
+    assert [(claim.delivery, claim.version, claim.was) for claim in claims] == [(delivery.pk, 1, State.PENDING)]
+    row = Delivery.objects.get(pk=delivery.pk)
+    assert (row.state, row.attempts, row.claimed_by, row.claim_token) == (State.SENDING, 1, "n1", claims[0].claim_token)
+    assert row.lease_until is not None and row.first_try_at is not None
+    assert Delivery.objects.get(pk=second.pk).claimed_by == "n2"
+    assert deliveries_claim_ids(node_name="n1", ids=[delivery.pk], now=now) == []  # once
+    # A search finds only what no one holds (the delivery tried already, which waits for it).
+    assert [claim.delivery for claim in deliveries_claim(node_name="n3", now=now, limit=10)] == [tried.pk]
+    clock = DatabaseClock()
+    (outcome,) = [delivery_attempt(claim=claim, delivery=row, clock=clock) for claim, row in deliveries_read(claims=claims)]
+    assert outcome.state == "delivered"
+    assert receiver.lines() == ["msg_test1 applied"]
+
+
+def test_a_paused_destinations_fresh_delivery_is_not_claimed_by_its_id(delivery):
+    from destinations.services import deliveries_claim_ids
+
+    Destination.objects.filter(pk=delivery.destination_id).update(state=Destination.State.PAUSED)
+    assert deliveries_claim_ids(node_name="n1", ids=[delivery.pk], now=timezone.now()) == []
+    assert Delivery.objects.get(pk=delivery.pk).state == State.PENDING

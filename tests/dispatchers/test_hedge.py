@@ -242,3 +242,32 @@ def test_mariadb_ends_a_transaction_left_idle_inside_the_limit(alice):
     assert is_connection_lost(raised.value), raised.value
     connection.close()
     assert not ScheduledPost.objects.filter(text="held").exists()  # rolled back, its locks released
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_callbacks_limit_is_reset_when_its_request_ends_not_before_its_answer():
+    # The reset is a round trip the node's deliveries would wait for: it runs at
+    # request_finished (the answer written), and at once when the block raises.
+    from django.core.signals import request_finished
+    from django.db import connection
+
+    from psched.lib.db import idle_transaction_limit
+
+    if not getattr(connection, "mysql_is_mariadb", False):
+        pytest.skip("MariaDB's idle_transaction_timeout")
+
+    def limits():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT @@session.idle_transaction_timeout, @@global.idle_transaction_timeout")
+            return cursor.fetchone()
+
+    with idle_transaction_limit(4, reset_at_request_end=True):
+        pass
+    assert limits()[0] == 4  # still set while the answer is written
+    request_finished.send(sender=None)
+    session, server = limits()
+    assert session == server
+    with pytest.raises(ValueError), idle_transaction_limit(4, reset_at_request_end=True):
+        raise ValueError
+    session, server = limits()
+    assert session == server

@@ -228,6 +228,20 @@ def test_one_row_the_database_refuses_does_not_fail_its_batch(poisoned_feed, ali
     assert ScheduledPost.objects.filter(status=Status.PUBLISHED).count() == 2
 
 
+def test_the_one_post_of_a_batch_the_database_refuses_is_failed_and_answered(poisoned_feed, alice, node, node_client, scheduled_posts_factory):
+    # A one-post batch is published without a savepoint: the refusal rolls the transaction
+    # back, and it runs again with one, recording the refusal as for a longer batch.
+    posts = scheduled_posts_factory(alice, 1)
+    ScheduledPost.objects.filter(pk=posts[0].pk).update(text="poison")
+    claims = claim_all(node)
+    response = node_client.post("/api/posts/?answer=ids", claims, format="json")
+    assert response.status_code == 409
+    assert "refused" in response.json()[0]["error"]
+    assert not Post.objects.exists()
+    poisoned = ScheduledPost.objects.get(pk=posts[0].pk)
+    assert poisoned.status == Status.FAILED and poisoned.last_error
+
+
 def test_a_post_not_due_yet_by_the_database_clock_is_refused(alice, node, node_client, scheduled_posts_factory):
     # A node whose clock runs ahead would publish early: the callback checks the time itself.
     scheduled_posts_factory(alice, 1)
