@@ -6,8 +6,9 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The test suite runs against real MariaDB and Redis on 127.0.0.1 (see README.md).
 TEST_DATABASE_URL ?= mysql://root@127.0.0.1:3306/psched
 TEST_BROKER_URL   ?= redis://127.0.0.1:6379/0
-# Integration scenarios are independent: run them side by side.
-PYTEST_ARGS       ?= -n 4 --durations=25
+# Integration scenarios are independent: run them side by side, each handed to the first free
+# worker (--maxschedchunk 1; tests/conftest.py orders them longest first).
+PYTEST_ARGS       ?= -n 4 --maxschedchunk 1 --durations=25
 
 .PHONY: install pds run lint test test-fast test-sqlite bench soak clean
 

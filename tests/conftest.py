@@ -46,6 +46,11 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(config, items):
+    """Longest first, each scenario followed by a unit. xdist (run with --maxschedchunk 1, as
+    `make test` does) gives a worker the test it runs and the one after it, which it holds
+    until the first ends: a unit there, not the next scenario, so that every scenario goes to
+    the first worker that is free. (Without the limit, xdist hands out the first quarter of
+    the list in one chunk: every scenario on one worker, one after another.)"""
     def rank(item):
         path = item.nodeid.split("::", 1)[0]
         if path in LONGEST_FIRST:
@@ -55,6 +60,15 @@ def pytest_collection_modifyitems(config, items):
         return len(LONGEST_FIRST) + (1 if item.get_closest_marker("browser") else 2)
 
     items.sort(key=rank)  # stable: each group keeps its files' order
+    units = len(LONGEST_FIRST) + 2
+    slow = [item for item in items if rank(item) < units]
+    quick = [item for item in items if rank(item) == units]
+    ordered = []
+    for item in slow:
+        ordered.append(item)
+        if quick:
+            ordered.append(quick.pop(0))
+    items[:] = ordered + quick
 
 
 @pytest.fixture
