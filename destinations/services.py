@@ -330,6 +330,7 @@ def series_destinations_change(*, series, extras: dict, **signal) -> None:
     choice, which the occurrences it makes from now on get, and gives it to the occurrences it
     still governs (not published, not made posts of their own)."""
     if "destinations" not in extras:
+        _series_text_check(series)
         return
     ids = _owned_ids(extras["destinations"], owner_id=series.author_id)
     series.destination_ids = ids
@@ -341,6 +342,22 @@ def series_destinations_change(*, series, extras: dict, **signal) -> None:
     ).values_list("pk", flat=True))
     if governed:
         _selections_replace(scheduled_post_ids=governed, destination_ids=ids)
+
+
+def _series_text_check(series) -> None:
+    """A series' new text must fit where it goes: its choice (or, without one, its author's
+    default set, which its next occurrences get) and the choices of the occurrences it governs."""
+    ids = set(Selection.objects.filter(
+        scheduled_post__series_id=series.pk, scheduled_post__series_detached=False,
+        scheduled_post__status__in=[*ScheduledPost.UPCOMING, ScheduledPost.Status.FAILED],
+    ).values_list("destination_id", flat=True))
+    choice = SeriesChoice.objects.filter(series_id=series.pk).first()
+    if choice is not None:
+        ids.update(choice.destinations.values_list("pk", flat=True))
+    else:
+        ids.update(default_sets_read(owner_ids=[series.author_id], cached=False)[series.author_id])
+    series.destination_ids = sorted(ids)
+    scheduled_posts_texts_check(scheduled_posts=[series])
 
 
 def scheduled_post_text_check(*, scheduled_post, text: str, **signal) -> None:

@@ -197,8 +197,10 @@ def series_update(*, series_id: int, author, text=None, start=None, timezone_nam
         if (series.start, series.timezone, series.rrule) != kept:
             raise Conflict("This series was changed meanwhile; load it again and retry.")
         series.text, series.start, series.timezone, series.rrule = item.text, item.start, item.zone, item.rrule
-        if extras:  # e.g. its destinations, for the occurrences it governs and those it makes
-            series_extras_changing.send(sender=Series, series=series, extras=extras)
+        if extras or text is not None:
+            # e.g. its destinations, for the occurrences it governs and those it makes; a new
+            # text alone, to be checked against where the series goes (a Bluesky post's limit)
+            series_extras_changing.send(sender=Series, series=series, extras=extras or {})
         made = 0
         if rule_changed:
             _cancel(_not_published(series))

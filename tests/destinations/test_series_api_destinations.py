@@ -84,6 +84,22 @@ def test_it_refuses_a_text_too_long_for_a_chosen_bluesky_destination(api, alice,
     assert not Series.objects.exists()
 
 
+@pytest.mark.parametrize("how", ["chosen", "default set"])
+def test_a_patch_of_the_text_alone_is_checked_against_the_series_bluesky_destination(api, alice, node, how):
+    sky = Destination.objects.create(owner=alice, name="sky", kind="bluesky", config={"handle": "alice.test"},
+                                     is_default=how == "default set")
+    fields = {"destinations": [sky.pk]} if how == "chosen" else {}
+    response = api(alice).post("/api/series/", body(**fields), format="json")
+    assert response.status_code == 201, response.content
+    pk = response.json()["id"]
+    response = api(alice).patch(f"/api/series/{pk}/", {"text": "word " * 100}, format="json")
+    assert response.status_code == 400 and "text" in response.json(), response.content
+    assert Series.objects.get(pk=pk).text == "daily"
+    assert set(ScheduledPost.objects.filter(series_id=pk).values_list("text", flat=True)) == {"daily"}
+    response = api(alice).patch(f"/api/series/{pk}/", {"text": "word " * 50}, format="json")
+    assert response.status_code == 200, response.content
+
+
 def test_a_patch_replaces_the_choice_of_the_occurrences_it_governs(api, alice, node, webhook):
     blog, _ = webhook(alice, name="blog", is_default=True)
     mirror, _ = webhook(alice, name="mirror")
