@@ -34,7 +34,8 @@ from .services import (
 logger = logging.getLogger("dispatchers")
 # A tick sends its batches from these threads, so that one slow answer (a commit that waits on
 # the disk) does not hold back the batches due after it: at most SEND_PARALLEL of a tick's
-# requests are in flight. Their answers are read back in the tick's own thread.
+# requests are in flight. Their answers are read back in the tick's own thread, each as it
+# comes (_finish_answered), not oldest first.
 SEND_PARALLEL = 8
 _senders = ThreadPoolExecutor(max_workers=SEND_PARALLEL, thread_name_prefix="psched-send")
 
@@ -188,8 +189,8 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
         )
         answered = clock.now()
         # What the batch sets off (its deliveries, committed with it) starts here, as the answer
-        # comes: the tick's own thread reads the answers in order, and may be waiting for an
-        # older one or sleeping until the next batch's time.
+        # comes: the tick's own thread may be busy finishing another batch, or sleeping until
+        # the next batch's time.
         if report.on_published is not None and any("error" not in result for result in results if isinstance(result, dict)):
             _published_notify(node, report)
         return results, answered
@@ -221,22 +222,27 @@ def _published_notify(node: DispatcherNode, report: TickReport) -> None:
         logger.warning("node %s: could not start the deliveries of a published batch now (%s)", node.name, error)
 
 
-def _finish_answered(in_flight: list, seconds: float) -> float:
-    """Waits up to `seconds` for the answers of the batches in flight, finishing each as it
-    comes (oldest first), so that what a published batch sets off (its deliveries) starts at
-    once. Returns the seconds left of the wait."""
-    deadline = time.monotonic() + seconds
+def _finish_answered(in_flight: list, seconds: float | None) -> float:
+    """Waits up to `seconds` (None: for as long as it takes) for the answers of the batches in
+    flight, finishing each as it comes, whichever batch it is: one slow callback holds back
+    neither the results of the batches sent after it nor, once SEND_PARALLEL are in flight,
+    the next sends. With seconds=None it returns once one batch at least is finished (each
+    answer comes within PSCHED_CALLBACK_TIMEOUT). Returns the seconds left of the wait."""
+    deadline = None if seconds is None else time.monotonic() + seconds
     while in_flight:
-        answer = getattr(in_flight[0], "answer", None)
-        left = deadline - time.monotonic()
-        if answer is None or left <= 0:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
             break
-        try:
-            answer.exception(timeout=left)  # waits for the answer; finish() reads its error
-        except TimeoutError:
+        done, _ = wait([finish.answer for finish in in_flight], timeout=left, return_when=FIRST_COMPLETED)
+        if not done:
             break
-        in_flight.pop(0)()
-    return max(0.0, deadline - time.monotonic())
+        # Several answered meanwhile: finished in the order they were sent.
+        for finish in [finish for finish in in_flight if finish.answer in done]:
+            in_flight.remove(finish)
+            finish()
+        if deadline is None:
+            break
+    return 0.0 if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _batch_failed(node: DispatcherNode, batch: list[Claim], report: TickReport, error: Exception, *, clock) -> None:
@@ -395,9 +401,9 @@ def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim]
             while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= until:
                 batch.append(claims[position])
                 position += 1
-            if len(in_flight) >= SEND_PARALLEL:
-                in_flight.pop(0)()
+            while len(in_flight) >= SEND_PARALLEL:
+                _finish_answered(in_flight, None)  # the first to answer frees its place
             in_flight.append(_publish_batch(node, credential, batch, report, clock=clock, at=at, stages=stages))
     finally:
-        for finish in in_flight:
-            finish()
+        while in_flight:
+            _finish_answered(in_flight, None)
