@@ -86,11 +86,7 @@ def test_a_partitioned_node_is_failed_over_and_its_late_callbacks_change_nothing
     print(f"c held {len(held)} posts when cut; {through_others} went out through a and b")
 
 
-@pytest.mark.parametrize("down_ticks", [
-    pytest.param("5", id="failover-and-takeover"),
-    pytest.param("60", id="takeover-alone", marks=pytest.mark.xfail(
-        reason="the takeover alone: 17.6 s p99, 18.8 s max (docs/reliability.md, a node alive but slow)", strict=False)),
-])
+@pytest.mark.parametrize("down_ticks", [pytest.param("5", id="failover-and-takeover"), pytest.param("60", id="takeover-alone")])
 def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(hosts_stack, down_ticks):
     # Alive but slow: its connections crawl without failing, and its posts waited for its own
     # ticks to get through. The other nodes take over what it leaves pending past its time.
@@ -98,7 +94,9 @@ def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(h
     # and has more posts assigned. At 35 % loss c's ticks come more than 5 s apart at times,
     # so with the default PSCHED_NODE_DOWN_TICKS (5) it is also judged down now and then and
     # the failover moves its posts (that case passes without the takeover too); with 60 no
-    # node is judged down within the run, and the takeover alone must keep the posts in time.
+    # node is judged down within the run, and the takeover alone must move c's posts (without
+    # it none go through a and b, and the latest is 15 s late). It does, but not always in time
+    # yet: then the test is an expected failure (docs/reliability.md, a node alive but slow).
     stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30", "PSCHED_NODE_DOWN_TICKS": down_ticks})
     ids = stack.schedule_spread("lossy", start=START, seconds=30)
     first_due, last_due = stack.due_range(ids)
@@ -123,6 +121,8 @@ def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(h
     if down_ticks == "60":
         assert "dispatcher nodes down" not in stack.log_text("node-a") + stack.log_text("node-b")
     assert through_others > 0, "a and b published none of c's posts"
+    if down_ticks == "60" and late[-1] >= 10_000:
+        pytest.xfail(f"the takeover alone: a post went out {late[-1]} ms after its time")
     assert late[-1] < 10_000, f"a post went out {late[-1]} ms after its time"
 
 
