@@ -34,7 +34,8 @@ from .services import (
 logger = logging.getLogger("dispatchers")
 # A tick sends its batches from these threads, so that one slow answer (a commit that waits on
 # the disk) does not hold back the batches due after it: at most SEND_PARALLEL of a tick's
-# requests are in flight. Their answers are read back in the tick's own thread.
+# requests are in flight. Their answers are read back in the tick's own thread, each as it
+# comes (_finish_answered), not oldest first.
 SEND_PARALLEL = 8
 _senders = ThreadPoolExecutor(max_workers=SEND_PARALLEL, thread_name_prefix="psched-send")
 
@@ -119,25 +120,81 @@ def _in_thread(function: Callable[[], object]) -> Future:
     return future
 
 
+class HedgeBudget:
+    """A token bucket that bounds the hedges of one node process, so that they cannot double
+    the load of a web tier that is slow for everyone: each callback earns `ratio` of a token,
+    up to `burst` tokens (the bucket starts full), and each hedge spends one. Over any stretch
+    the hedges are at most ratio × callbacks + burst. Without arguments it reads
+    PSCHED_CALLBACK_HEDGE_RATIO and PSCHED_CALLBACK_HEDGE_BURST at each use."""
+
+    def __init__(self, *, ratio: float | None = None, burst: float | None = None):
+        self._ratio, self._burst = ratio, burst
+        self._tokens: float | None = None  # full, once the burst is known
+        self._lock = threading.Lock()
+
+    @property
+    def ratio(self) -> float:
+        return settings.PSCHED_CALLBACK_HEDGE_RATIO if self._ratio is None else self._ratio
+
+    @property
+    def burst(self) -> float:
+        return settings.PSCHED_CALLBACK_HEDGE_BURST if self._burst is None else self._burst
+
+    @property
+    def tokens(self) -> float:
+        with self._lock:
+            return self._level()
+
+    def _level(self) -> float:
+        if self._tokens is None:
+            self._tokens = float(self.burst)
+        return min(self._tokens, float(self.burst))
+
+    def earn(self) -> None:
+        """A callback is sent."""
+        with self._lock:
+            self._tokens = min(float(self.burst), self._level() + self.ratio)
+
+    def spend(self) -> bool:
+        """A hedge would be sent: True when the budget allows it (and takes its token)."""
+        with self._lock:
+            level = self._level()
+            if level < 1 - 1e-9:  # ten tenths make a hedge, whatever the floats' rounding
+                self._tokens = level
+                return False
+            self._tokens = level - 1
+            return True
+
+
+# This process's hedges (its tick threads share it).
+_hedge_budget = HedgeBudget()
+
+
 def callback_hedged(send: Callable[[bool, float], object], *, timeout: float, hedge_after: float, hedges: int,
-                    on_stuck: Callable[[], None] | None = None):
+                    on_stuck: Callable[[], None] | None = None, budget: HedgeBudget | None = None):
     """Calls send(fresh, timeout) and returns its answer; while no attempt has answered,
     calls it again every `hedge_after` seconds (at most `hedges` more times) with fresh=True,
     to be sent on a new connection, and returns whichever answer comes first. An attempt
     that fails leaves the others to answer; when all failed, raises the first one's error, and
     requests.Timeout when none answered within `timeout` of the first. `on_stuck`: called once when the
     first attempt (on a kept-alive connection) was outwaited or failed by the network.
+    `budget`: the hedges allowed (HedgeBudget; None: no limit). The call earns its share; a hedge
+    the budget refuses is not sent, and the call waits for the attempts in flight instead (it
+    asks again at the next hedge instant).
 
     Sending a batch twice is safe: the callback publishes each claim once (a repeat finds
     the post published and returns it; scheduling.publishing locks the rows, so two attempts
     at once wait for each other), so the node takes the answer of either."""
     started = time.monotonic()
     deadline = started + timeout
+    if budget is not None:
+        budget.earn()
     first = _in_thread(lambda: send(False, timeout))
-    in_flight, errors, sent, stuck = {first}, {}, 1, False
+    # `slots`: the hedge instants passed, whether the budget let a hedge go at each or not.
+    in_flight, errors, slots, stuck, refused = {first}, {}, 1, False, False
     while True:
-        hedge_at = started + sent * hedge_after
-        hedging = hedge_after > 0 and sent <= hedges and hedge_at < deadline
+        hedge_at = started + slots * hedge_after
+        hedging = hedge_after > 0 and slots <= hedges and hedge_at < deadline
         # The deadline bounds the whole call: a request's own timeout bounds each read only,
         # and a crawling link can keep one going far longer.
         done, in_flight = wait(in_flight, timeout=max(0.0, (hedge_at if hedging else deadline) - time.monotonic()),
@@ -158,7 +215,12 @@ def callback_hedged(send: Callable[[bool, float], object], *, timeout: float, he
             # releases the claims, whose token it then no longer holds).
             raise requests.Timeout(f"POST /api/posts/ did not answer within {timeout} s")
         if hedging and time.monotonic() >= hedge_at:
-            sent += 1
+            slots += 1
+            if budget is not None and not budget.spend():
+                if not refused:
+                    refused = True
+                    logger.warning("the callback has not answered, and the hedge budget is spent: waiting for it")
+                continue
             left = deadline - time.monotonic()
             in_flight.add(_in_thread(lambda left=left: send(True, left)))
 
@@ -185,12 +247,12 @@ def _publish_batch(node: DispatcherNode, credential: str, batch: list[Claim], re
     def send() -> tuple[list[dict], datetime]:
         results = callback_hedged(
             attempt, timeout=settings.PSCHED_CALLBACK_TIMEOUT, hedge_after=settings.PSCHED_CALLBACK_HEDGE_MS / 1000,
-            hedges=settings.PSCHED_CALLBACK_HEDGES, on_stuck=lambda: _session_renew(pooled),
+            hedges=settings.PSCHED_CALLBACK_HEDGES, on_stuck=lambda: _session_renew(pooled), budget=_hedge_budget,
         )
         answered = clock.now()
         # What the batch sets off (its deliveries, committed with it) starts here, as the answer
-        # comes: the tick's own thread reads the answers in order, and may be waiting for an
-        # older one or sleeping until the next batch's time.
+        # comes: the tick's own thread may be busy finishing another batch, or sleeping until
+        # the next batch's time.
         if report.on_published is not None and any("error" not in result for result in results if isinstance(result, dict)):
             _published_notify(node, report, [
                 pk for result in results if isinstance(result, dict) and isinstance(result.get("deliveries"), list)
@@ -225,22 +287,32 @@ def _published_notify(node: DispatcherNode, report: TickReport, deliveries: list
         logger.warning("node %s: could not start the deliveries of a published batch now (%s)", node.name, error)
 
 
-def _finish_answered(in_flight: list, seconds: float) -> float:
-    """Waits up to `seconds` for the answers of the batches in flight, finishing each as it
-    comes (oldest first), so that what a published batch sets off (its deliveries) starts at
-    once. Returns the seconds left of the wait."""
-    deadline = time.monotonic() + seconds
+def _finish_answered(in_flight: list, seconds: float | None) -> float:
+    """Waits up to `seconds` (None: for as long as it takes) for the answers of the batches in
+    flight, finishing each as it comes, whichever batch it is: one slow callback holds back
+    neither the results of the batches sent after it nor, once SEND_PARALLEL are in flight,
+    the next sends. With seconds=None it returns once one batch at least is finished (each
+    answer comes within PSCHED_CALLBACK_TIMEOUT). Returns the seconds left of the wait."""
+    deadline = None if seconds is None else time.monotonic() + seconds
     while in_flight:
-        answer = getattr(in_flight[0], "answer", None)
-        left = deadline - time.monotonic()
-        if answer is None or left <= 0:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
             break
-        try:
-            answer.exception(timeout=left)  # waits for the answer; finish() reads its error
-        except TimeoutError:
+        # A finish without an answer to wait for (a test's stand-in) is finished at once.
+        answers = [getattr(finish, "answer", None) for finish in in_flight]
+        if None in answers:
+            done = {None}
+        else:
+            done, _ = wait(answers, timeout=left, return_when=FIRST_COMPLETED)
+        if not done:
             break
-        in_flight.pop(0)()
-    return max(0.0, deadline - time.monotonic())
+        # Several answered meanwhile: finished in the order they were sent.
+        for finish in [finish for finish, answer in zip(in_flight, answers) if answer in done]:
+            in_flight.remove(finish)
+            finish()
+        if deadline is None:
+            break
+    return 0.0 if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _batch_failed(node: DispatcherNode, batch: list[Claim], report: TickReport, error: Exception, *, clock) -> None:
@@ -399,9 +471,9 @@ def _publish_when_due(node: DispatcherNode, credential: str, claims: list[Claim]
             while position < len(claims) and len(batch) < settings.PSCHED_BATCH_SIZE and claims[position].due_at <= until:
                 batch.append(claims[position])
                 position += 1
-            if len(in_flight) >= SEND_PARALLEL:
-                in_flight.pop(0)()
+            while len(in_flight) >= SEND_PARALLEL:
+                _finish_answered(in_flight, None)  # the first to answer frees its place
             in_flight.append(_publish_batch(node, credential, batch, report, clock=clock, at=at, stages=stages))
     finally:
-        for finish in in_flight:
-            finish()
+        while in_flight:
+            _finish_answered(in_flight, None)

@@ -26,6 +26,12 @@ PSCHED_CALLBACK_TIMEOUT = env_float("PSCHED_CALLBACK_TIMEOUT", 10.0, minimum=0.1
 # that picks the sick server for half the connections leaves 1 in 32 batches to the timeout.
 PSCHED_CALLBACK_HEDGE_MS = env_int("PSCHED_CALLBACK_HEDGE_MS", 2000, minimum=0)
 PSCHED_CALLBACK_HEDGES = env_int("PSCHED_CALLBACK_HEDGES", 4, minimum=0, maximum=9)
+# The hedge budget of each node process, so that hedges cannot double the load of a web tier
+# slow for everyone: each callback earns this share of a hedge, up to PSCHED_CALLBACK_HEDGE_BURST
+# hedges saved (the budget starts full); once it is spent, a callback waits for its first
+# attempt instead of hedging. Over any stretch: hedges <= ratio x callbacks + burst (burst 0: no hedge).
+PSCHED_CALLBACK_HEDGE_RATIO = env_float("PSCHED_CALLBACK_HEDGE_RATIO", 0.1, minimum=0.0)
+PSCHED_CALLBACK_HEDGE_BURST = env_int("PSCHED_CALLBACK_HEDGE_BURST", 10, minimum=0)
 # MariaDB rolls back a callback's publishing transaction (and frees its rows for the node's
 # next attempt) whose web server leaves it idle this long between statements: a crawling
 # link (0: never).

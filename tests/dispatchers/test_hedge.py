@@ -13,7 +13,7 @@ from django.utils import timezone
 from dispatchers import tick
 from dispatchers.models import DispatcherNode
 from dispatchers.services import claim_due_posts
-from dispatchers.tick import callback_hedged, publish_callback, run_tick
+from dispatchers.tick import HedgeBudget, callback_hedged, publish_callback, run_tick
 from feed.models import Post
 from psched.lib.db import db_now
 from scheduling.models import ScheduledPost
@@ -129,6 +129,97 @@ def test_no_hedge_when_it_is_off():
     with pytest.raises(requests.Timeout):
         callback_hedged(send, timeout=0.5, hedge_after=0, hedges=2)
     assert len(send.calls) == 1
+
+
+def test_the_budget_allows_a_share_of_the_callbacks_plus_a_burst():
+    budget = HedgeBudget(ratio=0.1, burst=3)
+    assert [budget.spend() for _ in range(4)] == [True, True, True, False]  # it starts full
+    for _ in range(9):
+        budget.earn()
+    assert not budget.spend()  # 0.9 of a hedge
+    budget.earn()
+    assert budget.spend() and not budget.spend()
+    for _ in range(1000):
+        budget.earn()
+    assert budget.tokens == 3  # no more saved than the burst
+
+
+def test_over_many_callbacks_hedges_stay_within_the_budget():
+    budget = HedgeBudget(ratio=0.1, burst=5)
+    hedges = 0
+    for _ in range(200):  # every callback would hedge twice
+        budget.earn()
+        hedges += budget.spend() + budget.spend()
+    assert hedges <= 0.1 * 200 + 5
+
+
+def test_the_budget_reads_its_settings(settings):
+    settings.PSCHED_CALLBACK_HEDGE_RATIO, settings.PSCHED_CALLBACK_HEDGE_BURST = 0.5, 1
+    budget = HedgeBudget()
+    assert budget.spend() and not budget.spend()
+    budget.earn()
+    budget.earn()
+    assert budget.spend()
+    settings.PSCHED_CALLBACK_HEDGE_BURST = 0
+    budget.earn()
+    assert not budget.spend()  # 0: no hedges at all
+
+
+def test_with_the_budget_spent_a_callback_waits_for_its_first_answer_instead_of_hedging():
+    budget = HedgeBudget(ratio=0.1, burst=1)
+    assert budget.spend()  # spent by earlier hedges
+    send = Attempts("hang", ["never sent"])
+    threading.Timer(0.7, send.release.set).start()  # the first attempt's answer, late
+    send.behaviours = ("crawl",)
+    stuck = []
+    started = time.monotonic()
+    assert callback_hedged(send, timeout=5, hedge_after=0.2, hedges=2, on_stuck=lambda: stuck.append(1),
+                           budget=budget) == ["too late"]
+    assert 0.6 < time.monotonic() - started < 2
+    assert send.calls == [(False, 5)]  # no hedge
+    assert stuck == [1]  # the kept-alive connections are still replaced for the next batches
+    assert budget.tokens == pytest.approx(0.1)
+
+
+def test_a_hedge_is_sent_once_the_budget_allows_it_again():
+    budget = HedgeBudget(ratio=0.5, burst=1)
+    assert budget.spend()  # spent: the call's own share (0.5) is not enough at the first hedge instant
+    send = Attempts("hang", ["from the other server"])
+
+    def callbacks_meanwhile():
+        time.sleep(0.3)
+        budget.earn()  # other batches' callbacks: 1.0 by the second hedge instant
+
+    threading.Thread(target=callbacks_meanwhile).start()
+    try:
+        answer = callback_hedged(send, timeout=5, hedge_after=0.2, hedges=3, budget=budget)
+    finally:
+        send.release.set()
+    assert answer == ["from the other server"]
+    assert [fresh for fresh, _ in send.calls] == [False, True]
+    assert 0.25 < send.calls[1][1] and send.calls[1][1] < 4.7  # sent at the second hedge instant (0.4 s)
+    assert budget.tokens == pytest.approx(0.0)
+
+
+def test_a_tick_hedges_within_the_process_budget(monkeypatch):
+    """Each batch's callback draws on the one budget of the node process."""
+    seen = []
+    real = tick.callback_hedged
+
+    def hedged(send, **kwargs):
+        seen.append(kwargs.get("budget"))
+        return real(lambda fresh, timeout: [], **kwargs)
+
+    monkeypatch.setattr(tick, "callback_hedged", hedged)
+    node = DispatcherNode(name="budgeted")
+    finish = tick._publish_batch(node, "secret", [], tick.TickReport(node="budgeted"), clock=FixedClock())
+    finish.answer.result(5)
+    assert seen == [tick._hedge_budget]
+
+
+class FixedClock:
+    def now(self):
+        return timezone.now()
 
 
 @pytest.mark.django_db(transaction=True)

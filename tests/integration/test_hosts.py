@@ -86,20 +86,43 @@ def test_a_partitioned_node_is_failed_over_and_its_late_callbacks_change_nothing
     print(f"c held {len(held)} posts when cut; {through_others} went out through a and b")
 
 
-def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(hosts_stack):
-    # Alive but slow: its connections crawl without failing, so nothing judges it gone, and its
-    # posts waited for its own ticks to get through. The other nodes take over what it leaves
-    # pending past its time.
-    stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30"})
+@pytest.mark.parametrize("down_ticks", [pytest.param("5", id="failover-and-takeover"), pytest.param("60", id="takeover-alone")])
+def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(hosts_stack, down_ticks):
+    # Alive but slow: its connections crawl without failing, and its posts waited for its own
+    # ticks to get through. The other nodes take over what it leaves pending past its time.
+    # The loss starts mid-run, once c has published posts of its own: it then holds claims
+    # and has more posts assigned. At 35 % loss c's ticks come more than 5 s apart at times,
+    # so with the default PSCHED_NODE_DOWN_TICKS (5) it is also judged down now and then and
+    # the failover moves its posts (that case passes without the takeover too); with 60 no
+    # node is judged down within the run, and the takeover alone must move c's posts (without
+    # it none go through a and b, and the latest is 15 s late). It does, but not always in time
+    # yet: then the test is an expected failure (docs/reliability.md, a node alive but slow).
+    stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30", "PSCHED_NODE_DOWN_TICKS": down_ticks})
     ids = stack.schedule_spread("lossy", start=START, seconds=30)
+    first_due, last_due = stack.due_range(ids)
+    wait_for(lambda: stack.published_per_node().get("c", 0) >= 20, 120, interval=0.05, what="node c publishing")
+    assigned = [row[0] for row in stack.query(
+        "SELECT s.id FROM scheduling_scheduledpost s JOIN dispatchers_dispatchernode n ON n.id = s.dispatcher_id "
+        "WHERE n.name = 'c' AND s.status IN ('pending', 'publishing')")]
     stack.network["c"].lossy(35)
     try:
-        first_due, last_due = stack.due_range(ids)
+        assert stack.db_now() < last_due - timedelta(seconds=15), "the loss must start with most posts still to come"
         wait_for(lambda: stack.db_now() >= last_due, 120, interval=0.5, what="every post due")
         assert_all_published_once(stack, ids)
     finally:
         stack.network["c"].restore()
     late = lateness(stack)
+    per_node = stack.published_per_node()
+    (through_others,) = stack.query(
+        "SELECT COUNT(*) FROM feed_post p JOIN dispatchers_dispatchernode n ON n.id = p.dispatcher_id "
+        f"WHERE n.name <> 'c' AND p.scheduled_post_id IN ({','.join(map(str, assigned))})")[0]
+    print(f"per node {per_node}; of the {len(assigned)} posts c had when its link went lossy, {through_others} went "
+          f"out through a and b; lateness p99 {late[int(0.99 * (len(late) - 1))]} ms, max {late[-1]} ms")
+    if down_ticks == "60":
+        assert "dispatcher nodes down" not in stack.log_text("node-a") + stack.log_text("node-b")
+    assert through_others > 0, "a and b published none of c's posts"
+    if down_ticks == "60" and late[-1] >= 10_000:
+        pytest.xfail(f"the takeover alone: a post went out {late[-1]} ms after its time")
     assert late[-1] < 10_000, f"a post went out {late[-1]} ms after its time"
 
 
