@@ -17,6 +17,7 @@ class History:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._files = {name: open(self.directory / f"{name}.jsonl", "a") for name in ("ops", "faults")}
+        self.counts = {name: 0 for name in self._files}  # records written, for the progress line
 
     def record(self, kind: str, entry: dict) -> None:
         line = json.dumps(entry, default=str)
@@ -25,6 +26,7 @@ class History:
                 return  # a fault thread ending after an interrupted run closed the history
             self._files[kind].write(line + "\n")
             self._files[kind].flush()
+            self.counts[kind] += 1
 
     def write(self, name: str, value) -> None:
         (self.directory / name).write_text(json.dumps(value, indent=1, default=str))

@@ -83,6 +83,18 @@ def settle(cluster, *, until: float, timeout: float):
         print(f"soak: {error}; the checker will name what is left", flush=True)
 
 
+def progress(cluster, history, *, started: float, seconds: float, every: float = 60.0) -> None:
+    """Until the workload's time is up, a line a minute: how far, what was sent, what was published."""
+    while (left := started + seconds - time.monotonic()) > 0:
+        time.sleep(min(every, left))
+        try:
+            (published,) = cluster.query("SELECT COUNT(*) FROM feed_post WHERE scheduled_post_id IS NOT NULL")[0]
+        except Exception as error:  # the database may be the fault of the moment
+            published = f"? ({error.__class__.__name__})"
+        print(f"soak: {(time.monotonic() - started) / 60:.0f}/{seconds / 60:.0f} min; {history.counts['ops']} requests, "
+              f"{history.counts['faults']} fault records, {published} scheduled posts published", flush=True)
+
+
 def soak(*, minutes: float, seed: int, out: Path | None = None) -> int:
     seconds = minutes * 60
     max_ahead = min(180.0, max(20.0, seconds / 3))
@@ -113,7 +125,7 @@ def soak(*, minutes: float, seed: int, out: Path | None = None) -> int:
         nemesis.start(started)
         for thread in threads:
             thread.start()
-        time.sleep(max(0.0, started + seconds - time.monotonic()))
+        progress(cluster, history, started=started, seconds=seconds)
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
