@@ -46,14 +46,11 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(config, items):
-    """Longest first, each of the longest scenarios followed by a unit. xdist (run with
-    --maxschedchunk 1, as `make test` does) gives a worker the test it runs and the one after
-    it, which it holds until the first ends: a unit there, not the next scenario, so that every
-    scenario goes to the first worker that is free. (Without the limit, xdist hands out the
-    first quarter of the list in one chunk: every scenario on one worker, one after another.)
-    The other integration and the browser tests stay together: they share a stack or a PDS
-    per module or package, which a unit from elsewhere between them would stop and start
-    again for each test."""
+    """Longest first, each scenario followed by a unit. xdist (run with --maxschedchunk 1, as
+    `make test` does) gives a worker the test it runs and the one after it, which it holds
+    until the first ends: a unit there, not the next scenario, so that every scenario goes to
+    the first worker that is free. (Without the limit, xdist hands out the first quarter of
+    the list in one chunk: every scenario on one worker, one after another.)"""
     def rank(item):
         path = item.nodeid.split("::", 1)[0]
         if path in LONGEST_FIRST:
@@ -69,7 +66,7 @@ def pytest_collection_modifyitems(config, items):
     ordered = []
     for item in slow:
         ordered.append(item)
-        if quick and rank(item) < len(LONGEST_FIRST):
+        if quick:
             ordered.append(quick.pop(0))
     items[:] = ordered + quick
 
