@@ -538,18 +538,28 @@ def _due_rows(*, now: datetime, limit: int, lock: bool) -> list[tuple[int, int, 
         if lock and connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
         return list(candidates.values_list("pk", "version", "state")[:limit])
-    quote = connection.ops.quote_name
-    adapt = connection.ops.adapt_datetimefield_value
+    due, due_params = _due_ready_sql(now)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT d.id, d.version, d.state FROM {quote(Delivery._meta.db_table)} d FORCE INDEX (delivery_due_idx) "
-            f"WHERE d.state IN (%s, %s) AND d.next_try_at <= GREATEST(%s, UTC_TIMESTAMP(6)) AND (SELECT t.state = %s "
-            f"AND (t.not_before IS NULL OR t.not_before <= %s) FROM {quote(Destination._meta.db_table)} t "
-            f"WHERE t.id = d.destination_id) "
+            f"SELECT d.id, d.version, d.state FROM {connection.ops.quote_name(Delivery._meta.db_table)} d "
+            f"FORCE INDEX (delivery_due_idx) WHERE d.state IN (%s, %s) AND {due} "
             f"LIMIT {int(limit)}{' FOR UPDATE SKIP LOCKED' if lock else ''}",
-            [State.PENDING.value, State.UNCONFIRMED.value, adapt(now), DestinationState.ACTIVE.value, adapt(now)],
+            [State.PENDING.value, State.UNCONFIRMED.value, *due_params],
         )
         return list(cursor.fetchall())
+
+
+def _due_ready_sql(now: datetime) -> tuple[str, list]:
+    """MariaDB/MySQL: the condition (on delivery `d`) that a delivery is due, by `now` or the
+    database clock when later, and its destination active and not waiting out a rate limit;
+    with its parameters. What deliveries_due says in the ORM."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return (
+        f"d.next_try_at <= GREATEST(%s, UTC_TIMESTAMP(6)) AND (SELECT t.state = %s AND (t.not_before IS NULL "
+        f"OR t.not_before <= %s) FROM {connection.ops.quote_name(Destination._meta.db_table)} t "
+        f"WHERE t.id = d.destination_id)",
+        [adapt(now), DestinationState.ACTIVE.value, adapt(now)],
+    )
 
 
 def deliveries_due_exist(*, now: datetime) -> bool:
@@ -570,17 +580,16 @@ def deliveries_claim_ids(*, node_name: str, ids: list[int], now: datetime) -> li
     lease_until = now + timedelta(seconds=settings.PSCHED_DELIVERY_LEASE_SECONDS)
     ids = sorted({int(pk) for pk in ids})
     if connection.vendor == "mysql":
-        quote = connection.ops.quote_name
         adapt = connection.ops.adapt_datetimefield_value
+        due, due_params = _due_ready_sql(now)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {quote(Delivery._meta.db_table)} d SET d.state = %s, d.claim_token = %s, d.lease_until = %s, "
-                f"d.attempts = d.attempts + 1, d.claimed_by = %s, d.first_try_at = COALESCE(d.first_try_at, %s), "
-                f"d.updated_at = %s WHERE d.id IN ({ids_sql(ids)}) AND d.state = %s AND d.attempts = 0 AND d.version = 1 "
-                f"AND d.next_try_at <= GREATEST(%s, UTC_TIMESTAMP(6)) AND (SELECT t.state = %s AND (t.not_before IS NULL "
-                f"OR t.not_before <= %s) FROM {quote(Destination._meta.db_table)} t WHERE t.id = d.destination_id)",
+                f"UPDATE {connection.ops.quote_name(Delivery._meta.db_table)} d SET d.state = %s, d.claim_token = %s, "
+                f"d.lease_until = %s, d.attempts = d.attempts + 1, d.claimed_by = %s, "
+                f"d.first_try_at = COALESCE(d.first_try_at, %s), d.updated_at = %s "
+                f"WHERE d.id IN ({ids_sql(ids)}) AND d.state = %s AND d.attempts = 0 AND d.version = 1 AND {due}",
                 [State.SENDING.value, token, adapt(lease_until), node_name[:100], adapt(now), adapt(now),
-                 State.PENDING.value, adapt(now), DestinationState.ACTIVE.value, adapt(now)],
+                 State.PENDING.value, *due_params],
             )
             moved = cursor.rowcount
     else:
