@@ -16,9 +16,11 @@ from stack.waiting import free_port
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_it_sends_every_due_delivery_once(django_user_model, settings, tmp_path):
+@pytest.fixture
+def hook(django_user_model, settings, tmp_path):
+    """A webhook destination to a receiver on 127.0.0.1 (which checks each signature and
+    records each webhook-id in the file given back beside the destination)."""
     settings.PSCHED_WEBHOOK_ALLOW_PRIVATE = True
-    settings.PSCHED_DELIVERY_CLAIM_LIMIT = 4
     server = Receiver(free_port(), str(tmp_path / "record"))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -26,20 +28,32 @@ def test_it_sends_every_due_delivery_once(django_user_model, settings, tmp_path)
         destination, server.secret = destination_create(
             owner=author, name="hook", kind="webhook", config={"url": f"http://127.0.0.1:{server.server_address[1]}/"}
         )
-        now = timezone.now()
-        for i in range(10):
-            scheduled = ScheduledPost.objects.create(author=author, text=f"p{i}", publish_at=now, due_at=now, status="published", published_at=now)
-            post = Post.objects.create(author=author, text=f"p{i}", published_at=now, scheduled_post=scheduled)
-            Delivery.objects.create(post=post, scheduled_post=scheduled, destination=destination, key=f"msg_{i}", next_try_at=now)
-        report = run_deliveries(node_name="n1", seconds=30, idle_seconds=0)
-        assert (report.claimed, report.delivered) == (10, 10)
-        assert Delivery.objects.filter(state="delivered").count() == 10
-        lines = [line.split() for line in (tmp_path / "record").read_text().splitlines()]
-        assert sorted(line[0] for line in lines) == sorted(f"msg_{i}" for i in range(10))
-        assert {line[2] for line in lines} == {"applied"}
+        yield destination, tmp_path / "record"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def published_with_deliveries(destination, keys) -> list[int]:
+    """A published post for each key, with a delivery to `destination` due now; their ids."""
+    author, now, ids = destination.owner, timezone.now(), []
+    for i, key in enumerate(keys):
+        scheduled = ScheduledPost.objects.create(author=author, text=f"p{i}", publish_at=now, due_at=now, status="published", published_at=now)
+        post = Post.objects.create(author=author, text=f"p{i}", published_at=now, scheduled_post=scheduled)
+        ids.append(Delivery.objects.create(post=post, scheduled_post=scheduled, destination=destination, key=key, next_try_at=now).pk)
+    return ids
+
+
+def test_it_sends_every_due_delivery_once(hook, settings):
+    destination, record = hook
+    settings.PSCHED_DELIVERY_CLAIM_LIMIT = 4
+    published_with_deliveries(destination, [f"msg_{i}" for i in range(10)])
+    report = run_deliveries(node_name="n1", seconds=30, idle_seconds=0)
+    assert (report.claimed, report.delivered) == (10, 10)
+    assert Delivery.objects.filter(state="delivered").count() == 10
+    lines = [line.split() for line in record.read_text().splitlines()]
+    assert sorted(line[0] for line in lines) == sorted(f"msg_{i}" for i in range(10))
+    assert {line[2] for line in lines} == {"applied"}
 
 
 def test_a_delivery_task_that_ran_out_of_time_asks_for_the_next(settings, monkeypatch):
@@ -150,53 +164,38 @@ def test_a_claim_sent_for_longer_than_its_lease_stays_its_nodes(django_user_mode
     assert list(Delivery.objects.values_list("state", "attempts", "claimed_by").distinct()) == [("delivered", 1, "n1")]
 
 
-def test_fresh_deliveries_handed_over_are_sent_at_once_and_recorded_by_the_loop(django_user_model, settings, tmp_path, monkeypatch):
+def test_fresh_deliveries_handed_over_are_sent_at_once_and_recorded_by_the_loop(hook, monkeypatch):
     """The deliveries a publishing answer names are claimed by their ids and sent from the
     answer's thread, not when the loop's next search finds them: the loop only records them.
     With no loop running in the process, nothing is claimed (the caller asks for a task)."""
     from dispatchers import deliveries
     from stack.waiting import wait_for
 
-    settings.PSCHED_WEBHOOK_ALLOW_PRIVATE = True
-    server = Receiver(free_port(), str(tmp_path / "record"))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        author = django_user_model.objects.create_user("fresh")
-        destination, server.secret = destination_create(
-            owner=author, name="hook", kind="webhook", config={"url": f"http://127.0.0.1:{server.server_address[1]}/"}
-        )
-        now = timezone.now()
-        ids = []
-        for i in range(2):
-            scheduled = ScheduledPost.objects.create(author=author, text=f"p{i}", publish_at=now, due_at=now, status="published", published_at=now)
-            post = Post.objects.create(author=author, text=f"p{i}", published_at=now, scheduled_post=scheduled)
-            ids.append(Delivery.objects.create(post=post, scheduled_post=scheduled, destination=destination, key=f"msg_f{i}", next_try_at=now).pk)
-        assert not deliveries.deliveries_fresh_send(node_name="n1", ids=ids)  # no loop runs here
-        assert Delivery.objects.filter(state="pending").count() == 2
+    destination, record = hook
+    ids = published_with_deliveries(destination, ["msg_f0", "msg_f1"])
+    assert not deliveries.deliveries_fresh_send(node_name="n1", ids=ids)  # no loop runs here
+    assert Delivery.objects.filter(state="pending").count() == 2
 
-        monkeypatch.setattr(deliveries, "deliveries_claim", lambda **kwargs: [])  # the loop's search finds nothing
-        reports = []
+    monkeypatch.setattr(deliveries, "deliveries_claim", lambda **kwargs: [])  # the loop's search finds nothing
+    reports = []
 
-        def loop():
-            from django.db import connection
+    def loop():
+        from django.db import connection
 
-            try:
-                reports.append(deliveries.run_deliveries(node_name="n1", seconds=30, idle_seconds=2))
-            finally:
-                connection.close()
+        try:
+            reports.append(deliveries.run_deliveries(node_name="n1", seconds=30, idle_seconds=2))
+        finally:
+            connection.close()
 
-        thread = threading.Thread(target=loop)
-        thread.start()
-        wait_for(lambda: deliveries._handoff["accepting"], 10, what="the loop taking handoffs")
-        assert deliveries.deliveries_fresh_send(node_name="n1", ids=ids)
-        thread.join(30)
-        assert not thread.is_alive()
-        assert (reports[0].claimed, reports[0].delivered) == (2, 2)
-        assert list(Delivery.objects.values_list("state", "attempts", "claimed_by").distinct()) == [("delivered", 1, "n1")]
-        lines = [line.split() for line in (tmp_path / "record").read_text().splitlines()]
-        assert sorted((line[0], line[2]) for line in lines) == [("msg_f0", "applied"), ("msg_f1", "applied")]
-        assert (deliveries._handoff["accepting"], deliveries._handoff["handing"], deliveries._handed) == (0, 0, [])
-        assert deliveries._loops["running"] == 0
-    finally:
-        server.shutdown()
-        server.server_close()
+    thread = threading.Thread(target=loop)
+    thread.start()
+    wait_for(lambda: deliveries._handoff["accepting"], 10, what="the loop taking handoffs")
+    assert deliveries.deliveries_fresh_send(node_name="n1", ids=ids)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert (reports[0].claimed, reports[0].delivered) == (2, 2)
+    assert list(Delivery.objects.values_list("state", "attempts", "claimed_by").distinct()) == [("delivered", 1, "n1")]
+    lines = [line.split() for line in record.read_text().splitlines()]
+    assert sorted((line[0], line[2]) for line in lines) == [("msg_f0", "applied"), ("msg_f1", "applied")]
+    assert (deliveries._handoff["accepting"], deliveries._handoff["handing"], deliveries._handed) == (0, 0, [])
+    assert deliveries._loops["running"] == 0
