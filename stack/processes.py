@@ -114,8 +114,7 @@ class Stack:
         for node in nodes:
             self.start_node(node)
         self.start_beat()
-        # Generous: several stacks start at once on a 2-core machine shared with other work.
-        wait_for(lambda: self.web_ready(), 120, what="web server")
+        self.wait_web_started()
         for node in nodes:
             self.wait_node_ticking(node)
         return self
@@ -126,7 +125,7 @@ class Stack:
         self.extra_env.setdefault("PSCHED_CACHE_URL", "db")
         self.create_database(users=users)
         self.start_web(workers=workers)
-        wait_for(lambda: self.web_ready(), 120, what="web server")  # 4 workers on a loaded machine
+        self.wait_web_started()
         return self
 
     def create_database(self, *, users):
@@ -217,6 +216,17 @@ class Stack:
 
     def log_text(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
+
+    def wait_web_started(self, timeout: float = 120):
+        """Until our gunicorn answers (generous: several stacks start at once on a 2-core
+        machine shared with other work). A gunicorn that exited, e.g. unable to bind its port,
+        fails here, not later in the test."""
+        def started():
+            web = self.processes.get("web")
+            if web is not None and web.poll() is not None:
+                raise AssertionError(f"the web server exited ({web.returncode}):\n{self.log_text('web')[-2000:]}")
+            return self.web_ready()
+        wait_for(started, timeout, what="web server")
 
     def web_ready(self) -> bool:
         try:
