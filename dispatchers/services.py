@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from psched.lib.db import db_now, ids_sql, retry_on_deadlock
+from psched.lib.db import db_now, ids_sql, idle_transaction_limit, retry_on_deadlock
 from scheduling.models import ScheduledPost
 from scheduling.publishing import Claim
 
@@ -396,6 +396,16 @@ def overdue_after() -> timedelta:
     return timedelta(seconds=max(3, 2 * settings.PSCHED_TICK_SECONDS))
 
 
+def stuck_after() -> timedelta:
+    """A post another node claimed and has not published this long after its not-before time
+    is stuck with a node alive but slow (its callbacks crawl over a lossy link, or hang on a
+    web server that drops them): any active node may take the claim over, instead of waiting
+    for the holder's callback to fail or its lease to end. The holder's late callback is then
+    refused by the claim token, so the post still goes out once. Longer than overdue_after: a
+    node's own callback usually answers within milliseconds of the due time."""
+    return overdue_after() + timedelta(seconds=2)
+
+
 def claim_due_posts(
     *, node: DispatcherNode, now: datetime, horizon: datetime, limit: int, backlog: bool = False,
     worker: str | None = None, token: str | None = None, others: list[int] | None = None,
@@ -407,25 +417,31 @@ def claim_due_posts(
     claiming worker's claim prefix (raises WorkerGone when it was judged gone); `token`: the
     claim token, chosen by the caller so that it can find its rows if the COMMIT's answer is
     lost (claims_find). `others`: the ids of the other nodes, whose overdue pending posts
-    (overdue_after) this node takes over too, moving them to itself in the claim."""
+    (overdue_after) and stuck claims (stuck_after) this node takes over too, moving them to
+    itself in the claim. Taking over a claim is not an attempt: the holder was slow, the post
+    did nothing wrong (attempts count towards PSCHED_MAX_ATTEMPTS)."""
     token = token or claim_token_new(worker=worker)
     candidates = ScheduledPost.objects.filter(dispatcher=node, status=Status.PENDING, due_at__lte=horizon).order_by("due_at", "pk")
     overdue_before = now - overdue_after()
-    # The claim index per node (dispatcher, status, due_at): a range read for each other node.
-    overdue = ScheduledPost.objects.filter(
-        dispatcher__in=others or [], status=Status.PENDING, due_at__lte=overdue_before,
+    stuck_before = now - stuck_after()
+    # The claim index per node (dispatcher, status, due_at): two range reads for each other node.
+    overdue = ScheduledPost.objects.filter(dispatcher__in=others or []).filter(
+        Q(status=Status.PENDING, due_at__lte=overdue_before) | Q(status=Status.PUBLISHING, due_at__lte=stuck_before)
     ).order_by("due_at", "pk")
     if not backlog and not candidates.exists() and not (others and overdue.exists()):
         return []  # the common, idle case: one or two indexed reads, no transaction
-    with transaction.atomic():
+    with idle_transaction_limit(settings.PSCHED_CLAIM_IDLE_SECONDS), transaction.atomic():
         if worker:
             _worker_hold(worker)  # first: the release of a gone worker takes the same order
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
             overdue = overdue.select_for_update(skip_locked=True)
         rows = list(candidates.values_list("pk", "version", "due_at")[:limit])
+        stuck = 0
         if others and len(rows) < limit:
-            rows += list(overdue.values_list("pk", "version", "due_at")[:limit - len(rows)])
+            taken = list(overdue.values_list("pk", "version", "due_at", "status")[:limit - len(rows)])
+            stuck = sum(status == Status.PUBLISHING for *_, status in taken)
+            rows += [row[:3] for row in taken]
             rows.sort(key=lambda row: (row[2], row[0]))
         if not rows:
             return []
@@ -433,16 +449,22 @@ def claim_due_posts(
         adapt = connection.ops.adapt_datetimefield_value
         # The lease runs from the horizon: posts claimed ahead wait in the claim until due.
         lease_until = max(now, horizon) + timedelta(seconds=settings.PSCHED_LEASE_SECONDS)
+        pending, publishing = Status.PENDING.value, Status.PUBLISHING.value
         with connection.cursor() as cursor:
-            # Still pending, and still this node's, or overdue (another's, taken over).
+            # Still pending, and still this node's or overdue (another's, taken over); or still
+            # another's claim, stuck (taken over).
             cursor.execute(
-                f"UPDATE {table} SET status = %s, claim_token = %s, lease_until = %s, attempts = attempts + 1, "
-                f"dispatcher_id = %s, updated_at = %s WHERE id IN ({ids_sql(pk for pk, _, _ in rows)}) "
-                f"AND status = %s AND (dispatcher_id = %s OR due_at <= %s)",
-                [Status.PUBLISHING.value, token, adapt(lease_until), node.pk, adapt(now), Status.PENDING.value, node.pk,
-                 adapt(overdue_before)],
+                f"UPDATE {table} SET attempts = CASE WHEN status = %s THEN attempts + 1 ELSE attempts END, "
+                f"status = %s, claim_token = %s, lease_until = %s, dispatcher_id = %s, updated_at = %s "
+                f"WHERE id IN ({ids_sql(pk for pk, _, _ in rows)}) AND ("
+                f"(status = %s AND (dispatcher_id = %s OR due_at <= %s)) "
+                f"OR (status = %s AND dispatcher_id <> %s AND due_at <= %s))",
+                [pending, publishing, token, adapt(lease_until), node.pk, adapt(now),
+                 pending, node.pk, adapt(overdue_before), publishing, node.pk, adapt(stuck_before)],
             )
             moved = cursor.rowcount
+    if stuck:
+        logger.warning("node %s takes over %s posts stuck in other nodes' claims", node.name, stuck)
     if moved == len(rows):
         # Every row read was moved, so it was still as read: with SKIP LOCKED the rows were
         # locked from the read on, and SQLite's IMMEDIATE transaction held off every writer.

@@ -36,6 +36,9 @@ PSCHED_CALLBACK_HEDGE_BURST = env_int("PSCHED_CALLBACK_HEDGE_BURST", 10, minimum
 # next attempt) whose web server leaves it idle this long between statements: a crawling
 # link (0: never).
 PSCHED_CALLBACK_IDLE_SECONDS = env_int("PSCHED_CALLBACK_IDLE_SECONDS", 3, minimum=0)
+# The same for a node's claim: a node whose link crawls does not hold the rows it is claiming
+# locked (skipped by every other node's claim) for longer than this between two statements.
+PSCHED_CLAIM_IDLE_SECONDS = env_int("PSCHED_CLAIM_IDLE_SECONDS", 2, minimum=0)
 # A node sends each batch this long before its posts fall due, and the callback waits for
 # them (`?at=`): the request and its checks are done by then (0: send when due).
 PSCHED_SEND_AHEAD_MS = env_int("PSCHED_SEND_AHEAD_MS", 50, minimum=0, maximum=200)

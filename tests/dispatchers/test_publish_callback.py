@@ -294,3 +294,36 @@ def test_a_bad_at_is_a_400_naming_it(alice, node, node_client, scheduled_posts_f
     response = node_client.post(f"/api/posts/?at={at}", body, format="json")
     assert response.status_code == 400
     assert "at" in response.json()
+
+
+def test_a_claim_stuck_past_its_time_is_taken_over_and_its_holders_late_callback_is_refused(
+    alice, node, node_client, api, scheduled_posts_factory
+):
+    scheduled_posts_factory(alice, 3)
+    claims = claim_all(node)  # n1 holds all three; its callbacks crawl over a lossy link
+    stuck, recent, ahead = (claim["scheduled_post"] for claim in claims)
+    now = timezone.now()
+    ScheduledPost.objects.filter(pk=stuck).update(due_at=now - timedelta(seconds=30))
+    ScheduledPost.objects.filter(pk=recent).update(due_at=now - timedelta(seconds=1))
+    ScheduledPost.objects.filter(pk=ahead).update(due_at=now + timedelta(seconds=30))
+    other, _ = node_register(name="n2")
+    taken = claim_due_posts(node=other, now=now, horizon=now + timedelta(seconds=1), limit=100, others=[node.pk])
+    # Only the claim stuck well past its time moves, and taking it over is not an attempt.
+    assert [claim.scheduled_post for claim in taken] == [stuck]
+    row = ScheduledPost.objects.get(pk=stuck)
+    assert (row.status, row.dispatcher_id, row.claim_token, row.attempts) == (
+        Status.PUBLISHING, other.pk, taken[0].claim_token, 1)
+    assert set(ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING).values_list("pk", flat=True)) == {
+        recent, ahead}
+    # n1's callback arrives at last: the post it lost is refused, the others go out.
+    sent = [claim for claim in claims if claim["scheduled_post"] != ahead]
+    late = node_client.post("/api/posts/?answer=ids", sent, format="json")
+    assert late.status_code == 201
+    answers = {answer["scheduled_post"]: answer for answer in late.json()}
+    assert answers[stuck] == {"scheduled_post": stuck, "error": "Claimed by another node."}
+    assert "post" in answers[recent]
+    client = api()
+    client.credentials(HTTP_AUTHORIZATION=f"Node n2:{node_credential_issue(node=other)}")
+    assert client.post("/api/posts/", [claim_serialize(taken[0])], format="json").status_code == 201
+    assert Post.objects.filter(scheduled_post_id=stuck).count() == 1
+    assert Post.objects.get(scheduled_post_id=stuck).dispatcher_id == other.pk

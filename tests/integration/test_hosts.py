@@ -104,9 +104,11 @@ def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(h
     # and has more posts assigned. At 35 % loss c's ticks come more than 5 s apart at times,
     # so with the default PSCHED_NODE_DOWN_TICKS (5) it is also judged down now and then and
     # the failover moves its posts (that case passes without the takeover too); with 60 no
-    # node is judged down within the run, and the takeover alone must move c's posts (without
-    # it none go through a and b, and the latest is 15 s late). It does, but not always in time
-    # yet: then the test is an expected failure (docs/reliability.md, a node alive but slow).
+    # node is judged down within the run, and the takeovers alone must move c's posts (without
+    # them none go through a and b, and the latest is 15 s late): what c left pending past its
+    # time, and what it claimed and has not published (services.stuck_after). On a quiet
+    # machine the latest is 7 s late; on a loaded one it may pass 10 s, and the test is then
+    # an expected failure (docs/reliability.md, a node alive but slow).
     stack = hosts_stack(env={"PSCHED_LEASE_SECONDS": "30", "PSCHED_NODE_DOWN_TICKS": down_ticks})
     ids = stack.schedule_spread("lossy", start=START, seconds=30)
     first_due, last_due = stack.due_range(ids)
@@ -129,7 +131,9 @@ def test_a_node_whose_link_drops_a_third_of_its_packets_delays_no_post_by_10_s(h
     print(f"per node {per_node}; of the {len(assigned)} posts c had when its link went lossy, {through_others} went "
           f"out through a and b; lateness p99 {late[int(0.99 * (len(late) - 1))]} ms, max {late[-1]} ms")
     if down_ticks == "60":
-        assert "dispatcher nodes down" not in stack.log_text("node-a") + stack.log_text("node-b")
+        others = stack.log_text("node-a") + stack.log_text("node-b")
+        assert "dispatcher nodes down" not in others
+        assert "posts stuck in other nodes' claims" in others, "a and b took over none of c's claims"
     assert through_others > 0, "a and b published none of c's posts"
     if down_ticks == "60" and late[-1] >= 10_000:
         pytest.xfail(f"the takeover alone: a post went out {late[-1]} ms after its time")
