@@ -34,6 +34,11 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("PSCHED_NUM_PROXIES", 0, minimum=0, maximum=10),
 }
 
+# An API token read from the database is taken from the process's memory for this long: a
+# token deleted, or its user deactivated, in one web process is refused by the others within
+# this many seconds (at once by the process that did it). 0: read on every request.
+PSCHED_TOKEN_CACHE_SECONDS = env_int("PSCHED_TOKEN_CACHE_SECONDS", 1, minimum=0, maximum=60)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "psched API",
     "DESCRIPTION": "Post now or schedule posts; dispatcher nodes publish them at their time, exactly once.",
