@@ -398,11 +398,14 @@ def overdue_after() -> timedelta:
 
 def stuck_after() -> timedelta:
     """A post another node claimed and has not published this long after its not-before time
-    is stuck with a node alive but slow (its callbacks crawl over a lossy link, or hang on a
-    web server that drops them): any active node may take the claim over, instead of waiting
-    for the holder's callback to fail or its lease to end. The holder's late callback is then
-    refused by the claim token, so the post still goes out once. Longer than overdue_after: a
-    node's own callback usually answers within milliseconds of the due time."""
+    and after the claim (updated_at) is stuck with a node alive but slow (its callbacks crawl
+    over a lossy link, or hang on a web server that drops them): any active node may take the
+    claim over, instead of waiting for the holder's callback to fail or its lease to end. The
+    holder's late callback is then refused by the claim token, so the post still goes out once.
+    Longer than overdue_after: a node's own callback usually answers within milliseconds of
+    the due time. From the claim too: posts long overdue (a backlog after an outage) are not
+    taken from a node that has just claimed them, so two nodes cannot keep taking a backlog
+    from each other."""
     return overdue_after() + timedelta(seconds=2)
 
 
@@ -426,7 +429,8 @@ def claim_due_posts(
     stuck_before = now - stuck_after()
     # The claim index per node (dispatcher, status, due_at): two range reads for each other node.
     overdue = ScheduledPost.objects.filter(dispatcher__in=others or []).filter(
-        Q(status=Status.PENDING, due_at__lte=overdue_before) | Q(status=Status.PUBLISHING, due_at__lte=stuck_before)
+        Q(status=Status.PENDING, due_at__lte=overdue_before)
+        | Q(status=Status.PUBLISHING, due_at__lte=stuck_before, updated_at__lte=stuck_before)
     ).order_by("due_at", "pk")
     if not backlog and not candidates.exists() and not (others and overdue.exists()):
         return []  # the common, idle case: one or two indexed reads, no transaction
@@ -458,9 +462,9 @@ def claim_due_posts(
                 f"status = %s, claim_token = %s, lease_until = %s, dispatcher_id = %s, updated_at = %s "
                 f"WHERE id IN ({ids_sql(pk for pk, _, _ in rows)}) AND ("
                 f"(status = %s AND (dispatcher_id = %s OR due_at <= %s)) "
-                f"OR (status = %s AND dispatcher_id <> %s AND due_at <= %s))",
+                f"OR (status = %s AND dispatcher_id <> %s AND due_at <= %s AND updated_at <= %s))",
                 [pending, publishing, token, adapt(lease_until), node.pk, adapt(now),
-                 pending, node.pk, adapt(overdue_before), publishing, node.pk, adapt(stuck_before)],
+                 pending, node.pk, adapt(overdue_before), publishing, node.pk, adapt(stuck_before), adapt(stuck_before)],
             )
             moved = cursor.rowcount
     if stuck:

@@ -299,24 +299,29 @@ def test_a_bad_at_is_a_400_naming_it(alice, node, node_client, scheduled_posts_f
 def test_a_claim_stuck_past_its_time_is_taken_over_and_its_holders_late_callback_is_refused(
     alice, node, node_client, api, scheduled_posts_factory
 ):
-    scheduled_posts_factory(alice, 3)
-    claims = claim_all(node)  # n1 holds all three; its callbacks crawl over a lossy link
-    stuck, recent, ahead = (claim["scheduled_post"] for claim in claims)
+    scheduled_posts_factory(alice, 4)
+    claims = claim_all(node)  # n1 holds all four; its callbacks crawl over a lossy link
+    stuck, backlog, recent, ahead = (claim["scheduled_post"] for claim in claims)
     now = timezone.now()
-    ScheduledPost.objects.filter(pk=stuck).update(due_at=now - timedelta(seconds=30))
+    long_ago = now - timedelta(seconds=30)
+    # Due and claimed 30 s ago; due 30 s ago but claimed just now (a backlog after an outage);
+    # due a second ago; due in 30 s.
+    ScheduledPost.objects.filter(pk=stuck).update(due_at=long_ago, updated_at=long_ago)
+    ScheduledPost.objects.filter(pk=backlog).update(due_at=long_ago, updated_at=now)
     ScheduledPost.objects.filter(pk=recent).update(due_at=now - timedelta(seconds=1))
     ScheduledPost.objects.filter(pk=ahead).update(due_at=now + timedelta(seconds=30))
     other, _ = node_register(name="n2")
     taken = claim_due_posts(node=other, now=now, horizon=now + timedelta(seconds=1), limit=100, others=[node.pk])
-    # Only the claim stuck well past its time moves, and taking it over is not an attempt.
+    # Only the claim stuck well past its time and its claim moves, and taking it over is not
+    # an attempt.
     assert [claim.scheduled_post for claim in taken] == [stuck]
     row = ScheduledPost.objects.get(pk=stuck)
     assert (row.status, row.dispatcher_id, row.claim_token, row.attempts) == (
         Status.PUBLISHING, other.pk, taken[0].claim_token, 1)
     assert set(ScheduledPost.objects.filter(dispatcher=node, status=Status.PUBLISHING).values_list("pk", flat=True)) == {
-        recent, ahead}
+        backlog, recent, ahead}
     # n1's callback arrives at last: the post it lost is refused, the others go out.
-    sent = [claim for claim in claims if claim["scheduled_post"] != ahead]
+    sent = [claim for claim in claims if claim["scheduled_post"] not in (ahead, backlog)]
     late = node_client.post("/api/posts/?answer=ids", sent, format="json")
     assert late.status_code == 201
     answers = {answer["scheduled_post"]: answer for answer in late.json()}
