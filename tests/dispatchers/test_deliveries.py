@@ -127,7 +127,8 @@ def test_a_claim_sent_for_longer_than_its_lease_stays_its_nodes(django_user_mode
     from psched.lib.db import db_now
 
     settings.PSCHED_WEBHOOK_ALLOW_PRIVATE = True
-    settings.PSCHED_DELIVERY_LEASE_SECONDS = 1.0
+    # 2 s: renewed every 0.5 s, which leaves a loaded machine 1.5 s to hold the renewing thread back.
+    settings.PSCHED_DELIVERY_LEASE_SECONDS = 2.0
     settings.PSCHED_DELIVERY_CLAIM_LIMIT = 2
     author = django_user_model.objects.create_user("slow")
     destination, _ = destination_create(owner=author, name="hook", kind="webhook", config={"url": "http://127.0.0.1:9/"})
@@ -140,14 +141,19 @@ def test_a_claim_sent_for_longer_than_its_lease_stays_its_nodes(django_user_mode
 
     def slow_send(*, claim, delivery, clock):
         sending.set()
-        time.sleep(3.5)  # more than three leases
+        time.sleep(5)  # two and a half leases
         return Outcome("delivered", status=200)
 
     def other_node():  # what another node's tick and delivery loop do meanwhile
         from django.db import connection
 
         sending.wait(10)
-        deadline = time.monotonic() + 3
+        # n1 claims two, starts sending them and claims the third: until then the third is
+        # pending, and n2 may rightly claim it.
+        deadline = time.monotonic() + 10
+        while Delivery.objects.filter(state="pending").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             taken.append(deliveries_release_expired(now=db_now()))
             taken.append(len(deliveries_claim(node_name="n2", now=db_now(), limit=10)))
