@@ -7,6 +7,7 @@ The history stays in artifacts/soak/<seed>-<time>/ for `python -m soak.check` to
 Needs root (network namespaces), nftables, faketime and socat."""
 import argparse
 import random
+import signal
 import sys
 import threading
 import time
@@ -140,6 +141,9 @@ def soak(*, minutes: float, seed: int, out: Path | None = None) -> int:
         settle(cluster, until=time.time() + max_ahead + 5, timeout=max_ahead + 300)
         history.write("db.json", snapshot(cluster))
         history.write("end.json", {"not_running_at_end": restarted})
+    except KeyboardInterrupt:
+        print("soak: interrupted; stopping every process and removing the test hosts", flush=True)
+        raise
     finally:
         history.close()
         cluster.stop()
@@ -156,6 +160,8 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**9)
+    # Stopped by a signal (Ctrl-C, kill, a CI's timeout): the clean-up still runs.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(soak(minutes=args.minutes, seed=seed, out=args.out))
 
 

@@ -135,9 +135,19 @@ class Stack:
         for user in users:
             self.manage("shell", "-c", f"from accounts.services import user_ensure; user_ensure(username={user!r}, password='pw-{user}-123456')")
 
-    def stop(self):
-        for name in list(self.processes):
-            self.kill(name, signal.SIGTERM)
+    def stop(self, wait: float = 15):
+        """Every process asked to stop at once (SIGTERM to its group), then waited for together:
+        whatever still runs after `wait` seconds is killed."""
+        stopping = [self.processes.pop(name) for name in list(self.processes)]
+        for process in stopping:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + wait
+        for process in stopping:
+            group_stop(process, signal.SIGTERM, wait=max(0.0, deadline - time.monotonic()))
         self.proxy.close()
         try:
             with MySQLdb.connect(**self.mysql) as conn:
