@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -74,18 +75,36 @@ def beat_silent_after() -> float:
     return max(2.0, 2.0 * settings.PSCHED_TICK_SECONDS)
 
 
+# Self-ticks that may run at once, as beat's run in the worker's threads: a tick waiting for a
+# slow callback (a web server that drops its packets) holds back neither the next tick nor the
+# node's heartbeat, which its ticks carry (a node whose one tick thread hung for 7 s was judged
+# down, and its posts waited).
+SELF_TICK_THREADS = 4
+
+
 def self_ticks_start(*, node_name: str, tick) -> None:
-    """Starts the thread that calls tick(node_name, from_beat=False) every tick interval while
-    beat is silent."""
+    """Starts the thread that has tick(node_name, from_beat=False) called every tick interval
+    while beat is silent, each in a thread of a small pool."""
     threading.Thread(target=_tick_while_beat_is_silent, args=(node_name, tick), name="psched-self-tick", daemon=True).start()
 
 
-def _tick_while_beat_is_silent(node_name: str, tick) -> None:
+def _self_tick(node_name: str, tick) -> None:
+    try:
+        tick(node_name, from_beat=False)
+    except Exception as error:  # the database or the broker away: the next interval tries again
+        logger.warning("node %s: a tick of its own: %s", node_name, error)
+        connection.close()
+
+
+def _tick_while_beat_is_silent(node_name: str, tick, stop: threading.Event | None = None) -> None:
+    """`stop`: ends the loop when set (tests)."""
     interval = float(settings.PSCHED_TICK_SECONDS)
     _beat["last"] = time.monotonic()  # beat gets its chance first
     silent = False
     next_at = time.monotonic() + interval
-    while True:
+    pool = ThreadPoolExecutor(max_workers=SELF_TICK_THREADS, thread_name_prefix="psched-self-tick")
+    running = []
+    while stop is None or not stop.is_set():
         # A fixed rate, not a sleep after each tick: a tick runs up to an interval (it waits
         # for the posts due before the next one), and posts due in a gap would wait.
         time.sleep(max(0.0, next_at - time.monotonic()))
@@ -99,8 +118,7 @@ def _tick_while_beat_is_silent(node_name: str, tick) -> None:
         if not silent:
             logger.warning("node %s: no tick from beat for %.1f s; ticking by itself until they come back", node_name, quiet)
         silent = True
-        try:
-            tick(node_name, from_beat=False)
-        except Exception as error:  # the database or the broker away: the next interval tries again
-            logger.warning("node %s: a tick of its own: %s", node_name, error)
-            connection.close()
+        running = [future for future in running if not future.done()]
+        if len(running) >= SELF_TICK_THREADS:
+            continue  # every thread waits on a slow tick: this interval's is skipped, not queued
+        running.append(pool.submit(_self_tick, node_name, tick))

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from functools import wraps
 
 from django.core.signals import request_finished
+from django.db.backends.signals import connection_created
 from django.db import DatabaseError, OperationalError, connection, models
 
 # MySQL/MariaDB: 1213 deadlock (the transaction was rolled back), 1205 lock wait timeout.
@@ -100,14 +101,43 @@ def _idle_limit_reset(**signal) -> None:
     _idle_limit_reset_due.due = False
     if connection.connection is None:  # closed meanwhile (close_old_connections): a new one has the default
         return
+    baseline = _session_limits.get("idle_transaction_timeout")
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SET SESSION idle_transaction_timeout = DEFAULT")
+            if baseline is None:
+                cursor.execute("SET SESSION idle_transaction_timeout = DEFAULT")
+            else:
+                cursor.execute("SET SESSION idle_transaction_timeout = %s", [baseline])
     except DatabaseError:
         connection.close()  # the server ended it: the next use opens a fresh one
 
 
 request_finished.connect(_idle_limit_reset, dispatch_uid="psched.lib.db.idle_limit_reset")
+
+# MariaDB session limits of every connection this process opens (session_limits_set).
+_session_limits: dict[str, int] = {}
+
+
+def session_limits_set(*, idle_transaction_seconds: int, lock_wait_seconds: int) -> None:
+    """For a dispatcher node's process: on every MariaDB connection it opens (and the one open
+    now), the server ends a transaction its client leaves idle for `idle_transaction_seconds`
+    (a node paused or cut off in the middle of one frees its locks within seconds, not when it
+    comes back), and a statement waits at most `lock_wait_seconds` for a row lock (then fails,
+    and the next tick tries again), instead of the server's 50 s: a node blocked behind such a
+    lock stopped ticking for a minute. 0 leaves the server's default. idle_transaction_limit
+    blocks come back to these values."""
+    limits = {"idle_transaction_timeout": idle_transaction_seconds, "innodb_lock_wait_timeout": lock_wait_seconds}
+    _session_limits.update({name: int(value) for name, value in limits.items() if value})
+    connection_created.connect(_session_limits_apply, dispatch_uid="psched.lib.db.session_limits")
+    if connection.connection is not None:
+        _session_limits_apply(sender=None, connection=connection)
+
+
+def _session_limits_apply(sender, connection, **signal) -> None:
+    if not _session_limits or connection.vendor != "mysql" or not connection.mysql_is_mariadb:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET SESSION " + ", ".join(f"{name} = %s" for name in _session_limits), list(_session_limits.values()))
 
 
 def db_now() -> datetime:

@@ -22,7 +22,12 @@ elif CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 else:
     # Redis redelivers a message not acked within visibility_timeout: longer than any task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A connection that stops answering fails within seconds rather than holding a sender
+    # (a tick asking for its deliveries' task) until the kernel gives up on it: a node's
+    # ticks once hung for a minute behind such a connection.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600, "socket_timeout": 5, "socket_connect_timeout": 5, "socket_keepalive": True,
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

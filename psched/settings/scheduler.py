@@ -39,6 +39,12 @@ PSCHED_CALLBACK_IDLE_SECONDS = env_int("PSCHED_CALLBACK_IDLE_SECONDS", 3, minimu
 # The same for a node's claim: a node whose link crawls does not hold the rows it is claiming
 # locked (skipped by every other node's claim) for longer than this between two statements.
 PSCHED_CLAIM_IDLE_SECONDS = env_int("PSCHED_CLAIM_IDLE_SECONDS", 2, minimum=0)
+# Every transaction of a dispatcher node: MariaDB ends one left idle this long (a node paused
+# or cut off mid-transaction frees its locks within seconds), and a node's statement waits at
+# most PSCHED_NODE_LOCK_WAIT_SECONDS for a row lock, then fails and the next tick tries again
+# (0: the server's defaults, no limit and 50 s).
+PSCHED_NODE_IDLE_TRANSACTION_SECONDS = env_int("PSCHED_NODE_IDLE_TRANSACTION_SECONDS", 5, minimum=0)
+PSCHED_NODE_LOCK_WAIT_SECONDS = env_int("PSCHED_NODE_LOCK_WAIT_SECONDS", 5, minimum=0)
 # A node sends each batch this long before its posts fall due, and the callback waits for
 # them (`?at=`): the request and its checks are done by then (0: send when due).
 PSCHED_SEND_AHEAD_MS = env_int("PSCHED_SEND_AHEAD_MS", 50, minimum=0, maximum=200)

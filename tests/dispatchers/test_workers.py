@@ -1,3 +1,4 @@
+import threading
 """Liveness per worker process, and a claim whose COMMIT's answer was lost."""
 from datetime import timedelta
 
@@ -139,3 +140,59 @@ def test_claims_whose_failure_could_not_be_recorded_are_sent_again_at_the_next_t
     assert len(calls) == 2 and sorted(calls[0]) == sorted(calls[1])
     assert report.published == 2
     assert not tick._carried
+
+
+def test_a_self_tick_stuck_on_a_slow_callback_holds_back_neither_the_next_ones_nor_the_heartbeat():
+    """While beat is silent the worker ticks by itself; a tick waiting for a slow callback must
+    not stop the next ones (which carry the node's heartbeat), or the node is judged down."""
+    from dispatchers import worker
+    from stack.waiting import wait_for
+
+    release, stop, calls = threading.Event(), threading.Event(), []
+
+    def tick(node_name, *, from_beat):
+        calls.append(from_beat)
+        if len(calls) == 1:
+            release.wait(30)  # the first waits for a callback that does not answer
+
+    thread = threading.Thread(target=worker._tick_while_beat_is_silent, args=("n1", tick, stop), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: len(calls) >= 3, 30, interval=0.05, what="ticks after the stuck one")
+        assert not release.is_set() and calls[:3] == [False, False, False]
+    finally:
+        release.set()
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_node_process_limits_how_long_its_transactions_may_idle_and_wait_for_locks(monkeypatch):
+    """A node paused in the middle of a transaction held its row locks for the whole pause, and
+    another node's statement waited 50 s behind them: a node's connections carry limits on
+    both, also after a claim (whose own, shorter idle limit ends with it)."""
+    from psched.lib import db
+
+    if not getattr(connection, "mysql_is_mariadb", False):
+        pytest.skip("MariaDB's idle_transaction_timeout")
+    monkeypatch.setattr(db, "_session_limits", {})
+    try:
+        db.session_limits_set(idle_transaction_seconds=5, lock_wait_seconds=4)
+
+        def limits():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT @@session.idle_transaction_timeout, @@session.innodb_lock_wait_timeout")
+                return cursor.fetchone()
+
+        assert limits() == (5, 4)  # the connection open when they were set
+        connection.close()
+        assert limits() == (5, 4)  # a new one
+        with db.idle_transaction_limit(2):
+            assert limits() == (2, 4)
+        assert limits() == (5, 4)
+    finally:
+        from django.db.backends.signals import connection_created
+
+        connection_created.disconnect(dispatch_uid="psched.lib.db.session_limits")
+        connection.close()

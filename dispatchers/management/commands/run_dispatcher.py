@@ -1,5 +1,6 @@
 import os
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
 from django.core.exceptions import ValidationError
@@ -7,7 +8,7 @@ from django.core.exceptions import ValidationError
 from dispatchers.services import node_credential_add, node_register
 from dispatchers.tasks import node_tick
 from dispatchers.worker import liveness_start, self_ticks_start
-from psched.lib.db import database_wait, retry_on_deadlock
+from psched.lib.db import database_wait, retry_on_deadlock, session_limits_set
 from psched.celery import app
 from scheduling.tasks import JOBS_QUEUE
 
@@ -33,6 +34,9 @@ class Command(BaseCommand):
             validate_slug(name)
         except ValidationError:
             raise CommandError(f"{name!r} is not a valid node name: use letters, digits, - and _.") from None
+        # Before any connection of the worker's: none of its transactions holds locks for long.
+        session_limits_set(idle_transaction_seconds=settings.PSCHED_NODE_IDLE_TRANSACTION_SECONDS,
+                           lock_wait_seconds=settings.PSCHED_NODE_LOCK_WAIT_SECONDS)
         database_wait(log=self.stdout.write)
         # Workers starting at once all touch django-celery-beat's one "changed" row: MariaDB
         # may pick one of them as a deadlock victim, which then simply registers again.
