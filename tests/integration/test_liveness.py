@@ -43,7 +43,7 @@ def test_a_claim_whose_commit_answer_is_lost_is_published_by_its_token_not_after
     try:
         stack = stack_factory(env=LEASE, mysql_port=proxy.port).start(nodes=("a",))
         ids = stack.schedule_spread("commit", start=8, seconds=10, count=200)
-        proxy.lose_commit_answer_after(b"attempts = attempts + 1")  # the claim's UPDATE
+        proxy.lose_commit_answer_after(b"THEN attempts + 1")  # the claim's UPDATE
         wait_for(lambda: proxy.dropped, 40, what="a claim's COMMIT answer lost")
         stack.wait_settled(len(ids), timeout=120)
         stack.assert_each_published_once(ids)
