@@ -33,20 +33,32 @@ LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
 
-def group_stop(process: subprocess.Popen | None, sig=signal.SIGTERM, *, wait: float = 15) -> None:
-    """Sends sig to a process started in its own session (its whole group) and waits for it;
-    SIGKILL when it outlives `wait`. Nothing to do for a process already gone."""
+def group_signal(process: subprocess.Popen | None, sig) -> bool:
+    """Sends sig to a process started in its own session (its whole group); False when the
+    process is already gone."""
     if process is None or process.poll() is not None:
-        return
+        return False
     try:
         os.killpg(process.pid, sig)
     except ProcessLookupError:
-        return
+        return False
+    return True
+
+
+def group_wait(process: subprocess.Popen, wait: float) -> None:
+    """Waits for a signalled process; SIGKILL to its group when it outlives `wait`."""
     try:
         process.wait(timeout=wait)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def group_stop(process: subprocess.Popen | None, sig=signal.SIGTERM, *, wait: float = 15) -> None:
+    """Sends sig to a process started in its own session (its whole group) and waits for it;
+    SIGKILL when it outlives `wait`. Nothing to do for a process already gone."""
+    if group_signal(process, sig):
+        group_wait(process, wait)
 
 class Stack:
     """One psched's processes, started from the repo root with their own environment (production
@@ -138,16 +150,10 @@ class Stack:
     def stop(self, wait: float = 15):
         """Every process asked to stop at once (SIGTERM to its group), then waited for together:
         whatever still runs after `wait` seconds is killed."""
-        stopping = [self.processes.pop(name) for name in list(self.processes)]
-        for process in stopping:
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+        stopping = [process for name in list(self.processes) if group_signal(process := self.processes.pop(name), signal.SIGTERM)]
         deadline = time.monotonic() + wait
         for process in stopping:
-            group_stop(process, signal.SIGTERM, wait=max(0.0, deadline - time.monotonic()))
+            group_wait(process, max(0.0, deadline - time.monotonic()))
         self.proxy.close()
         try:
             with MySQLdb.connect(**self.mysql) as conn:
