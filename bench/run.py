@@ -405,8 +405,11 @@ def intake(stack, clients, seconds, profile=False, rounds=3):
         (before,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'intake %%'")[0]
         for round_ in range(rounds):
             for name, (target_port, path) in targets.items():
+                started = stack.query("SELECT UTC_TIMESTAMP(6)")[0][0]
                 runs[name].append(wrk_post(stack, port=target_port, path=path, token=token, clients=clients,
                                            seconds=max(1, round(seconds / rounds)), name=name))
+                if name != "bare":  # the bare view writes nothing to count
+                    runs[name][-1]["per_second"] = per_second_created(stack, since=started)
             progress(f"  round {round_ + 1}/{rounds}: " + ", ".join(
                 f"{name} {runs[name][-1]['requests_per_second']}/s" for name in targets))
         (after,) = stack.query("SELECT COUNT(*) FROM scheduling_scheduledpost WHERE text LIKE 'intake %%'")[0]
@@ -434,7 +437,20 @@ def intake(stack, clients, seconds, profile=False, rounds=3):
         "floor_errors": sum(run["errors"] for name in ("bare", "drf") for run in runs[name]),
         "ratio_of_drf_insert": ratio("drf"), "ratio_of_bare": ratio("bare"),
         "rounds_rps": {name: [run["requests_per_second"] for run in runs[name]] for name in targets},
+        "rounds_per_second": {name: [run["per_second"] for run in runs[name]] for name in ("psched", "drf")},
     }
+
+
+def per_second_created(stack, *, since) -> list[int]:
+    """Intake posts the round wrote, second by second (by created_at, which psched and the
+    floor both set when they insert): a slow round shows whether it was slow throughout or
+    stalled for a moment."""
+    rows = stack.query(
+        "SELECT FLOOR(TIMESTAMPDIFF(MICROSECOND, %s, created_at) / 1000000) AS s, COUNT(*) "
+        "FROM scheduling_scheduledpost WHERE text LIKE 'intake %%' AND created_at >= %s GROUP BY s ORDER BY s",
+        (since, since))
+    counts = {int(second): count for second, count in rows}
+    return [counts.get(second, 0) for second in range(int(max(counts, default=-1)) + 1)]
 
 
 def _wrk_ms(value: str) -> float:
