@@ -107,6 +107,39 @@ def test_redis_restarted_empty_mid_run_loses_nothing(stack_factory):
     assert before < len(ids), "Redis was restarted after the run, not in the middle"
 
 
+def test_redis_restarted_while_ticks_wait_unacknowledged_leaves_the_worker_consuming(stack_factory):
+    """A node whose threads are all busy holds beat's next ticks fetched but unacknowledged. Celery
+    5.7.0, on losing the broker then, closed a connection it had already released, and the worker
+    stopped with an "Unrecoverable error" while its process lived on: a node gone until someone
+    restarted it (seen in the soak). Its ticks are held here by a lock on the node's row."""
+    import MySQLdb
+
+    stack = stack_factory().start()
+    (node_id,) = stack.query("SELECT id FROM dispatchers_dispatchernode WHERE name = 'a'")[0]
+    holder = MySQLdb.connect(db=stack.database, **stack.mysql)
+    try:
+        cursor = holder.cursor()
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+        cursor.execute("BEGIN")
+        cursor.execute("SELECT id FROM dispatchers_dispatchernode WHERE id = %s FOR UPDATE", (node_id,))
+        mark = len(stack.log_text("node-a"))
+        # Beat's ticks come each second, each holding a thread up to the node's lock wait (5 s):
+        # after a few seconds the four threads are busy and the next ticks wait, unacknowledged.
+        wait_for(lambda: logged(stack, "node-a", r"Task dispatchers\.tick\[", since=mark) >= 12, 60,
+                 what="beat's ticks piling up at node a")
+        stack.restart_redis()
+    finally:
+        holder.rollback()
+        holder.close()
+    restarted = stack.db_now().replace(tzinfo=None)
+    # Ticks from beat reach node a again: its Celery consumer reconnected (a worker ticking by
+    # itself would not move beat_seen).
+    wait_for(lambda: stack.query("SELECT beat_seen FROM dispatchers_dispatchernode WHERE id = %s", (node_id,))[0][0]
+             > restarted + timedelta(seconds=3), 90, interval=0.5, what="node a consuming beat's ticks again")
+    assert stack.processes["node-a"].poll() is None
+    assert "Unrecoverable error" not in stack.log_text("node-a")
+
+
 def test_database_connections_killed_every_quarter_second_lose_and_duplicate_nothing(stack_factory):
     stack = stack_factory().start()
     ids = stack.schedule_spread("dbkill", start=4, seconds=12)
