@@ -99,11 +99,12 @@ class History:
         self.meta = json.loads((directory / "meta.json").read_text())
         self.ops = read_jsonl(directory / "ops.jsonl")
         self.faults = read_jsonl(directory / "faults.jsonl")
+        self.events = read_jsonl(directory / "events.jsonl")
         self.db = json.loads((directory / "db.json").read_text())
         # The clients' and the nemesis' times are on this machine's clock; the database's decide.
         offset = self.meta.get("clock_offset", 0.0)
-        for entry in (*self.ops, *self.faults):
-            for key in ("send", "recv", "start", "end"):
+        for entry in (*self.ops, *self.faults, *self.events):
+            for key in ("send", "recv", "start", "end", "at"):
                 if entry.get(key) is not None:
                     entry[key] -= offset
         self.started = min((op["send"] for op in self.ops), default=0.0)
@@ -210,6 +211,10 @@ def check(directory: Path) -> Report:
     kinds = defaultdict(int)
     for fault in history.faults:
         kinds[fault["kind"]] += 1
+    if history.events:
+        report.notes.append("processes that exited by themselves (started again by the supervisor): " + ", ".join(
+            f"{event['target']} at +{event['at'] - history.started:.0f} s ({event['kind']}"
+            + (f", code {event['code']})" if "code" in event else ")") for event in history.events))
     if history.end.get("not_running_at_end"):
         report.notes.append("not running when the workload ended (started again): " + ", ".join(history.end["not_running_at_end"]))
     report.notes.append("faults: " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))

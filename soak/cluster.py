@@ -6,6 +6,8 @@ that can drop its answers)."""
 import os
 import signal
 import subprocess
+import threading
+import time
 
 from stack import ROOT, VENV_BIN, FaultProxy, Stack, free_port, port_open, wait_for
 from stack.balancer import Balancer
@@ -144,6 +146,25 @@ class SoakCluster(Stack):
                 self.restart(process)
                 restarted.append(process)
         return restarted
+
+    def supervise(self, history, stop: threading.Event, every: float = 1.0) -> None:
+        """What a deployment's supervisor (systemd's Restart=always) does: a node, beat or web
+        server that exited by itself is started again, and the history's events say when. The
+        nemesis's kills are not seen here: cluster.kill takes the process out of self.processes
+        until the nemesis starts it again."""
+        while not stop.wait(every):
+            for process in (*WEBS, "beat", *(f"node-{node}" for node in NODES)):
+                popen = self.processes.get(process)
+                if popen is None or popen.poll() is None:
+                    continue
+                seen = time.time()
+                try:
+                    self.restart(process)
+                except Exception as error:  # the next round tries again
+                    history.record("events", {"kind": "restart-failed", "target": process, "at": seen, "error": str(error)})
+                    continue
+                history.record("events", {"kind": "exited", "target": process, "code": popen.returncode, "at": seen})
+                print(f"soak: {process} exited by itself (code {popen.returncode}); started again", flush=True)
 
     def signal(self, process: str, sig):
         popen = self.processes.get(process)

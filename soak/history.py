@@ -3,6 +3,8 @@
 - ops.jsonl: every request a client sent and the answer it got (or the error), with the
   client's send and receive times (UNIX seconds, this machine's clock);
 - faults.jsonl: every fault the nemesis made, with its start and end;
+- events.jsonl: what else happened to the processes: one that exited by itself, seen and
+  started again by the soak's supervisor (soak.cluster.supervise);
 - db.json: the database as the run left it (scheduled posts, feed posts, series), read
   with plain SQL after the run (never psched's own counters).
 The checker (soak.check) reads nothing else."""
@@ -16,7 +18,7 @@ class History:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._files = {name: open(self.directory / f"{name}.jsonl", "a") for name in ("ops", "faults")}
+        self._files = {name: open(self.directory / f"{name}.jsonl", "a") for name in ("ops", "faults", "events")}
         self.counts = {name: 0 for name in self._files}  # records written, for the progress line
 
     def record(self, kind: str, entry: dict) -> None:

@@ -122,8 +122,11 @@ def soak(*, minutes: float, seed: int, out: Path | None = None) -> int:
         threads = [threading.Thread(target=client.run, kwargs={"ops_per_second": CLIENTS_OPS_PER_SECOND}, daemon=True) for client in clients]
         threads.append(threading.Thread(target=operator.run, daemon=True))
         nemesis = Nemesis(cluster, history, faults)
+        supervising = threading.Event()
+        supervisor = threading.Thread(target=cluster.supervise, args=(history, supervising), daemon=True)
         started = time.monotonic()
         nemesis.start(started)
+        supervisor.start()
         for thread in threads:
             thread.start()
         progress(cluster, history, started=started, seconds=seconds)
@@ -132,6 +135,8 @@ def soak(*, minutes: float, seed: int, out: Path | None = None) -> int:
             thread.join(timeout=60)
         print("soak: workload stopped; waiting for the last faults to end", flush=True)
         nemesis.join()
+        supervising.set()
+        supervisor.join()
         restarted = cluster.ensure_running()
         if restarted:
             print(f"soak: not running at the end, started again: {', '.join(restarted)}", flush=True)
