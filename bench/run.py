@@ -364,10 +364,14 @@ def wrk_post(stack, *, port: int, path: str, token: str, clients: int, seconds: 
         f'headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Token {token}"}}\n' + WRK_SCRIPT
     )
     spy = py_spy(stack, process, f"intake-{name}", seconds) if profile else None
+    held = {}
+    sampler = threading.Timer(seconds / 2, lambda: held.update(connections=connections_per_process(port)))
+    sampler.start()
     out = subprocess.run(
         ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, check=True,
     ).stdout
+    sampler.join()
     if spy:
         spy.wait()
     figures = {}
@@ -380,7 +384,22 @@ def wrk_post(stack, *, port: int, path: str, token: str, clients: int, seconds: 
         elif line.strip().startswith("Non-2xx"):
             figures["errors"] = int(parts[-1])
     figures.setdefault("errors", 0)
+    figures["connections_per_worker"] = held.get("connections", [])
     return figures
+
+
+def connections_per_process(port: int) -> list[int]:
+    """How the clients' kept-alive connections to `port` are spread over the server's
+    processes, most first: a gthread worker serves each connection it accepted for the
+    connection's life, so a worker holding most of them works alone on its core."""
+    lines = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+                           capture_output=True, text=True).stdout.splitlines()
+    counts = {}
+    for line in lines:
+        if "pid=" in line:
+            pid = line.split("pid=", 1)[1].split(",", 1)[0]
+            counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.values(), reverse=True)
 
 
 def intake(stack, clients, seconds, profile=False, rounds=3):
@@ -438,6 +457,7 @@ def intake(stack, clients, seconds, profile=False, rounds=3):
         "ratio_of_drf_insert": ratio("drf"), "ratio_of_bare": ratio("bare"),
         "rounds_rps": {name: [run["requests_per_second"] for run in runs[name]] for name in targets},
         "rounds_per_second": {name: [run["per_second"] for run in runs[name]] for name in ("psched", "drf")},
+        "rounds_connections": {name: [run["connections_per_worker"] for run in runs[name]] for name in targets},
     }
 
 
