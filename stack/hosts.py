@@ -23,7 +23,7 @@ import subprocess
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-from .processes import LIBFAKETIME
+from .processes import clock_env
 
 PREFIX = "psched-"
 
@@ -92,11 +92,7 @@ class Host:
         """argv and env to run a process on this host: in its namespace, with its clock."""
         env = dict(env)
         if self.clock:
-            # Not FAKETIME_DONT_FAKE_MONOTONIC=1: with it, libfaketime 0.9.10 fails Python's
-            # time.sleep (clock_nanosleep on the monotonic clock) with EINVAL. Faked, the
-            # monotonic clock moves by the same constant and still runs at the true rate, which
-            # is all psched uses it for (intervals); the wall clock is the one that is off.
-            env.update(LD_PRELOAD=str(LIBFAKETIME), FAKETIME=self.clock)
+            env = clock_env(self.clock, env)
         return ["ip", "netns", "exec", self.namespace, *argv], env
 
     def cut(self):

@@ -28,8 +28,21 @@ VENV_BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "artifacts" / "integration"
 MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "passwd": ""}
 # Debian's faketime: LD_PRELOAD it with FAKETIME=+60s and the process's wall clock is a minute
-# ahead (its monotonic clock moves by the same constant and still runs at the true rate).
+# ahead. See clock_env.
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+FAKETIME_SITE = Path(__file__).resolve().parent / "faketime"
+
+
+def clock_env(clock: str, env: dict | None = None) -> dict:
+    """What a process needs in its environment to run by a wall clock `clock` off the true one
+    (FAKETIME's offset, e.g. "+30s"), as on a host whose clock is off: its monotonic clock is
+    left true (timed waits keep their length), and time.sleep is mended for libfaketime
+    (faketime/sitecustomize.py)."""
+    env = dict(env or {})
+    path = env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    env.update(LD_PRELOAD=str(LIBFAKETIME), FAKETIME=clock, FAKETIME_DONT_FAKE_MONOTONIC="1",
+               PYTHONPATH=os.pathsep.join(part for part in (str(FAKETIME_SITE), path) if part))
+    return env
 
 
 
@@ -211,7 +224,7 @@ class Stack:
         self.spawn("web", [
             str(VENV_BIN / "gunicorn"), "psched.wsgi", "-b", f"{self.web_address}:{self.web_port}",
             "--workers", str(workers), "--threads", "4", "--timeout", "60", "--log-level", "warning",
-        ], env={"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": self.web_clock} if self.web_clock else None)
+        ], env=clock_env(self.web_clock) if self.web_clock else None)
 
     def stop_web(self, sig=signal.SIGKILL):
         """Really stops gunicorn (SIGKILL by default: callbacks in flight die with it)."""
