@@ -41,7 +41,10 @@ def clock_env(clock: str, env: dict | None = None) -> dict:
     env = dict(env or {})
     path = env.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
     env.update(LD_PRELOAD=str(LIBFAKETIME), FAKETIME=clock, FAKETIME_DONT_FAKE_MONOTONIC="1",
-               PYTHONPATH=os.pathsep.join(part for part in (str(FAKETIME_SITE), path) if part))
+               PYTHONPATH=os.pathsep.join(part for part in (str(FAKETIME_SITE), path) if part),
+               # A process under libfaketime has died of SIGSEGV as it started (rarely): its
+               # log then says where.
+               PYTHONFAULTHANDLER="1")
     return env
 
 
