@@ -90,10 +90,7 @@ class Host:
 
     def command(self, argv: list[str], env: dict) -> tuple[list[str], dict]:
         """argv and env to run a process on this host: in its namespace, with its clock."""
-        env = dict(env)
-        if self.clock:
-            env = clock_env(self.clock, env)
-        return ["ip", "netns", "exec", self.namespace, *argv], env
+        return ["ip", "netns", "exec", self.namespace, *argv], clock_env(self.clock, env) if self.clock else dict(env)
 
     def cut(self):
         """The host's link goes down: a partition. Its connections hang; none is reset."""
